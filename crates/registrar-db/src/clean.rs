@@ -1,0 +1,1 @@
+//! clean (placeholder: being implemented).

@@ -1,0 +1,280 @@
+//! Connecting to SQLite or PostgreSQL, and creating / upgrading / adopting the schema.
+
+use crate::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The embedded default: a SQLite file `registrar.db` in the current folder.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://registrar.db";
+
+/// The database engine behind a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// SQLite (the embedded default).
+    Sqlite,
+    /// PostgreSQL (production).
+    Postgres,
+}
+
+impl Engine {
+    /// `"sqlite"` or `"postgres"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool to a Registrar database on either engine.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// PostgreSQL.
+    Postgres(PgPool),
+    /// SQLite (foreign keys on for every connection).
+    Sqlite(SqlitePool),
+}
+
+/// Columns Registrar needs in each SMS table (checked when adopting an existing database).
+const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "users",
+        &[
+            "id",
+            "email",
+            "password_hash",
+            "role",
+            "first_name",
+            "last_name",
+            "is_active",
+            "password_reset_required",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "courses",
+        &[
+            "id",
+            "course_code",
+            "course_name",
+            "description",
+            "semester",
+            "credits",
+            "status",
+        ],
+    ),
+    (
+        "enrollments",
+        &["id", "student_id", "course_id", "enrollment_date"],
+    ),
+    (
+        "grades",
+        &[
+            "id",
+            "student_id",
+            "course_id",
+            "assessment",
+            "score",
+            "letter_grade",
+            "graded_on",
+        ],
+    ),
+    (
+        "attendances",
+        &["id", "student_id", "course_id", "attendance_date", "status"],
+    ),
+];
+
+/// The URL with any password replaced by `***`, safe to print.
+pub fn mask_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://FILE`, `sqlite::memory:`, `postgres://...`). A SQLite file
+    /// is created when missing. Does not touch the schema; see [`Database::init`].
+    pub async fn connect(url: &str) -> Result<Database> {
+        let masked = mask_url(url);
+        if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| Error::InvalidUrl {
+                    url: masked.clone(),
+                    reason: e.to_string(),
+                })?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+                .journal_mode(if memory {
+                    SqliteJournalMode::Memory
+                } else {
+                    SqliteJournalMode::Wal
+                })
+                .disable_statement_logging();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if memory { 1 } else { 4 })
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(opts)
+                .await
+                .map_err(|source| Error::Connect {
+                    url: masked,
+                    source,
+                })?;
+            Ok(Database::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| Error::InvalidUrl {
+                    url: masked.clone(),
+                    reason: e.to_string(),
+                })?
+                .options([
+                    ("lock_timeout", "60s"),
+                    ("client_connection_check_interval", "2s"),
+                    ("idle_in_transaction_session_timeout", "600s"),
+                ])
+                .disable_statement_logging();
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(15))
+                .connect_with(opts)
+                .await
+                .map_err(|source| Error::Connect {
+                    url: masked,
+                    source,
+                })?;
+            Ok(Database::Postgres(pool))
+        } else {
+            Err(Error::InvalidUrl {
+                url: masked,
+                reason: "use sqlite://FILE or postgres://USER@HOST:PORT/DB".into(),
+            })
+        }
+    }
+
+    /// Connects and brings the schema up to date ([`Database::init`]).
+    pub async fn open(url: &str) -> Result<Database> {
+        let db = Database::connect(url).await?;
+        db.init().await?;
+        Ok(db)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Database::Postgres(_) => Engine::Postgres,
+            Database::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+
+    /// Creates or upgrades the schema. When the SMS tables already exist they are adopted:
+    /// their columns are checked ([`Error::IncompatibleSchema`] names any that are missing),
+    /// and only Registrar's own tables are added; SMS tables are never dropped or rewritten.
+    pub async fn init(&self) -> Result<()> {
+        for (table, needed) in REQUIRED_COLUMNS {
+            let have = self.columns_of(table).await?;
+            if have.is_empty() {
+                continue; // not there yet: the migration creates it
+            }
+            let missing: Vec<String> = needed
+                .iter()
+                .filter(|c| !have.iter().any(|h| h.eq_ignore_ascii_case(c)))
+                .map(|c| c.to_string())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::IncompatibleSchema {
+                    table: table.to_string(),
+                    missing,
+                });
+            }
+        }
+        match self {
+            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The column names of a table (empty when the table does not exist).
+    pub async fn columns_of(&self, table: &str) -> Result<Vec<String>> {
+        Ok(match self {
+            Database::Postgres(pool) => sqlx::query_scalar::<_, String>(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await?,
+            Database::Sqlite(pool) => sqlx::query_scalar::<_, String>("SELECT name FROM pragma_table_info(?1)")
+                .bind(table)
+                .fetch_all(pool)
+                .await?,
+        })
+    }
+
+    /// The schema version recorded by the migrations (0 when none has run).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+        let r = match self {
+            Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+            Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+        };
+        match r {
+            Ok(v) => Ok(v),
+            Err(sqlx::Error::Database(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match self {
+            Database::Postgres(pool) => pool.close().await,
+            Database::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(mask_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[tokio::test]
+    async fn bad_url_is_a_clear_error() {
+        let e = Database::connect("mysql://x").await.unwrap_err();
+        assert!(e.to_string().contains("invalid database URL"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn init_is_idempotent_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("a.db").display());
+        let db = Database::open(&url).await.unwrap();
+        db.init().await.unwrap();
+        assert_eq!(db.schema_version().await.unwrap(), crate::SCHEMA_VERSION);
+        assert!(db
+            .columns_of("import_runs")
+            .await
+            .unwrap()
+            .contains(&"outcome".to_string()));
+    }
+}

@@ -1,0 +1,1 @@
+//! import (placeholder: being implemented).

@@ -1,0 +1,109 @@
+//! Registrar's database layer on sqlx: the schema (embedded migrations for PostgreSQL and
+//! SQLite), connecting, bulk loading, argon2 hashing, backups, clean-up and the audit log.
+//!
+//! # Brief overview
+//! - [`Database`] is a connection pool to either engine; [`Database::connect`] takes a
+//!   `sqlite://` or `postgres://` URL, [`Database::init`] creates or upgrades (or adopts) the schema.
+//! - [`import`] loads validated rows (COPY on PostgreSQL, multi-row INSERT on SQLite), all or
+//!   nothing, and writes one `import_runs` row per run.
+//! - [`hash`] is the argon2id pipeline; [`backup`], [`clean`] and [`seed`] are the runbook steps.
+//! - [`testing`] makes a fresh database per test (used by this workspace's tests).
+//!
+//! All queries are checked at run time; building needs no live database.
+//!
+//! # Example
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+//! let db = registrar_db::Database::connect(&url).await?;
+//! db.init().await?;
+//! assert_eq!(db.engine(), registrar_db::Engine::Sqlite);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+#![deny(missing_docs)]
+
+pub mod backup;
+pub mod clean;
+mod connect;
+pub mod hash;
+pub mod import;
+pub mod seed;
+pub mod testing;
+
+pub use connect::{mask_url, Database, Engine, DEFAULT_DATABASE_URL};
+
+/// The schema version this build writes and reads (the number of the newest migration).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The SMS tables, parents first (the order to insert; delete in reverse).
+pub const SMS_TABLES: [&str; 5] = ["users", "courses", "enrollments", "grades", "attendances"];
+
+/// Errors of the database layer. Data problems are issues in a report, not errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is not one Registrar understands.
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL with any password masked.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database could not be reached.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL with any password masked.
+        url: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// An existing SMS table lacks columns Registrar needs.
+    #[error("the existing table {table} lacks the column(s) {}; add them or point Registrar at another database", missing.join(", "))]
+    IncompatibleSchema {
+        /// The table.
+        table: String,
+        /// The missing columns.
+        missing: Vec<String>,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("schema migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (names the file).
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A data file could not be read.
+    #[error(transparent)]
+    Formats(#[from] registrar_formats::Error),
+    /// A backup file is damaged, truncated, from another schema version, or inconsistent.
+    #[error("backup refused: {0}")]
+    BadBackup(String),
+    /// A step refused to run (e.g. clean-up would leave no active admin); the message says why.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Error {
+    /// An I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

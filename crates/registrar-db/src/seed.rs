@@ -1,0 +1,1 @@
+//! seed (placeholder: being implemented).

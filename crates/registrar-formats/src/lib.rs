@@ -1,0 +1,240 @@
+//! Streaming readers for Registrar's data files: CSV/TSV, Excel (`.xlsx`, `.xls`, `.ods`) and
+//! JSON (array, `{"data": [...]}`, NDJSON).
+//!
+//! # Brief overview
+//! - [`open`] picks a reader from the file's extension and returns a [`RowSource`]: the header
+//!   plus an iterator of [`Event`]s, each a [`Row`] (values with the row number a person sees)
+//!   or an [`Issue`] (a data problem found while reading, e.g. `malformed-row`).
+//! - [`discover`] finds the data files of a folder by stem (`users`, `courses`, ...).
+//! - [`ReaderOptions`] carries `--encoding`, `--delimiter`, `--sheet` and the size limits.
+//!
+//! Data problems are [`Issue`]s, never panics; [`Error`] is for I/O failures and for files
+//! that cannot be read at all ([`Error::File`] carries the issue to report).
+//!
+//! # Example
+//! ```
+//! use registrar_formats::{open, Event, ReaderOptions};
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("courses.csv");
+//! std::fs::write(&path, "course_code;course_name\nMATH101;Calculus I\n")?;
+//! let mut source = open(&path, &ReaderOptions::default())?;
+//! assert_eq!(source.headers(), ["course_code", "course_name"]);
+//! let Some(Ok(Event::Row(row))) = source.next() else { panic!("expected a row") };
+//! assert_eq!(row.row, 2);
+//! assert_eq!(row.values[0].to_string(), "MATH101");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+use registrar_model::{Entity, Issue};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub mod csv;
+pub mod discover;
+pub mod excel;
+pub mod json;
+mod value;
+
+pub use discover::{discover, DataFile};
+pub use value::Value;
+
+/// A file format Registrar reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Comma/semicolon/tab separated, `.csv`.
+    Csv,
+    /// Tab separated, `.tsv`.
+    Tsv,
+    /// Excel 2007+ workbook.
+    Xlsx,
+    /// Excel 97-2003 workbook.
+    Xls,
+    /// OpenDocument spreadsheet.
+    Ods,
+    /// A JSON array of objects, or `{"data": [...]}`.
+    Json,
+    /// One JSON object per line (`.jsonl`, `.ndjson`).
+    Ndjson,
+}
+
+impl Format {
+    /// The format for a file extension (case-insensitive, without the dot).
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "tsv" => Some(Format::Tsv),
+            "xlsx" => Some(Format::Xlsx),
+            "xls" => Some(Format::Xls),
+            "ods" => Some(Format::Ods),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// The format for a path's extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::from_extension)
+    }
+
+    /// The short name used in reports (`"csv"`, `"xlsx"`, `"ndjson"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Options shared by every reader (the READER OPTIONS of SPEC §5 plus limits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// A WHATWG encoding label (`windows-1252`, `latin1`, `utf-16le`, ...); `None` means UTF-8
+    /// (with or without BOM) or UTF-16 with a BOM.
+    pub encoding: Option<String>,
+    /// The CSV delimiter; `None` detects `,` `;` or tab from the header line.
+    pub delimiter: Option<u8>,
+    /// The sheet to read; `None` reads the first sheet.
+    pub sheet: Option<String>,
+    /// Files larger than this many bytes are refused (`malformed-file`). Default 2 GiB.
+    pub max_file_size: u64,
+    /// A field longer than this many bytes makes the row `malformed-row`. Default 1 MiB.
+    pub max_field_size: usize,
+    /// More data rows than this are refused (`malformed-file`). Default 50,000,000.
+    pub max_rows: u64,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            encoding: None,
+            delimiter: None,
+            sheet: None,
+            max_file_size: 2 * 1024 * 1024 * 1024,
+            max_field_size: 1024 * 1024,
+            max_rows: 50_000_000,
+        }
+    }
+}
+
+/// One data row: its values in header order and the row number a person sees.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// CSV: the physical line where the record starts (header = 1); spreadsheets: the sheet's
+    /// row number; JSON array: the 1-based position; NDJSON: the line.
+    pub row: u64,
+    /// One value per header column (missing trailing cells are [`Value::Empty`]).
+    pub values: Vec<Value>,
+}
+
+impl Row {
+    /// True when every value is empty (or whitespace only).
+    pub fn is_blank(&self) -> bool {
+        self.values.iter().all(Value::is_blank)
+    }
+}
+
+/// What a reader yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A data row (blank rows are skipped by the readers).
+    Row(Row),
+    /// A problem found while reading (the row it names is not yielded).
+    Issue(Issue),
+}
+
+/// A stream of rows from one file.
+pub trait RowSource: Iterator<Item = Result<Event, Error>> + Send {
+    /// The header names as written (trimmed, BOM removed, case kept), in column order.
+    fn headers(&self) -> &[String];
+    /// The row number of the header (1 for CSV; the first non-blank row for spreadsheets).
+    fn header_row(&self) -> u64;
+    /// The format being read.
+    fn format(&self) -> Format;
+    /// The file name as given (no folder), used in issues.
+    fn file_name(&self) -> &str;
+}
+
+/// Opens a data file, picking the reader from its extension.
+///
+/// Returns [`Error::File`] (with an issue such as `unsupported-format`, `invalid-encoding`,
+/// `malformed-file`) when the file cannot be read as data at all, and [`Error::Io`] when it
+/// cannot be opened.
+pub fn open(path: &Path, options: &ReaderOptions) -> Result<Box<dyn RowSource>, Error> {
+    let format = Format::from_path(path).ok_or_else(|| {
+        Error::File(Box::new(Issue::error(
+            registrar_model::IssueCode::UnsupportedFormat,
+            file_name_of(path),
+            None,
+            None,
+            "this file type is not supported; use .csv, .tsv, .xlsx, .xls, .ods, .json, .jsonl or .ndjson",
+        )))
+    })?;
+    open_as(path, format, options)
+}
+
+/// Opens a data file as the given format.
+pub fn open_as(
+    path: &Path,
+    format: Format,
+    options: &ReaderOptions,
+) -> Result<Box<dyn RowSource>, Error> {
+    match format {
+        Format::Csv | Format::Tsv => Ok(Box::new(csv::CsvSource::open(path, format, options)?)),
+        Format::Xlsx | Format::Xls | Format::Ods => {
+            Ok(Box::new(excel::SheetSource::open(path, format, options)?))
+        }
+        Format::Json | Format::Ndjson => {
+            Ok(Box::new(json::JsonSource::open(path, format, options)?))
+        }
+    }
+}
+
+/// The file name of a path (no folder), as used in issues.
+pub fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The entity a path's stem names (`users.csv` → users).
+pub fn entity_of(path: &Path) -> Option<Entity> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(Entity::from_stem)
+}
+
+/// Errors of this crate: I/O, or a file that cannot be read as data at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file or folder could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file cannot be read as data; the issue says why and what to do.
+    #[error("{0}")]
+    File(Box<Issue>),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

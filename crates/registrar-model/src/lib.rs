@@ -1,0 +1,39 @@
+//! Registrar's domain types: entities, roles, typed records, source positions, and the
+//! [`Issue`] / [`IssueCode`] / [`Report`] types every other crate speaks.
+//!
+//! # Brief overview
+//! - [`Entity`] names the five data files in import order.
+//! - [`User`], [`Course`], [`Enrollment`], [`Grade`], [`Attendance`] are typed, validated records
+//!   (the output of `registrar-rules`, the input of `registrar-db`).
+//! - [`Issue`] is one data problem (code, severity, file, row, column, message); a [`Report`]
+//!   collects them with per-file counts and serialises to the JSON of SPEC §3.
+//! - [`Password`] holds a plain password, is zeroized on drop and never prints its content.
+//!
+//! This crate does no I/O.
+//!
+//! # Example
+//! ```
+//! use registrar_model::{Issue, IssueCode, Report, Mode};
+//!
+//! let mut report = Report::new(Mode::Validate);
+//! report.push(Issue::error(IssueCode::InvalidEmail, "users.csv", Some(4), Some("email"),
+//!     "'carol@school' is not a valid email address: the domain needs a dot"));
+//! assert!(!report.is_ok());
+//! assert_eq!(report.issues[0].code.as_str(), "invalid-email");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod issue;
+mod records;
+mod report;
+
+pub use issue::{Issue, IssueCode, Position, Severity};
+pub use records::{
+    Attendance, AttendanceStatus, Course, CourseCode, CourseStatus, Email, Enrollment, Entity,
+    Grade, LetterGrade, Password, Record, Role, User,
+};
+pub use report::{FileSummary, Mode, OnExisting, Report};
+
+/// Re-export of the date type used by the records.
+pub use chrono::NaiveDate;

@@ -1,0 +1,206 @@
+//! The report of a run (SPEC §3).
+
+use crate::{Entity, Issue, Severity};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What kind of run produced a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// `registrar validate` or `import --validate`: nothing is written.
+    Validate,
+    /// `import --execute`.
+    Execute,
+    /// `migrate --validate`.
+    MigrateValidate,
+    /// `migrate --execute`.
+    MigrateExecute,
+}
+
+impl Mode {
+    /// The kebab-case name (`"validate"`, `"execute"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Validate => "validate",
+            Mode::Execute => "execute",
+            Mode::MigrateValidate => "migrate-validate",
+            Mode::MigrateExecute => "migrate-execute",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// The file name as given.
+    pub file: String,
+    /// The entity it holds.
+    pub entity: Entity,
+    /// The format read (`"csv"`, `"tsv"`, `"xlsx"`, `"xls"`, `"ods"`, `"json"`, `"ndjson"`).
+    pub format: String,
+    /// Data rows read (blank rows not counted).
+    pub rows: u64,
+    /// Rows without errors.
+    pub valid: u64,
+    /// Rows with at least one error.
+    pub invalid: u64,
+    /// Rows inserted into the database.
+    pub inserted: u64,
+    /// Rows that updated an existing database row.
+    pub updated: u64,
+    /// Rows skipped because their key was already in the database.
+    pub skipped: u64,
+}
+
+impl FileSummary {
+    /// An empty summary for a file.
+    pub fn new(file: impl Into<String>, entity: Entity, format: impl Into<String>) -> FileSummary {
+        FileSummary {
+            file: file.into(),
+            entity,
+            format: format.into(),
+            rows: 0,
+            valid: 0,
+            invalid: 0,
+            inserted: 0,
+            updated: 0,
+            skipped: 0,
+        }
+    }
+}
+
+/// The result of a validation or import run: per-file counts and every issue.
+///
+/// Serialises to exactly the JSON of SPEC §3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The kind of run.
+    pub mode: Mode,
+    /// True when there is no error-severity issue.
+    pub ok: bool,
+    /// One entry per input file, in import order.
+    pub files: Vec<FileSummary>,
+    /// Every issue, in the order found.
+    pub issues: Vec<Issue>,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// An empty, ok report.
+    pub fn new(mode: Mode) -> Report {
+        Report {
+            mode,
+            ok: true,
+            files: Vec::new(),
+            issues: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    /// Adds an issue (and clears `ok` for an error).
+    pub fn push(&mut self, issue: Issue) {
+        if issue.severity == Severity::Error {
+            self.ok = false;
+        }
+        self.issues.push(issue);
+    }
+
+    /// True when no issue is an error.
+    pub fn is_ok(&self) -> bool {
+        !self.issues.iter().any(Issue::is_error)
+    }
+
+    /// Number of error-severity issues.
+    pub fn error_count(&self) -> usize {
+        self.issues.iter().filter(|i| i.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.issues.len() - self.error_count()
+    }
+
+    /// The summary for a file name, if present.
+    pub fn file(&self, name: &str) -> Option<&FileSummary> {
+        self.files.iter().find(|f| f.file == name)
+    }
+
+    /// Recomputes `ok` from the issues.
+    pub fn finish(&mut self) {
+        self.ok = self.is_ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IssueCode;
+
+    #[test]
+    fn json_shape_matches_spec() {
+        let mut r = Report::new(Mode::Validate);
+        r.files
+            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
+        r.push(Issue::error(
+            IssueCode::InvalidEmail,
+            "users.csv",
+            Some(4),
+            Some("email"),
+            "x",
+        ));
+        r.push(Issue::warning(
+            IssueCode::UnknownColumn,
+            "users.csv",
+            None,
+            Some("nick"),
+            "y",
+        ));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["mode"], "validate");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["files"][0]["entity"], "users");
+        for k in [
+            "file", "entity", "format", "rows", "valid", "invalid", "inserted", "updated",
+            "skipped",
+        ] {
+            assert!(v["files"][0].get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["issues"][1]["severity"], "warning");
+        assert!(v["issues"][1]["row"].is_null());
+        assert!(v.get("duration_ms").is_some());
+        assert_eq!(r.error_count(), 1);
+        assert_eq!(r.warning_count(), 1);
+    }
+}
+
+/// What a row whose natural key is already in the database does (`--on-existing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExisting {
+    /// Report it as `already-exists` (the default).
+    #[default]
+    Error,
+    /// Leave the database row as it is and count the row as skipped.
+    Skip,
+    /// Update the database row's other columns.
+    Update,
+}
+
+impl OnExisting {
+    /// `"error"`, `"skip"` or `"update"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnExisting::Error => "error",
+            OnExisting::Skip => "skip",
+            OnExisting::Update => "update",
+        }
+    }
+}

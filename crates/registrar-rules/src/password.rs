@@ -1,0 +1,1 @@
+//! The password policy (placeholder: being implemented).
