@@ -1,0 +1,133 @@
+//! Human and JSON rendering of reports.
+
+use registrar::model::{Report, Severity};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Output format chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for a person, grouped by file, then a summary table.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Renders a report for a person: issues grouped by file (one line each), then a summary table.
+pub fn human_report(report: &Report) -> String {
+    let mut out = String::new();
+    // Group by file, keeping the order in which files appear in the summary.
+    let mut order: Vec<&str> = report.files.iter().map(|f| f.file.as_str()).collect();
+    for i in &report.issues {
+        if !order.contains(&i.file.as_str()) {
+            order.push(&i.file);
+        }
+    }
+    let mut by_file: BTreeMap<&str, Vec<&registrar::model::Issue>> = BTreeMap::new();
+    for i in &report.issues {
+        by_file.entry(i.file.as_str()).or_default().push(i);
+    }
+    for file in &order {
+        if let Some(issues) = by_file.get(file) {
+            let _ = writeln!(out, "{file}");
+            for i in issues {
+                let _ = writeln!(out, "  {i}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let show_load = report
+        .files
+        .iter()
+        .any(|f| f.inserted + f.updated + f.skipped > 0)
+        || matches!(
+            report.mode,
+            registrar::model::Mode::Execute | registrar::model::Mode::MigrateExecute
+        );
+    let name_w = report
+        .files
+        .iter()
+        .map(|f| f.file.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = write!(
+        out,
+        "{:<name_w$}  {:<11}  {:<6}  {:>8}  {:>8}  {:>8}",
+        "file", "entity", "format", "rows", "valid", "invalid"
+    );
+    if show_load {
+        let _ = write!(
+            out,
+            "  {:>8}  {:>8}  {:>8}",
+            "inserted", "updated", "skipped"
+        );
+    }
+    out.push('\n');
+    for f in &report.files {
+        let _ = write!(
+            out,
+            "{:<name_w$}  {:<11}  {:<6}  {:>8}  {:>8}  {:>8}",
+            f.file,
+            f.entity.as_str(),
+            f.format,
+            f.rows,
+            f.valid,
+            f.invalid
+        );
+        if show_load {
+            let _ = write!(
+                out,
+                "  {:>8}  {:>8}  {:>8}",
+                f.inserted, f.updated, f.skipped
+            );
+        }
+        out.push('\n');
+    }
+    let errors = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    let warnings = report.issues.len() - errors;
+    let _ = writeln!(
+        out,
+        "\n{}: {} error(s), {} warning(s) in {} ms",
+        if errors == 0 { "OK" } else { "FAILED" },
+        errors,
+        warnings,
+        report.duration_ms
+    );
+    out
+}
+
+/// The report as pretty JSON (SPEC §3).
+pub fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registrar::model::{Entity, FileSummary, Issue, IssueCode, Mode};
+
+    #[test]
+    fn human_groups_by_file() {
+        let mut r = Report::new(Mode::Validate);
+        r.files
+            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
+        r.push(Issue::error(
+            IssueCode::InvalidEmail,
+            "users.csv",
+            Some(4),
+            Some("email"),
+            "bad",
+        ));
+        let s = human_report(&r);
+        assert!(
+            s.contains("users.csv\n  users.csv:4 email: error[invalid-email] bad"),
+            "{s}"
+        );
+        assert!(s.contains("FAILED: 1 error(s)"));
+    }
+}
