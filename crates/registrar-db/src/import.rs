@@ -1,1 +1,0 @@
-//! import (placeholder: being implemented).
