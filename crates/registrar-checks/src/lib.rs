@@ -1,3 +1,316 @@
-//! Integrity checks, count verification, statistics and login verification (placeholder:
-//! being implemented).
+//! Integrity checks, count verification, statistics and login verification for Registrar
+//! (SPEC §7 and the runbook's Phase 3 and 4).
+//!
+//! # Brief overview
+//! - [`run_checks`] runs every integrity check as one set-based SQL query each (nothing is
+//!   loaded into memory) and, with [`Expectations`], one count check per expected count.
+//! - [`stats`] gives counts per role and per table and the size of the database and its tables.
+//! - [`verify_logins`] checks a sample of a users file's passwords against the stored hashes.
+//! - [`set_password`] and [`force_password_reset`] are the runbook's account lock-down.
+//!
+//! # Example
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let db = registrar_db::Database::open("sqlite::memory:").await?;
+//! let results = registrar_checks::run_checks(&db, &"courses=0".parse()?).await?;
+//! assert!(results.iter().all(|c| c.passed));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![deny(missing_docs)]
+
+mod accounts;
+mod stats;
+
+pub use accounts::{force_password_reset, set_password, verify_logins, LoginFailure, LoginReport};
+pub use stats::{stats, Stats, TableStats};
+
+use registrar_db::Database;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// The training-account pattern the `training-accounts-left` check looks for.
+pub const TRAINING_PATTERN: &str = registrar_db::clean::DEFAULT_PATTERN;
+
+/// Errors of this crate. A failed check is a [`CheckResult`] with `passed: false`, not an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database layer failed.
+    #[error(transparent)]
+    Db(#[from] registrar_db::Error),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// A users file could not be read.
+    #[error(transparent)]
+    Formats(#[from] registrar_formats::Error),
+    /// An `--expect` list could not be parsed; the message shows the expected form.
+    #[error(
+        "invalid expectation {0:?}: use students=N,teachers=N,admins=N,courses=N,enrollments=N"
+    )]
+    InvalidExpectation(String),
+    /// A step refused to run (wrong current password, weak new password, unknown user, a users
+    /// file without the needed columns); the message says why and never holds a password.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// Stable kebab-case name (`orphaned-enrollments`, `expected-students`, ...).
+    pub name: String,
+    /// The number of offending rows (for a count check: the actual count).
+    pub count: i64,
+    /// Whether the check passed.
+    pub passed: bool,
+    /// One sentence on what was checked and, on failure, what to look at.
+    pub detail: String,
+}
+
+/// Expected counts (`--expect students=N,teachers=N,admins=N,courses=N,enrollments=N`); each
+/// given one becomes a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expectations {
+    /// Users with role student.
+    pub students: Option<i64>,
+    /// Users with role teacher.
+    pub teachers: Option<i64>,
+    /// Users with role admin.
+    pub admins: Option<i64>,
+    /// Courses.
+    pub courses: Option<i64>,
+    /// Enrollments.
+    pub enrollments: Option<i64>,
+}
+
+impl FromStr for Expectations {
+    type Err = Error;
+
+    /// Parses `students=500,teachers=30` (names case-insensitive, spaces allowed, any subset).
+    fn from_str(s: &str) -> Result<Expectations> {
+        let mut e = Expectations::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidExpectation(part.to_string()))?;
+            let n: i64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::InvalidExpectation(part.to_string()))?;
+            let slot = match k.trim().to_ascii_lowercase().as_str() {
+                "students" => &mut e.students,
+                "teachers" => &mut e.teachers,
+                "admins" => &mut e.admins,
+                "courses" => &mut e.courses,
+                "enrollments" => &mut e.enrollments,
+                _ => return Err(Error::InvalidExpectation(part.to_string())),
+            };
+            *slot = Some(n);
+        }
+        Ok(e)
+    }
+}
+
+impl fmt::Display for CheckResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {:<32} {:>8}  {}",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.name,
+            self.count,
+            self.detail
+        )
+    }
+}
+
+/// An integrity check: name, SQL returning one count (the same on both engines), what it means.
+const CHECKS: &[(&str, &str, &str)] = &[
+    (
+        "orphaned-enrollments",
+        "SELECT COUNT(*) FROM enrollments e LEFT JOIN users u ON u.id = e.student_id \
+         LEFT JOIN courses c ON c.id = e.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        "enrollments whose student or course does not exist",
+    ),
+    (
+        "orphaned-grades",
+        "SELECT COUNT(*) FROM grades g LEFT JOIN users u ON u.id = g.student_id \
+         LEFT JOIN courses c ON c.id = g.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        "grades whose student or course does not exist",
+    ),
+    (
+        "orphaned-attendance",
+        "SELECT COUNT(*) FROM attendances a LEFT JOIN users u ON u.id = a.student_id \
+         LEFT JOIN courses c ON c.id = a.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        "attendance rows whose student or course does not exist",
+    ),
+    (
+        "duplicate-emails",
+        "SELECT COUNT(*) FROM (SELECT lower(email) AS e FROM users GROUP BY lower(email) \
+         HAVING COUNT(*) > 1) d",
+        "email addresses held by more than one user (case-insensitive)",
+    ),
+    (
+        "invalid-roles",
+        "SELECT COUNT(*) FROM users WHERE role IS NULL \
+         OR role NOT IN ('admin', 'teacher', 'student', 'viewer')",
+        "users whose role is not admin, teacher, student or viewer",
+    ),
+    (
+        "enrollments-of-non-students",
+        "SELECT COUNT(*) FROM enrollments e JOIN users u ON u.id = e.student_id \
+         WHERE u.role <> 'student'",
+        "enrollments of users whose role is not student",
+    ),
+    (
+        "grades-without-enrollment",
+        "SELECT COUNT(*) FROM grades g WHERE NOT EXISTS (SELECT 1 FROM enrollments e \
+         WHERE e.student_id = g.student_id AND e.course_id = g.course_id)",
+        "grades of a student in a course they are not enrolled in",
+    ),
+    (
+        "attendance-without-enrollment",
+        "SELECT COUNT(*) FROM attendances a WHERE NOT EXISTS (SELECT 1 FROM enrollments e \
+         WHERE e.student_id = a.student_id AND e.course_id = a.course_id)",
+        "attendance of a student in a course they are not enrolled in",
+    ),
+    (
+        "non-argon2-passwords",
+        "SELECT COUNT(*) FROM users WHERE password_hash IS NULL \
+         OR password_hash NOT LIKE '$argon2%'",
+        "users whose stored password is not an argon2 hash",
+    ),
+];
+
+/// The SQL of the training-accounts check: a `LIKE` prefilter on both engines; the emails it
+/// returns are then matched with the Rust regex [`TRAINING_PATTERN`] (so the pattern means the
+/// same on SQLite, which has no regex operator, and PostgreSQL). Only emails ending in
+/// `@school.edu` are ever read, so this stays small on a real database.
+const TRAINING_SQL: &str = "SELECT email FROM users WHERE lower(email) LIKE '%@school.edu'";
+
+async fn count(db: &Database, sql: &str) -> Result<i64> {
+    Ok(match db {
+        Database::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?,
+        Database::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?,
+    })
+}
+
+async fn training_left(db: &Database) -> Result<i64> {
+    let re = regex::Regex::new(TRAINING_PATTERN)
+        .map_err(|e| Error::Refused(format!("bad training pattern: {e}")))?;
+    let emails: Vec<String> = match db {
+        Database::Postgres(p) => sqlx::query_scalar(TRAINING_SQL).fetch_all(p).await?,
+        Database::Sqlite(p) => sqlx::query_scalar(TRAINING_SQL).fetch_all(p).await?,
+    };
+    Ok(emails.iter().filter(|e| re.is_match(e)).count() as i64)
+}
+
+/// Runs every integrity check (in a fixed order) and one count check per expectation.
+pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<CheckResult>> {
+    let mut out = Vec::new();
+    for (name, sql, what) in CHECKS {
+        let n = count(db, sql).await?;
+        out.push(CheckResult {
+            name: name.to_string(),
+            count: n,
+            passed: n == 0,
+            detail: if n == 0 {
+                format!("no {what}")
+            } else {
+                format!("{n} {what}")
+            },
+        });
+    }
+    let n = training_left(db).await?;
+    out.push(CheckResult {
+        name: "training-accounts-left".into(),
+        count: n,
+        passed: n == 0,
+        detail: if n == 0 {
+            "no training accounts (admin1@school.edu ...) left".into()
+        } else {
+            format!(
+                "{n} training account(s) matching {TRAINING_PATTERN} left; run `registrar clean`"
+            )
+        },
+    });
+    let expectations = [
+        (
+            "students",
+            expect.students,
+            "SELECT COUNT(*) FROM users WHERE role = 'student'",
+        ),
+        (
+            "teachers",
+            expect.teachers,
+            "SELECT COUNT(*) FROM users WHERE role = 'teacher'",
+        ),
+        (
+            "admins",
+            expect.admins,
+            "SELECT COUNT(*) FROM users WHERE role = 'admin'",
+        ),
+        ("courses", expect.courses, "SELECT COUNT(*) FROM courses"),
+        (
+            "enrollments",
+            expect.enrollments,
+            "SELECT COUNT(*) FROM enrollments",
+        ),
+    ];
+    for (what, want, sql) in expectations {
+        let Some(want) = want else { continue };
+        let n = count(db, sql).await?;
+        out.push(CheckResult {
+            name: format!("expected-{what}"),
+            count: n,
+            passed: n == want,
+            detail: if n == want {
+                format!("{n} {what}, as expected")
+            } else {
+                format!("{n} {what}, expected {want}")
+            },
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_parse() {
+        let e: Expectations = "students=500, Teachers=30,admins=3,courses=50,enrollments=2500"
+            .parse()
+            .unwrap();
+        assert_eq!(e.students, Some(500));
+        assert_eq!(e.teachers, Some(30));
+        assert_eq!(e.enrollments, Some(2500));
+        let e: Expectations = "courses=2".parse().unwrap();
+        assert_eq!(e.students, None);
+        assert_eq!(e.courses, Some(2));
+        assert!("pupils=3".parse::<Expectations>().is_err());
+        assert!("students=-1".parse::<Expectations>().is_err());
+        assert!("students".parse::<Expectations>().is_err());
+        assert_eq!("".parse::<Expectations>().unwrap(), Expectations::default());
+    }
+
+    #[test]
+    fn check_names_are_unique_kebab_case() {
+        let mut names: Vec<_> = CHECKS.iter().map(|c| c.0).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len());
+        assert!(names.iter().all(|n| n
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())));
+    }
+}

@@ -1,1 +1,1183 @@
-//! backup (placeholder: being implemented).
+//! Backups: one consistent, checksummed, compressed file of every SMS table, restorable into
+//! either engine (SPEC §6).
+//!
+//! # Brief overview
+//! - [`backup`] writes a snapshot of the five SMS tables ([`crate::SMS_TABLES`]) to a file.
+//! - [`restore`] checks a file completely, then replaces the data of those tables with it in
+//!   one transaction (keeping ids, resetting PostgreSQL sequences) and compares checksums
+//!   before it commits.
+//! - [`verify_backup`] checks a file and restores it into a scratch database (an in-memory
+//!   SQLite by default), then compares counts and checksums.
+//! - [`read_header`] checks a file without any database; [`table_checksums`] computes the same
+//!   checksums from a live database, so a database can be compared with a backup.
+//!
+//! # File format (version 1)
+//!
+//! A gzip stream (RFC 1952) of UTF-8 JSON lines, each ending in `\n`:
+//!
+//! 1. a header: `{"format":"registrar-backup","version":1,"schema_version":1,
+//!    "created_at":"2026-02-01T10:00:00.000000Z","engine":"postgres"}`;
+//! 2. for each table, parents first (users, courses, enrollments, grades, attendances):
+//!    - `{"table":"users","columns":["id","email",...]}`,
+//!    - one JSON array per row, in the column order, rows ordered by `id`,
+//!    - `{"end":"users","rows":18,"sha256":"..."}`;
+//! 3. a trailer: `{"trailer":{"tables":[{"table":"users","rows":18,"sha256":"..."},...],
+//!    "sha256":"..."}}` where the last `sha256` is the SHA-256 of every byte (uncompressed)
+//!    before the trailer line.
+//!
+//! A table's `sha256` is the SHA-256 of its row lines exactly as written (each with its `\n`).
+//! Row values are written in a **canonical form** that does not depend on the engine, so the
+//! same data gives the same checksums on PostgreSQL and SQLite:
+//! - `NULL` is `null` (distinct from the empty string `""`);
+//! - integers are JSON integers; booleans are `true` / `false` (SQLite's 0/1 included);
+//! - floats are JSON numbers in the shortest form that reads back to the same `f64`;
+//! - dates are `"YYYY-MM-DD"`;
+//! - timestamps are UTC RFC 3339 with exactly six fractional digits:
+//!   `"2026-02-01T10:00:00.123000Z"` (a SQLite text that is not a recognisable timestamp is
+//!   kept as written);
+//! - text is a JSON string.
+//!
+//! The file is written with mode 0600, atomically: into a temporary file in the destination
+//! folder, flushed and fsynced, then renamed; on any error the temporary file is removed and
+//! nothing appears under the final name. It is written while the rows stream from the
+//! database, so a large database never has to fit in memory.
+//!
+//! A file is refused ([`Error::BadBackup`]) before anything is written to a database when its
+//! gzip stream is damaged or truncated, a line is not what the format says, a table's row count
+//! or checksum does not match its rows, the trailer does not match the tables or the bytes
+//! before it, or its schema version is newer than [`SCHEMA_VERSION`].
+
+use crate::{Database, Error, Result, SCHEMA_VERSION, SMS_TABLES};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The `format` member of a backup header.
+pub const FORMAT_NAME: &str = "registrar-backup";
+/// The version of the file format this build writes and reads.
+pub const FORMAT_VERSION: i64 = 1;
+/// The longest line a backup may have (a row of 5 text columns of at most a few KiB each is far
+/// below this); longer lines are refused instead of read into memory.
+const MAX_LINE: usize = 64 * 1024 * 1024;
+/// Rows per multi-row INSERT during a restore.
+const INSERT_BATCH: usize = 500;
+
+/// The row count and checksum of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableChecksum {
+    /// The table name.
+    pub table: String,
+    /// Its number of rows.
+    pub rows: u64,
+    /// Hex SHA-256 of the canonical row lines (see the module docs).
+    pub sha256: String,
+}
+
+/// What a backup file holds (never any row data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// The schema version of the database it was taken from.
+    pub schema_version: i64,
+    /// When it was taken (UTC, RFC 3339).
+    pub created_at: String,
+    /// `"postgres"` or `"sqlite"`.
+    pub engine: String,
+    /// Per-table row counts and checksums, in [`SMS_TABLES`] order.
+    pub tables: Vec<TableChecksum>,
+}
+
+/// The result of [`verify_backup`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// True when the file is intact and restores to the same counts and checksums.
+    pub ok: bool,
+    /// What is wrong, one sentence each (empty when `ok`).
+    pub problems: Vec<String>,
+    /// The file's summary (counts and checksums it declares), when it could be read.
+    pub summary: Option<BackupSummary>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table layout and canonical values
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// BIGINT / INTEGER.
+    Int8,
+    /// INTEGER on PostgreSQL (4 bytes).
+    Int4,
+    Text,
+    Bool,
+    Float,
+    Date,
+    Timestamp,
+}
+
+struct TableSpec {
+    name: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
+use Kind::*;
+
+const TABLES: [TableSpec; 5] = [
+    TableSpec {
+        name: "users",
+        columns: &[
+            ("id", Int8),
+            ("email", Text),
+            ("password_hash", Text),
+            ("role", Text),
+            ("first_name", Text),
+            ("last_name", Text),
+            ("is_active", Bool),
+            ("password_reset_required", Bool),
+            ("created_at", Timestamp),
+            ("updated_at", Timestamp),
+        ],
+    },
+    TableSpec {
+        name: "courses",
+        columns: &[
+            ("id", Int8),
+            ("course_code", Text),
+            ("course_name", Text),
+            ("description", Text),
+            ("semester", Text),
+            ("credits", Int4),
+            ("status", Text),
+            ("created_at", Timestamp),
+            ("updated_at", Timestamp),
+        ],
+    },
+    TableSpec {
+        name: "enrollments",
+        columns: &[
+            ("id", Int8),
+            ("student_id", Int8),
+            ("course_id", Int8),
+            ("enrollment_date", Date),
+        ],
+    },
+    TableSpec {
+        name: "grades",
+        columns: &[
+            ("id", Int8),
+            ("student_id", Int8),
+            ("course_id", Int8),
+            ("assessment", Text),
+            ("score", Float),
+            ("letter_grade", Text),
+            ("graded_on", Date),
+        ],
+    },
+    TableSpec {
+        name: "attendances",
+        columns: &[
+            ("id", Int8),
+            ("student_id", Int8),
+            ("course_id", Int8),
+            ("attendance_date", Date),
+            ("status", Text),
+        ],
+    },
+];
+
+impl TableSpec {
+    fn column_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|(c, _)| *c).collect()
+    }
+
+    fn select_sql(&self) -> String {
+        format!(
+            "SELECT {} FROM {} ORDER BY id",
+            self.column_names().join(", "),
+            self.name
+        )
+    }
+}
+
+/// The canonical text of a timestamp: UTC, six fractional digits, `Z`.
+fn canonical_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses a timestamp as SQLite may hold it (RFC 3339, or `YYYY-MM-DD[ T]HH:MM:SS[.fff]` taken
+/// as UTC).
+fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+fn canonical_timestamp_text(s: String) -> Json {
+    match parse_timestamp(&s) {
+        Some(t) => Json::String(canonical_timestamp(t)),
+        None => Json::String(s),
+    }
+}
+
+fn canonical_date_text(s: String) -> Json {
+    match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        Ok(d) => Json::String(d.format("%Y-%m-%d").to_string()),
+        Err(_) => Json::String(s),
+    }
+}
+
+fn float_json(x: f64) -> Json {
+    serde_json::Number::from_f64(x)
+        .map(Json::Number)
+        .unwrap_or(Json::Null)
+}
+
+fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
+    v.map(f).unwrap_or(Json::Null)
+}
+
+fn pg_values(row: &PgRow, spec: &TableSpec) -> Result<Vec<Json>> {
+    let mut out = Vec::with_capacity(spec.columns.len());
+    for (i, (_, kind)) in spec.columns.iter().enumerate() {
+        let v = match kind {
+            Int8 => opt(row.try_get::<Option<i64>, _>(i)?, Json::from),
+            Int4 => opt(row.try_get::<Option<i32>, _>(i)?, Json::from),
+            Text => opt(row.try_get::<Option<String>, _>(i)?, Json::String),
+            Bool => opt(row.try_get::<Option<bool>, _>(i)?, Json::Bool),
+            Float => opt(row.try_get::<Option<f64>, _>(i)?, float_json),
+            Date => opt(row.try_get::<Option<NaiveDate>, _>(i)?, |d| {
+                Json::String(d.format("%Y-%m-%d").to_string())
+            }),
+            Timestamp => opt(row.try_get::<Option<DateTime<Utc>>, _>(i)?, |t| {
+                Json::String(canonical_timestamp(t))
+            }),
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn sqlite_values(row: &SqliteRow, spec: &TableSpec) -> Result<Vec<Json>> {
+    use sqlx::ValueRef;
+    let mut out = Vec::with_capacity(spec.columns.len());
+    for (i, (_, kind)) in spec.columns.iter().enumerate() {
+        if row.try_get_raw(i)?.is_null() {
+            out.push(Json::Null);
+            continue;
+        }
+        // Unchecked: SQLite's storage classes are loose (a REAL column may hold an integer).
+        let v = match kind {
+            Int8 | Int4 => Json::from(row.try_get_unchecked::<i64, _>(i)?),
+            Text => Json::String(row.try_get_unchecked::<String, _>(i)?),
+            Bool => Json::Bool(row.try_get_unchecked::<i64, _>(i)? != 0),
+            Float => float_json(row.try_get_unchecked::<f64, _>(i)?),
+            Date => canonical_date_text(row.try_get_unchecked::<String, _>(i)?),
+            Timestamp => canonical_timestamp_text(row.try_get_unchecked::<String, _>(i)?),
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// One canonical row line, with its newline.
+fn row_line(values: &[Json]) -> Result<String> {
+    let mut s = serde_json::to_string(values)
+        .map_err(|e| Error::BadBackup(format!("cannot encode a row: {e}")))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Streams one table's rows as canonical lines to `sink`; returns its count and checksum.
+async fn stream_pg(
+    conn: &mut PgConnection,
+    spec: &TableSpec,
+    mut sink: impl FnMut(&str) -> Result<()>,
+) -> Result<TableChecksum> {
+    let sql = spec.select_sql();
+    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+    let mut hasher = Sha256::new();
+    let mut count = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        let line = row_line(&pg_values(&row, spec)?)?;
+        hasher.update(line.as_bytes());
+        count += 1;
+        sink(&line)?;
+    }
+    Ok(TableChecksum {
+        table: spec.name.to_string(),
+        rows: count,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+async fn stream_sqlite(
+    conn: &mut SqliteConnection,
+    spec: &TableSpec,
+    mut sink: impl FnMut(&str) -> Result<()>,
+) -> Result<TableChecksum> {
+    let sql = spec.select_sql();
+    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+    let mut hasher = Sha256::new();
+    let mut count = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        let line = row_line(&sqlite_values(&row, spec)?)?;
+        hasher.update(line.as_bytes());
+        count += 1;
+        sink(&line)?;
+    }
+    Ok(TableChecksum {
+        table: spec.name.to_string(),
+        rows: count,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: i64,
+    schema_version: i64,
+    created_at: String,
+    engine: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TableStart {
+    table: String,
+    columns: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TableEnd {
+    end: String,
+    rows: u64,
+    sha256: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Trailer {
+    tables: Vec<TableChecksum>,
+    sha256: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TrailerLine {
+    trailer: Trailer,
+}
+
+/// Writes lines into the gzip stream and hashes every byte.
+struct LineWriter {
+    out: GzEncoder<BufWriter<File>>,
+    hasher: Sha256,
+    context: String,
+}
+
+impl LineWriter {
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        self.hasher.update(line.as_bytes());
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(|e| Error::io(self.context.clone(), e))
+    }
+
+    fn write_json<T: Serialize>(&mut self, v: &T) -> Result<()> {
+        let mut s = serde_json::to_string(v)
+            .map_err(|e| Error::BadBackup(format!("cannot encode the backup: {e}")))?;
+        s.push('\n');
+        self.write_line(&s)
+    }
+}
+
+fn now_utc() -> String {
+    canonical_timestamp(Utc::now())
+}
+
+/// Backs up every SMS table of `db` into `out` (see the module docs for the format and the
+/// guarantees). Returns what was written.
+pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::io(
+                format!("cannot write the backup {}", out.display()),
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            )
+        })?;
+    let context = format!("cannot write the backup {}", out.display());
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(context.clone(), e))?;
+    set_private(temp.path()).map_err(|e| Error::io(context.clone(), e))?;
+    let file = temp
+        .as_file()
+        .try_clone()
+        .map_err(|e| Error::io(context.clone(), e))?;
+    let mut w = LineWriter {
+        out: GzEncoder::new(
+            BufWriter::with_capacity(256 * 1024, file),
+            Compression::default(),
+        ),
+        hasher: Sha256::new(),
+        context: context.clone(),
+    };
+    let schema_version = db.schema_version().await?;
+    let created_at = now_utc();
+    let engine = db.engine().as_str().to_string();
+    w.write_json(&Header {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        schema_version,
+        created_at: created_at.clone(),
+        engine: engine.clone(),
+    })?;
+
+    let mut tables = Vec::with_capacity(TABLES.len());
+    match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            for spec in &TABLES {
+                w.write_json(&TableStart {
+                    table: spec.name.into(),
+                    columns: spec.column_names().iter().map(|c| c.to_string()).collect(),
+                })?;
+                let sum = stream_pg(&mut tx, spec, |l| w.write_line(l)).await?;
+                w.write_json(&TableEnd {
+                    end: sum.table.clone(),
+                    rows: sum.rows,
+                    sha256: sum.sha256.clone(),
+                })?;
+                tables.push(sum);
+            }
+            tx.rollback().await?;
+        }
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for spec in &TABLES {
+                w.write_json(&TableStart {
+                    table: spec.name.into(),
+                    columns: spec.column_names().iter().map(|c| c.to_string()).collect(),
+                })?;
+                let sum = stream_sqlite(&mut tx, spec, |l| w.write_line(l)).await?;
+                w.write_json(&TableEnd {
+                    end: sum.table.clone(),
+                    rows: sum.rows,
+                    sha256: sum.sha256.clone(),
+                })?;
+                tables.push(sum);
+            }
+            tx.rollback().await?;
+        }
+    }
+    let body_sha = hex::encode(w.hasher.clone().finalize());
+    w.write_json(&TrailerLine {
+        trailer: Trailer {
+            tables: tables.clone(),
+            sha256: body_sha,
+        },
+    })?;
+    let buf = w.out.finish().map_err(|e| Error::io(context.clone(), e))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| Error::io(context.clone(), e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(context.clone(), e))?;
+    drop(file);
+    temp.persist(out)
+        .map_err(|e| Error::io(context.clone(), e.error))?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all(); // make the rename durable; not possible on every platform
+    }
+    Ok(BackupSummary {
+        path: out.to_path_buf(),
+        schema_version,
+        created_at,
+        engine,
+        tables,
+    })
+}
+
+#[cfg(unix)]
+fn set_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// Reads a backup file line by line, checking the format as it goes.
+struct Reader {
+    input: BufReader<MultiGzDecoder<BufReader<File>>>,
+    hasher: Sha256,
+    line_no: u64,
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    fn open(path: &Path) -> Result<Reader> {
+        let f = File::open(path)
+            .map_err(|e| Error::io(format!("cannot open the backup {}", path.display()), e))?;
+        Ok(Reader {
+            input: BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(BufReader::new(f))),
+            hasher: Sha256::new(),
+            line_no: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next line (without hashing it), or `None` at the end of the stream.
+    fn next_line(&mut self) -> Result<Option<&str>> {
+        self.buf.clear();
+        loop {
+            let avail = match self.input.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::BadBackup(format!(
+                        "the file is damaged or truncated after line {} ({e})",
+                        self.line_no
+                    )))
+                }
+            };
+            if avail.is_empty() {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                return Err(Error::BadBackup(format!(
+                    "the file is truncated: line {} has no end",
+                    self.line_no + 1
+                )));
+            }
+            let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (avail.len(), false),
+            };
+            self.buf.extend_from_slice(&avail[..take]);
+            self.input.consume(take);
+            if self.buf.len() > MAX_LINE {
+                return Err(Error::BadBackup(format!(
+                    "line {} is longer than {MAX_LINE} bytes; this is not a Registrar backup",
+                    self.line_no + 1
+                )));
+            }
+            if done {
+                break;
+            }
+        }
+        self.line_no += 1;
+        std::str::from_utf8(&self.buf)
+            .map(Some)
+            .map_err(|_| Error::BadBackup(format!("line {} is not valid UTF-8", self.line_no)))
+    }
+
+    fn hash_current(&mut self) {
+        self.hasher.update(&self.buf);
+    }
+
+    /// The next line parsed as `T`, hashed.
+    fn expect<T: for<'de> Deserialize<'de>>(&mut self, what: &str) -> Result<T> {
+        let line_no = self.line_no + 1;
+        let line = self.next_line()?.ok_or_else(|| {
+            Error::BadBackup(format!(
+                "the file is truncated: expected {what} at line {line_no}"
+            ))
+        })?;
+        let v = serde_json::from_str::<T>(line)
+            .map_err(|_| Error::BadBackup(format!("line {line_no} should be {what} but is not")))?;
+        self.hash_current();
+        Ok(v)
+    }
+}
+
+/// One row parsed from a file.
+type RowValues = Vec<Json>;
+
+/// Reads a whole file, checking everything; calls `on_row` for every row (table index, values).
+/// Returns the summary. Nothing is written anywhere.
+fn scan(
+    path: &Path,
+    mut on_row: impl FnMut(usize, RowValues) -> Result<()>,
+) -> Result<BackupSummary> {
+    let mut r = Reader::open(path)?;
+    let header: Header = r.expect("the backup header")?;
+    if header.format != FORMAT_NAME {
+        return Err(Error::BadBackup(format!(
+            "{} is not a Registrar backup",
+            path.display()
+        )));
+    }
+    if header.version > FORMAT_VERSION {
+        return Err(Error::BadBackup(format!(
+            "the file uses backup format version {}, newer than this build reads ({FORMAT_VERSION}); upgrade registrar",
+            header.version
+        )));
+    }
+    if header.schema_version > SCHEMA_VERSION {
+        return Err(Error::BadBackup(format!(
+            "the backup is from a newer schema version ({}) than this build knows ({SCHEMA_VERSION}); upgrade registrar to restore it",
+            header.schema_version
+        )));
+    }
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for (ti, spec) in TABLES.iter().enumerate() {
+        let start: TableStart = r.expect(&format!("the start of table {}", spec.name))?;
+        if start.table != spec.name {
+            return Err(Error::BadBackup(format!(
+                "line {}: expected table {} but found {}",
+                r.line_no, spec.name, start.table
+            )));
+        }
+        if start.columns != spec.column_names() {
+            return Err(Error::BadBackup(format!(
+                "line {}: table {} has columns {:?}, expected {:?}",
+                r.line_no,
+                spec.name,
+                start.columns,
+                spec.column_names()
+            )));
+        }
+        let mut hasher = Sha256::new();
+        let mut count = 0u64;
+        let end: TableEnd = loop {
+            let line_no = r.line_no + 1;
+            let line = r.next_line()?.ok_or_else(|| {
+                Error::BadBackup(format!(
+                    "the file is truncated in table {} (line {line_no})",
+                    spec.name
+                ))
+            })?;
+            if line.starts_with('[') {
+                let values: RowValues = serde_json::from_str(line).map_err(|_| {
+                    Error::BadBackup(format!(
+                        "line {line_no} is not a valid row of {}",
+                        spec.name
+                    ))
+                })?;
+                if values.len() != spec.columns.len() {
+                    return Err(Error::BadBackup(format!(
+                        "line {line_no}: a row of {} has {} values, expected {}",
+                        spec.name,
+                        values.len(),
+                        spec.columns.len()
+                    )));
+                }
+                check_values(spec, &values).map_err(|m| {
+                    Error::BadBackup(format!("line {line_no} ({}): {m}", spec.name))
+                })?;
+                hasher.update(line.as_bytes());
+                r.hash_current();
+                count += 1;
+                on_row(ti, values)?;
+            } else {
+                let end: TableEnd = serde_json::from_str(line).map_err(|_| {
+                    Error::BadBackup(format!(
+                        "line {line_no} should be a row or the end of table {} but is neither",
+                        spec.name
+                    ))
+                })?;
+                r.hash_current();
+                break end;
+            }
+        };
+        let sha = hex::encode(hasher.finalize());
+        if end.end != spec.name {
+            return Err(Error::BadBackup(format!(
+                "line {}: the end of table {} is labelled {}",
+                r.line_no, spec.name, end.end
+            )));
+        }
+        if end.rows != count {
+            return Err(Error::BadBackup(format!(
+                "table {} declares {} rows but holds {count}",
+                spec.name, end.rows
+            )));
+        }
+        if end.sha256 != sha {
+            return Err(Error::BadBackup(format!(
+                "the checksum of table {} does not match its rows (the file was changed)",
+                spec.name
+            )));
+        }
+        tables.push(TableChecksum {
+            table: spec.name.into(),
+            rows: count,
+            sha256: sha,
+        });
+    }
+    let body_sha = hex::encode(r.hasher.clone().finalize());
+    let line_no = r.line_no + 1;
+    let line = r.next_line()?.ok_or_else(|| {
+        Error::BadBackup(format!(
+            "the file is truncated: the trailer (line {line_no}) is missing"
+        ))
+    })?;
+    let trailer: TrailerLine = serde_json::from_str(line).map_err(|_| {
+        Error::BadBackup(format!("line {line_no} should be the trailer but is not"))
+    })?;
+    if trailer.trailer.tables != tables {
+        return Err(Error::BadBackup(
+            "the trailer's counts and checksums do not match the tables".into(),
+        ));
+    }
+    if trailer.trailer.sha256 != body_sha {
+        return Err(Error::BadBackup(
+            "the file's overall checksum does not match (the file was changed)".into(),
+        ));
+    }
+    if r.next_line()?.is_some() {
+        return Err(Error::BadBackup(format!(
+            "unexpected data after the trailer (line {})",
+            r.line_no
+        )));
+    }
+    Ok(BackupSummary {
+        path: path.to_path_buf(),
+        schema_version: header.schema_version,
+        created_at: header.created_at,
+        engine: header.engine,
+        tables,
+    })
+}
+
+/// Checks that each value has the JSON type its column needs.
+fn check_values(spec: &TableSpec, values: &[Json]) -> std::result::Result<(), String> {
+    for ((col, kind), v) in spec.columns.iter().zip(values) {
+        let ok = match (kind, v) {
+            (_, Json::Null) => *col != "id",
+            (Int8 | Int4, Json::Number(n)) => n.is_i64(),
+            (Float, Json::Number(_)) => true,
+            (Bool, Json::Bool(_)) => true,
+            (Text, Json::String(_)) => true,
+            (Date, Json::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+            (Timestamp, Json::String(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("column {col} holds a value of the wrong type"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a backup file completely (gzip stream, format, per-table counts and checksums,
+/// trailer, schema version) without any database, and returns its summary.
+pub fn read_header(file: &Path) -> Result<BackupSummary> {
+    scan(file, |_, _| Ok(()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restoring
+
+/// Computes the row counts and checksums of the SMS tables of a live database, in the same
+/// canonical form as a backup (one read transaction).
+pub async fn table_checksums(db: &Database) -> Result<Vec<TableChecksum>> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            for spec in &TABLES {
+                out.push(stream_pg(&mut tx, spec, |_| Ok(())).await?);
+            }
+            tx.rollback().await?;
+        }
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for spec in &TABLES {
+                out.push(stream_sqlite(&mut tx, spec, |_| Ok(())).await?);
+            }
+            tx.rollback().await?;
+        }
+    }
+    Ok(out)
+}
+
+fn bad_value(table: &str, col: &str) -> Error {
+    Error::BadBackup(format!(
+        "a value of {table}.{col} cannot be stored in this database"
+    ))
+}
+
+fn json_i64(v: &Json) -> Option<i64> {
+    v.as_i64()
+}
+
+fn json_str(v: &Json) -> Option<&str> {
+    v.as_str()
+}
+
+fn push_pg_values(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    spec: &TableSpec,
+    rows: &[RowValues],
+) -> Result<()> {
+    let mut err = None;
+    qb.push_values(rows, |mut b, row| {
+        for ((col, kind), v) in spec.columns.iter().zip(row) {
+            match kind {
+                Int8 => {
+                    b.push_bind(json_i64(v));
+                }
+                Int4 => {
+                    let x = json_i64(v).map(i32::try_from).transpose();
+                    match x {
+                        Ok(x) => {
+                            b.push_bind(x);
+                        }
+                        Err(_) => {
+                            err = Some(bad_value(spec.name, col));
+                            b.push_bind(None::<i32>);
+                        }
+                    }
+                }
+                Text => {
+                    b.push_bind(json_str(v).map(str::to_owned));
+                }
+                Bool => {
+                    b.push_bind(v.as_bool());
+                }
+                Float => {
+                    b.push_bind(v.as_f64());
+                }
+                Date => {
+                    let d = json_str(v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+                    if d.is_none() && !v.is_null() {
+                        err = Some(bad_value(spec.name, col));
+                    }
+                    b.push_bind(d);
+                }
+                Timestamp => {
+                    let t = json_str(v).and_then(parse_timestamp);
+                    if t.is_none() && !v.is_null() {
+                        err = Some(bad_value(spec.name, col));
+                    }
+                    b.push_bind(t);
+                }
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn push_sqlite_values(qb: &mut QueryBuilder<'_, Sqlite>, spec: &TableSpec, rows: &[RowValues]) {
+    qb.push_values(rows, |mut b, row| {
+        for ((_, kind), v) in spec.columns.iter().zip(row) {
+            match kind {
+                Int8 | Int4 => {
+                    b.push_bind(json_i64(v));
+                }
+                Text | Date | Timestamp => {
+                    b.push_bind(json_str(v).map(str::to_owned));
+                }
+                Bool => {
+                    b.push_bind(v.as_bool().map(i64::from));
+                }
+                Float => {
+                    b.push_bind(v.as_f64());
+                }
+            }
+        }
+    });
+}
+
+fn insert_prefix(spec: &TableSpec) -> String {
+    format!(
+        "INSERT INTO {} ({}) ",
+        spec.name,
+        spec.column_names().join(", ")
+    )
+}
+
+/// Replaces the data of every SMS table of `db` with the backup in `from`.
+///
+/// The whole file is checked first ([`read_header`]); a damaged, truncated, inconsistent or
+/// newer-schema file is refused with [`Error::BadBackup`] before anything is written. Then, in
+/// one transaction: every SMS table's rows are deleted (children first), the backup's rows are
+/// inserted with their ids, PostgreSQL sequences are moved past the largest id, and the
+/// tables' checksums are recomputed and compared with the file's before the commit.
+pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
+    let summary = read_header(from)?;
+    let target_version = db.schema_version().await?;
+    if summary.schema_version > target_version {
+        return Err(Error::BadBackup(format!(
+            "the backup is from schema version {} but the database is at version {target_version}; run `registrar init` first",
+            summary.schema_version
+        )));
+    }
+    // The rows are read again from the file (streaming), in batches, and inserted.
+    let (tx_rows, mut rx_rows) = tokio::sync::mpsc::channel::<(usize, Vec<RowValues>)>(4);
+    let path = from.to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || -> Result<BackupSummary> {
+        let mut batch: Vec<RowValues> = Vec::with_capacity(INSERT_BATCH);
+        let mut current = 0usize;
+        let s = scan(&path, |ti, row| {
+            if ti != current && !batch.is_empty() {
+                let b = std::mem::replace(&mut batch, Vec::with_capacity(INSERT_BATCH));
+                tx_rows
+                    .blocking_send((current, b))
+                    .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+            }
+            current = ti;
+            batch.push(row);
+            if batch.len() >= INSERT_BATCH {
+                let b = std::mem::replace(&mut batch, Vec::with_capacity(INSERT_BATCH));
+                tx_rows
+                    .blocking_send((current, b))
+                    .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            tx_rows
+                .blocking_send((current, batch))
+                .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+        }
+        Ok(s)
+    });
+
+    let result = match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            for t in SMS_TABLES.iter().rev() {
+                sqlx::query(&format!("DELETE FROM {t}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            while let Some((ti, rows)) = rx_rows.recv().await {
+                let spec = &TABLES[ti];
+                let mut qb = QueryBuilder::<Postgres>::new(insert_prefix(spec));
+                push_pg_values(&mut qb, spec, &rows)?;
+                qb.build().execute(&mut *tx).await?;
+            }
+            finish_reader(reader, &summary).await?;
+            for t in SMS_TABLES {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {t}"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut after = Vec::new();
+            for spec in &TABLES {
+                after.push(stream_pg(&mut tx, spec, |_| Ok(())).await?);
+            }
+            compare(&summary.tables, &after)?;
+            tx.commit().await?;
+            Ok(summary.clone())
+        }
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for t in SMS_TABLES.iter().rev() {
+                sqlx::query(&format!("DELETE FROM {t}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            while let Some((ti, rows)) = rx_rows.recv().await {
+                let spec = &TABLES[ti];
+                let mut qb = QueryBuilder::<Sqlite>::new(insert_prefix(spec));
+                push_sqlite_values(&mut qb, spec, &rows);
+                qb.build().execute(&mut *tx).await?;
+            }
+            finish_reader(reader, &summary).await?;
+            let mut after = Vec::new();
+            for spec in &TABLES {
+                after.push(stream_sqlite(&mut tx, spec, |_| Ok(())).await?);
+            }
+            compare(&summary.tables, &after)?;
+            tx.commit().await?;
+            Ok(summary.clone())
+        }
+    };
+    result
+}
+
+async fn finish_reader(
+    reader: tokio::task::JoinHandle<Result<BackupSummary>>,
+    first: &BackupSummary,
+) -> Result<()> {
+    let second = reader
+        .await
+        .map_err(|e| Error::BadBackup(format!("reading the backup failed: {e}")))??;
+    if second.tables != first.tables {
+        return Err(Error::BadBackup(
+            "the file changed while it was being restored".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn compare(expected: &[TableChecksum], actual: &[TableChecksum]) -> Result<()> {
+    for (e, a) in expected.iter().zip(actual) {
+        if e.rows != a.rows {
+            return Err(Error::BadBackup(format!(
+                "after restoring, table {} has {} rows instead of {}; nothing was changed",
+                e.table, a.rows, e.rows
+            )));
+        }
+        if e.sha256 != a.sha256 {
+            return Err(Error::BadBackup(format!(
+                "after restoring, the checksum of table {} differs from the backup's; nothing was changed",
+                e.table
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a backup file and restores it into a scratch database (`scratch_url`, default an
+/// in-memory SQLite `sqlite::memory:`), then compares counts and checksums with the file's.
+/// A file that cannot be read or restored gives `ok: false` with the reason; `Err` is only for
+/// failures to reach the scratch database.
+pub async fn verify_backup(file: &Path, scratch_url: Option<&str>) -> Result<VerifyReport> {
+    let summary = match read_header(file) {
+        Ok(s) => s,
+        Err(Error::BadBackup(m)) => {
+            return Ok(VerifyReport {
+                ok: false,
+                problems: vec![m],
+                summary: None,
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let scratch = Database::open(scratch_url.unwrap_or("sqlite::memory:")).await?;
+    let mut problems = Vec::new();
+    match restore(&scratch, file).await {
+        Ok(_) => {
+            let live = table_checksums(&scratch).await?;
+            for (e, a) in summary.tables.iter().zip(&live) {
+                if e.rows != a.rows {
+                    problems.push(format!(
+                        "table {}: the file has {} rows, the restored copy {}",
+                        e.table, e.rows, a.rows
+                    ));
+                } else if e.sha256 != a.sha256 {
+                    problems.push(format!(
+                        "table {}: the restored copy's checksum differs from the file's",
+                        e.table
+                    ));
+                }
+            }
+        }
+        Err(Error::BadBackup(m)) => problems.push(m),
+        Err(e) => problems.push(format!("restoring into the scratch database failed: {e}")),
+    }
+    scratch.close().await;
+    Ok(VerifyReport {
+        ok: problems.is_empty(),
+        problems,
+        summary: Some(summary),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_canonical() {
+        let a = parse_timestamp("2026-02-01T10:00:00.123Z").unwrap();
+        let b = parse_timestamp("2026-02-01 10:00:00.123").unwrap();
+        let c = parse_timestamp("2026-02-01T11:00:00.123+01:00").unwrap();
+        assert_eq!(canonical_timestamp(a), "2026-02-01T10:00:00.123000Z");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(
+            canonical_timestamp_text("not a time".into()),
+            Json::String("not a time".into())
+        );
+    }
+
+    #[test]
+    fn floats_round_trip_through_the_canonical_form() {
+        for x in [0.0, 85.5, 99.99, 1.0 / 3.0, 100.0] {
+            let line = row_line(&[float_json(x)]).unwrap();
+            let back: Vec<f64> = serde_json::from_str(&line).unwrap();
+            assert_eq!(back[0], x);
+            assert_eq!(row_line(&[float_json(back[0])]).unwrap(), line);
+        }
+    }
+
+    #[test]
+    fn null_differs_from_empty_text() {
+        assert_ne!(
+            row_line(&[Json::Null]).unwrap(),
+            row_line(&[Json::String(String::new())]).unwrap()
+        );
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_refused() {
+        let spec = &TABLES[2];
+        assert!(check_values(
+            spec,
+            &[Json::from(1), Json::from(2), Json::from(3), Json::Null]
+        )
+        .is_ok());
+        assert!(check_values(
+            spec,
+            &[
+                Json::from(1),
+                Json::from(2),
+                Json::from(3),
+                Json::String("2026-13-01".into())
+            ]
+        )
+        .is_err());
+        assert!(check_values(
+            spec,
+            &[Json::Null, Json::from(2), Json::from(3), Json::Null]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn table_specs_follow_sms_tables() {
+        let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+        assert_eq!(names, SMS_TABLES);
+    }
+}
