@@ -30,7 +30,10 @@ pub mod parse;
 pub mod password;
 mod validator;
 
-pub use validator::{validate_dir, validate_file, validate_files};
+pub use validator::{
+    is_training_account, validate_dir, validate_file, validate_files, DEFAULT_ASSESSMENT,
+    MAX_ASSESSMENT_LEN, MAX_COURSE_NAME_LEN, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_SEMESTER_LEN,
+};
 
 /// The natural keys already in the database, so that `already-exists` can be reported and
 /// references can resolve against database rows. Keys are normalised as the rules normalise
@@ -117,6 +120,12 @@ pub enum Error {
     /// A file or folder could not be read.
     #[error(transparent)]
     Formats(#[from] registrar_formats::Error),
+    /// A single file was given without an entity, and its stem names none.
+    #[error("cannot tell what {file} holds: name it users, courses, enrollments, grades or attendance (e.g. users.csv), or give the entity (--entity)")]
+    UnknownEntity {
+        /// The file name.
+        file: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -1,1 +1,883 @@
-//! Value parsers (placeholder: being implemented).
+//! Value parsers: one function per kind of cell, each turning a [`Value`] as read into a typed
+//! value or a [`ParseError`] (an [`IssueCode`] plus a message that says what to fix).
+//!
+//! Every parser treats a blank value (empty, or whitespace only) as `missing-value`; the row
+//! rules check blanks first for optional columns. A spreadsheet error cell ([`Value::Error`],
+//! e.g. `#N/A`) gives the column's natural code (`invalid-date`, `invalid-number`, ...) with a
+//! message naming the error text.
+//!
+//! The parsers never panic, on any input, and allocate only for the value they return.
+//!
+//! ```
+//! use registrar_formats::Value;
+//! use registrar_model::IssueCode;
+//! use registrar_rules::parse;
+//!
+//! let e = parse::email(&Value::Text(" Carol@School.EDU ".into()))?;
+//! assert_eq!(e.as_str(), "carol@school.edu");
+//! let bad = parse::email(&Value::Text("carol@school".into())).unwrap_err();
+//! assert_eq!(bad.code, IssueCode::InvalidEmail);
+//! assert_eq!(parse::credits(&Value::Text("4.0".into()))?, 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use chrono::{NaiveDate, NaiveTime};
+use registrar_formats::Value;
+use registrar_model::{
+    AttendanceStatus, CourseCode, CourseStatus, Email, IssueCode, LetterGrade, Role,
+};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a value was refused: the issue code and a message for the operator.
+///
+/// The message does not name the column (the issue carries it); it may quote the offending
+/// value (shortened), except for password columns, which are never parsed here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The issue code.
+    pub code: IssueCode,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A parse error.
+    pub fn new(code: IssueCode, message: impl Into<String>) -> ParseError {
+        ParseError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// `Result` of a parser.
+pub type ParseResult<T> = Result<T, ParseError>;
+
+/// Maximum length of an email address (RFC 5321), in characters.
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Maximum length of an email's local part (RFC 5321), in characters.
+pub const MAX_EMAIL_LOCAL_LEN: usize = 64;
+/// Maximum length of a course code.
+pub const MAX_COURSE_CODE_LEN: usize = 20;
+/// Smallest and largest `credits`.
+pub const CREDITS_RANGE: (i64, i64) = (0, 20);
+/// Smallest and largest `score`.
+pub const SCORE_RANGE: (f64, f64) = (0.0, 100.0);
+
+/// Quotes a value for a message, shortened to 60 characters.
+pub(crate) fn quote(s: &str) -> String {
+    const MAX: usize = 60;
+    let mut out = String::with_capacity(s.len().min(MAX * 4) + 4);
+    out.push('\'');
+    let mut n = 0;
+    for c in s.chars() {
+        if n == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+        n += 1;
+    }
+    out.push('\'');
+    out
+}
+
+fn missing() -> ParseError {
+    ParseError::new(IssueCode::MissingValue, "the value is empty; fill it in")
+}
+
+fn error_cell(code: IssueCode, err: &str, expected: &str) -> ParseError {
+    ParseError::new(
+        code,
+        format!(
+            "the cell holds the spreadsheet error {}; replace it with {expected}",
+            quote(err)
+        ),
+    )
+}
+
+/// The value as text, trimmed: text as written, numbers and dates as a person would type them.
+/// `None` for a spreadsheet error cell.
+pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::Empty => Some(Cow::Borrowed("")),
+        Value::Text(s) => Some(Cow::Borrowed(s.trim())),
+        Value::Error(_) => None,
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+/// Optional free text: trimmed; at most `max_chars` characters (`too-long` otherwise).
+/// Blank is `missing-value`; a spreadsheet error cell is `missing-value` naming the error.
+pub fn text(v: &Value, max_chars: usize) -> ParseResult<String> {
+    if let Value::Error(e) = v {
+        return Err(error_cell(IssueCode::MissingValue, e, "the text"));
+    }
+    let t = text_of(v).unwrap_or_default();
+    if t.is_empty() {
+        return Err(missing());
+    }
+    let n = t.chars().count();
+    if n > max_chars {
+        return Err(ParseError::new(
+            IssueCode::TooLong,
+            format!("the text has {n} characters; at most {max_chars} are allowed"),
+        ));
+    }
+    Ok(t.into_owned())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emails
+
+/// An email address: trimmed and lower-cased; exactly one `@`; a non-empty local part (at most
+/// 64 characters, no leading, trailing or double dot); a domain with at least one dot and no
+/// empty labels, made of letters, digits and hyphens (labels do not start or end with a
+/// hyphen); no spaces, control characters or `"(),:;<>[\]`; at most 254 characters.
+pub fn email(v: &Value) -> ParseResult<Email> {
+    match v {
+        Value::Text(s) => email_str(s),
+        Value::Empty => Err(missing()),
+        Value::Error(e) => Err(error_cell(
+            IssueCode::InvalidEmail,
+            e,
+            "an email address such as name@school.edu",
+        )),
+        other => Err(ParseError::new(
+            IssueCode::InvalidEmail,
+            format!(
+                "{} is not an email address; expected something like name@school.edu",
+                quote(&other.to_string())
+            ),
+        )),
+    }
+}
+
+/// [`email`] on text.
+pub fn email_str(s: &str) -> ParseResult<Email> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(missing());
+    }
+    if let Err(why) = check_email(t) {
+        return Err(ParseError::new(
+            IssueCode::InvalidEmail,
+            format!("{} is not a valid email address: {why}", quote(t)),
+        ));
+    }
+    let lower = if t.is_ascii() {
+        t.to_ascii_lowercase()
+    } else {
+        t.to_lowercase()
+    };
+    Ok(Email::new_unchecked(lower))
+}
+
+fn check_email(t: &str) -> Result<(), &'static str> {
+    if t.chars().count() > MAX_EMAIL_LEN {
+        return Err("it is longer than 254 characters");
+    }
+    let mut at = None;
+    for (i, c) in t.char_indices() {
+        if c.is_whitespace() {
+            return Err("it contains a space");
+        }
+        if c.is_control() {
+            return Err("it contains a control character");
+        }
+        if matches!(
+            c,
+            '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'
+        ) {
+            return Err("it contains a character not allowed in an address (\"(),:;<>[\\])");
+        }
+        if c == '@' {
+            if at.is_some() {
+                return Err("it has more than one @");
+            }
+            at = Some(i);
+        }
+    }
+    let Some(at) = at else {
+        return Err("it has no @");
+    };
+    let (local, domain) = (&t[..at], &t[at + 1..]);
+    if local.is_empty() {
+        return Err("nothing before the @");
+    }
+    if local.chars().count() > MAX_EMAIL_LOCAL_LEN {
+        return Err("the part before the @ is longer than 64 characters");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("the part before the @ has a misplaced dot");
+    }
+    if domain.is_empty() {
+        return Err("nothing after the @");
+    }
+    if !domain.contains('.') {
+        return Err("the domain needs a dot (e.g. school.edu)");
+    }
+    for label in domain.split('.') {
+        if label.is_empty() {
+            return Err("the domain has an empty part (two dots in a row, or a dot at an end)");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part of the domain starts or ends with a hyphen");
+        }
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return Err("the domain may hold only letters, digits, hyphens and dots");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Booleans and numbers
+
+/// A boolean: `true/false`, `yes/no`, `y/n`, `1/0` (case-insensitive, trimmed), a boolean cell,
+/// or the number 0 or 1.
+pub fn boolean(v: &Value) -> ParseResult<bool> {
+    let bad = |shown: &str| {
+        ParseError::new(
+            IssueCode::InvalidBoolean,
+            format!(
+                "{} is not a yes/no value; use true/false, yes/no, y/n or 1/0",
+                quote(shown)
+            ),
+        )
+    };
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Int(0) => Ok(false),
+        Value::Int(1) => Ok(true),
+        Value::Float(f) if *f == 0.0 => Ok(false),
+        Value::Float(f) if *f == 1.0 => Ok(true),
+        Value::Empty => Err(missing()),
+        Value::Error(e) => Err(error_cell(IssueCode::InvalidBoolean, e, "true or false")),
+        Value::Text(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return Err(missing());
+            }
+            const TRUE: [&str; 4] = ["true", "yes", "y", "1"];
+            const FALSE: [&str; 4] = ["false", "no", "n", "0"];
+            if TRUE.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+                Ok(true)
+            } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+                Ok(false)
+            } else {
+                Err(bad(t))
+            }
+        }
+        other => Err(bad(&other.to_string())),
+    }
+}
+
+/// A finite number from a numeric cell or text (`85`, `85.5`, ` 1e2 `), in `min..=max`
+/// (`out-of-range` otherwise).
+pub fn number(v: &Value, min: f64, max: f64) -> ParseResult<f64> {
+    let x = raw_number(v)?;
+    if x < min || x > max {
+        return Err(ParseError::new(
+            IssueCode::OutOfRange,
+            format!("{x} is out of range; it must be between {min} and {max}"),
+        ));
+    }
+    Ok(x)
+}
+
+fn raw_number(v: &Value) -> ParseResult<f64> {
+    let not_a_number = |shown: &str| {
+        ParseError::new(
+            IssueCode::InvalidNumber,
+            format!("{} is not a number", quote(shown)),
+        )
+    };
+    let x = match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        Value::Empty => return Err(missing()),
+        Value::Error(e) => return Err(error_cell(IssueCode::InvalidNumber, e, "a number")),
+        Value::Text(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return Err(missing());
+            }
+            // Only plain decimal notation: digits, sign, one dot, exponent. Rejects "inf", "NaN".
+            if !t
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+                || !t.bytes().any(|b| b.is_ascii_digit())
+            {
+                return Err(not_a_number(t));
+            }
+            t.parse::<f64>().map_err(|_| not_a_number(t))?
+        }
+        other => return Err(not_a_number(&other.to_string())),
+    };
+    if !x.is_finite() {
+        return Err(not_a_number(&x.to_string()));
+    }
+    Ok(x)
+}
+
+/// A whole number in `min..=max`: `4`, `4.0`, ` 4 ` and a numeric cell holding 4.0 are all 4;
+/// `4.5` is `invalid-number`; outside the range is `out-of-range`.
+pub fn integer(v: &Value, min: i64, max: i64) -> ParseResult<i64> {
+    let plain = match v {
+        Value::Int(i) => Some(*i),
+        Value::Text(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let i = match plain {
+        Some(i) => i,
+        None => {
+            let x = raw_number(v)?;
+            if x.fract() != 0.0 {
+                return Err(ParseError::new(
+                    IssueCode::InvalidNumber,
+                    format!("{x} is not a whole number"),
+                ));
+            }
+            if x < i64::MIN as f64 || x > i64::MAX as f64 {
+                return Err(ParseError::new(
+                    IssueCode::OutOfRange,
+                    format!("{x} is out of range; it must be between {min} and {max}"),
+                ));
+            }
+            x as i64
+        }
+    };
+    if i < min || i > max {
+        return Err(ParseError::new(
+            IssueCode::OutOfRange,
+            format!("{i} is out of range; it must be between {min} and {max}"),
+        ));
+    }
+    Ok(i)
+}
+
+/// Course credits: a whole number from 0 to 20.
+pub fn credits(v: &Value) -> ParseResult<i32> {
+    // The range fits in i32, so the conversion cannot fail.
+    integer(v, CREDITS_RANGE.0, CREDITS_RANGE.1).map(|i| i as i32)
+}
+
+/// A score: a number from 0 to 100.
+pub fn score(v: &Value) -> ParseResult<f64> {
+    number(v, SCORE_RANGE.0, SCORE_RANGE.1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+const DATE_HINT: &str = "use the form YYYY-MM-DD, e.g. 2024-09-01";
+
+/// A date: ISO text `YYYY-MM-DD` (a trailing midnight time `T00:00:00` or ` 00:00:00` is
+/// accepted), a date cell, or a date-time cell at midnight.
+pub fn date(v: &Value) -> ParseResult<NaiveDate> {
+    match v {
+        Value::Date(d) => Ok(*d),
+        Value::DateTime(dt) => {
+            if dt.time() == NaiveTime::MIN {
+                Ok(dt.date())
+            } else {
+                Err(ParseError::new(
+                    IssueCode::InvalidDate,
+                    format!(
+                        "'{}' has a time of day; give a date only ({DATE_HINT})",
+                        dt.format("%Y-%m-%d %H:%M:%S")
+                    ),
+                ))
+            }
+        }
+        Value::Text(s) => date_str(s),
+        Value::Empty => Err(missing()),
+        Value::Error(e) => Err(error_cell(
+            IssueCode::InvalidDate,
+            e,
+            "a date like 2024-09-01",
+        )),
+        other => Err(ParseError::new(
+            IssueCode::InvalidDate,
+            format!("{} is not a date; {DATE_HINT}", quote(&other.to_string())),
+        )),
+    }
+}
+
+/// [`date`] on text.
+pub fn date_str(s: &str) -> ParseResult<NaiveDate> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(missing());
+    }
+    let b = t.as_bytes();
+    let day_part = match b.len() {
+        10 => b,
+        19 if (b[10] == b'T' || b[10] == b' ') && &b[11..] == b"00:00:00" => &b[..10],
+        20 if (b[10] == b'T' || b[10] == b' ') && &b[11..] == b"00:00:00Z" => &b[..10],
+        _ => return Err(bad_date(t)),
+    };
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let mut n = 0u32;
+        for &c in &day_part[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(c - b'0');
+        }
+        Some(n)
+    };
+    if day_part[4] != b'-' || day_part[7] != b'-' {
+        return Err(bad_date(t));
+    }
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return Err(bad_date(t));
+    };
+    // y < 10_000, so the cast is exact.
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| {
+        ParseError::new(
+            IssueCode::InvalidDate,
+            format!(
+                "{} is not a day of the calendar (check month and day)",
+                quote(t)
+            ),
+        )
+    })
+}
+
+fn bad_date(t: &str) -> ParseError {
+    ParseError::new(
+        IssueCode::InvalidDate,
+        format!("{} is not a date; {DATE_HINT}", quote(t)),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codes and enumerations
+
+/// A course code: trimmed, upper-cased, `^[A-Z][A-Z0-9_.-]{0,19}$`.
+pub fn course_code(v: &Value) -> ParseResult<CourseCode> {
+    if let Value::Error(e) = v {
+        return Err(error_cell(
+            IssueCode::InvalidCode,
+            e,
+            "a course code such as MATH101",
+        ));
+    }
+    let t = text_of(v).unwrap_or_default();
+    course_code_str(&t)
+}
+
+/// [`course_code`] on text.
+pub fn course_code_str(s: &str) -> ParseResult<CourseCode> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(missing());
+    }
+    let b = t.as_bytes();
+    let why = if !t.is_ascii() {
+        Some("it may hold only letters A-Z, digits and _ . -")
+    } else if b.len() > MAX_COURSE_CODE_LEN {
+        Some("it is longer than 20 characters")
+    } else if !b[0].is_ascii_alphabetic() {
+        Some("it must start with a letter")
+    } else if !b
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    {
+        Some("it may hold only letters A-Z, digits and _ . -")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(ParseError::new(
+            IssueCode::InvalidCode,
+            format!(
+                "{} is not a valid course code: {why} (e.g. MATH101)",
+                quote(t)
+            ),
+        )),
+        None => Ok(CourseCode::new_unchecked(t.to_ascii_uppercase())),
+    }
+}
+
+fn enumerated<T>(
+    v: &Value,
+    code: IssueCode,
+    what: &str,
+    allowed: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ParseResult<T> {
+    if let Value::Error(e) = v {
+        return Err(error_cell(code, e, &format!("one of {allowed}")));
+    }
+    let t = text_of(v).unwrap_or_default();
+    if t.is_empty() {
+        return Err(missing());
+    }
+    parse(&t).ok_or_else(|| {
+        ParseError::new(
+            code,
+            format!("{} is not a {what}; use one of {allowed}", quote(&t)),
+        )
+    })
+}
+
+/// A role: admin, teacher, student, viewer (case-insensitive).
+pub fn role(v: &Value) -> ParseResult<Role> {
+    enumerated(
+        v,
+        IssueCode::InvalidRole,
+        "role",
+        "admin, teacher, student, viewer",
+        Role::parse,
+    )
+}
+
+/// A course status: active, inactive, archived (case-insensitive).
+pub fn course_status(v: &Value) -> ParseResult<CourseStatus> {
+    enumerated(
+        v,
+        IssueCode::InvalidStatus,
+        "course status",
+        "active, inactive, archived",
+        CourseStatus::parse,
+    )
+}
+
+/// An attendance status: present, absent, late, excused (case-insensitive).
+pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
+    enumerated(
+        v,
+        IssueCode::InvalidStatus,
+        "attendance status",
+        "present, absent, late, excused",
+        AttendanceStatus::parse,
+    )
+}
+
+/// A letter grade: A+ A A- B+ B B- C+ C C- D+ D D- F P NP I W (case-insensitive).
+pub fn letter_grade(v: &Value) -> ParseResult<LetterGrade> {
+    enumerated(
+        v,
+        IssueCode::InvalidGrade,
+        "letter grade",
+        "A+ A A- B+ B B- C+ C C- D+ D D- F P NP I W",
+        LetterGrade::parse,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            email(&t(" Ann.Lee@School.EDU ")).unwrap().as_str(),
+            "ann.lee@school.edu"
+        );
+        assert_eq!(
+            email(&t("a+b@x-y.example.org")).unwrap().as_str(),
+            "a+b@x-y.example.org"
+        );
+        for bad in [
+            "carol@school",
+            "carol",
+            "@school.edu",
+            "a@@school.edu",
+            "a@b@school.edu",
+            "a b@school.edu",
+            "a@school..edu",
+            "a@.school.edu",
+            "a@school.edu.",
+            "a@-school.edu",
+            "a.@school.edu",
+            "a@school_x.edu",
+            "a\u{7}@school.edu",
+            "<a>@school.edu",
+        ] {
+            let e = email(&t(bad)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidEmail, "{bad}");
+        }
+        let e = email(&t("carol@school")).unwrap_err();
+        assert!(e.message.contains("'carol@school'"), "{}", e.message);
+        assert!(e.message.contains("dot"), "{}", e.message);
+        assert_eq!(email(&t("  ")).unwrap_err().code, IssueCode::MissingValue);
+        assert_eq!(
+            email(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+        assert_eq!(
+            email(&Value::Int(3)).unwrap_err().code,
+            IssueCode::InvalidEmail
+        );
+        let e = email(&Value::Error("#N/A".into())).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidEmail);
+        assert!(e.message.contains("#N/A"));
+        let long = format!("{}@school.edu", "a".repeat(65));
+        assert_eq!(email(&t(&long)).unwrap_err().code, IssueCode::InvalidEmail);
+    }
+
+    #[test]
+    fn booleans() {
+        for (s, b) in [
+            ("true", true),
+            ("FALSE", false),
+            (" Yes ", true),
+            ("no", false),
+            ("Y", true),
+            ("n", false),
+            ("1", true),
+            ("0", false),
+        ] {
+            assert_eq!(boolean(&t(s)).unwrap(), b, "{s}");
+        }
+        assert!(boolean(&Value::Bool(true)).unwrap());
+        assert!(!boolean(&Value::Int(0)).unwrap());
+        assert!(boolean(&Value::Float(1.0)).unwrap());
+        assert_eq!(
+            boolean(&t("maybe")).unwrap_err().code,
+            IssueCode::InvalidBoolean
+        );
+        assert!(boolean(&t("maybe"))
+            .unwrap_err()
+            .message
+            .contains("'maybe'"));
+        assert_eq!(
+            boolean(&Value::Int(2)).unwrap_err().code,
+            IssueCode::InvalidBoolean
+        );
+        assert_eq!(
+            boolean(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+        assert_eq!(
+            boolean(&Value::Error("#REF!".into())).unwrap_err().code,
+            IssueCode::InvalidBoolean
+        );
+    }
+
+    #[test]
+    fn integers_and_credits() {
+        assert_eq!(credits(&t("4")).unwrap(), 4);
+        assert_eq!(credits(&t(" 4.0 ")).unwrap(), 4);
+        assert_eq!(credits(&Value::Float(4.0)).unwrap(), 4);
+        assert_eq!(credits(&Value::Int(0)).unwrap(), 0);
+        assert_eq!(credits(&Value::Int(20)).unwrap(), 20);
+        assert_eq!(
+            credits(&t("4.5")).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(
+            credits(&Value::Float(4.5)).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(credits(&t("21")).unwrap_err().code, IssueCode::OutOfRange);
+        assert_eq!(credits(&t("-1")).unwrap_err().code, IssueCode::OutOfRange);
+        assert_eq!(credits(&t("1e30")).unwrap_err().code, IssueCode::OutOfRange);
+        assert_eq!(
+            credits(&t("four")).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(
+            credits(&t("inf")).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(
+            credits(&t("NaN")).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(
+            credits(&Value::Bool(true)).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        let e = credits(&Value::Error("#DIV/0!".into())).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidNumber);
+        assert!(e.message.contains("#DIV/0!"));
+    }
+
+    #[test]
+    fn scores() {
+        assert_eq!(score(&t("85.5")).unwrap(), 85.5);
+        assert_eq!(score(&Value::Int(100)).unwrap(), 100.0);
+        assert_eq!(score(&Value::Float(0.0)).unwrap(), 0.0);
+        assert_eq!(score(&t("100.01")).unwrap_err().code, IssueCode::OutOfRange);
+        assert_eq!(score(&t("-3")).unwrap_err().code, IssueCode::OutOfRange);
+        assert_eq!(score(&t("A")).unwrap_err().code, IssueCode::InvalidNumber);
+        assert_eq!(
+            score(&t("85,5")).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+        assert_eq!(
+            score(&Value::Float(f64::NAN)).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
+    }
+
+    #[test]
+    fn dates() {
+        let d = NaiveDate::from_ymd_opt(2024, 9, 1).unwrap();
+        assert_eq!(date(&t("2024-09-01")).unwrap(), d);
+        assert_eq!(date(&t(" 2024-09-01 ")).unwrap(), d);
+        assert_eq!(date(&t("2024-09-01T00:00:00")).unwrap(), d);
+        assert_eq!(date(&t("2024-09-01 00:00:00")).unwrap(), d);
+        assert_eq!(date(&Value::Date(d)).unwrap(), d);
+        let midnight = NaiveDateTime::new(d, NaiveTime::MIN);
+        assert_eq!(date(&Value::DateTime(midnight)).unwrap(), d);
+        let later = NaiveDateTime::new(d, NaiveTime::from_hms_opt(10, 30, 0).unwrap());
+        assert_eq!(
+            date(&Value::DateTime(later)).unwrap_err().code,
+            IssueCode::InvalidDate
+        );
+        for bad in [
+            "2024-02-30",
+            "09/01/2024",
+            "2024-9-1",
+            "20240901",
+            "2024-13-01",
+            "yesterday",
+        ] {
+            let e = date(&t(bad)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidDate, "{bad}");
+        }
+        assert!(date(&t("09/01/2024"))
+            .unwrap_err()
+            .message
+            .contains("YYYY-MM-DD"));
+        assert_eq!(
+            date(&Value::Int(45000)).unwrap_err().code,
+            IssueCode::InvalidDate
+        );
+        let e = date(&Value::Error("#N/A".into())).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidDate);
+        assert!(e.message.contains("#N/A"));
+        assert_eq!(
+            date(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn course_codes() {
+        assert_eq!(course_code(&t(" math101 ")).unwrap().as_str(), "MATH101");
+        assert_eq!(course_code(&t("cs-1.a_b")).unwrap().as_str(), "CS-1.A_B");
+        assert_eq!(course_code(&t("A")).unwrap().as_str(), "A");
+        assert_eq!(
+            course_code(&t(&"A".repeat(20))).unwrap().as_str(),
+            "A".repeat(20)
+        );
+        for bad in [
+            "101MATH",
+            "MATH 101",
+            "MATH#1",
+            "ÉCOLE1",
+            &"A".repeat(21),
+            "-X",
+        ] {
+            assert_eq!(
+                course_code(&t(bad)).unwrap_err().code,
+                IssueCode::InvalidCode,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            course_code(&Value::Int(101)).unwrap_err().code,
+            IssueCode::InvalidCode
+        );
+        assert_eq!(
+            course_code(&t("")).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn enumerations() {
+        assert_eq!(role(&t(" Teacher")).unwrap(), Role::Teacher);
+        assert_eq!(
+            role(&t("janitor")).unwrap_err().code,
+            IssueCode::InvalidRole
+        );
+        assert!(role(&t("janitor"))
+            .unwrap_err()
+            .message
+            .contains("'janitor'"));
+        assert_eq!(
+            course_status(&t("ARCHIVED")).unwrap(),
+            CourseStatus::Archived
+        );
+        assert_eq!(
+            course_status(&t("closed")).unwrap_err().code,
+            IssueCode::InvalidStatus
+        );
+        assert_eq!(
+            attendance_status(&t("Late")).unwrap(),
+            AttendanceStatus::Late
+        );
+        assert_eq!(
+            attendance_status(&t("sick")).unwrap_err().code,
+            IssueCode::InvalidStatus
+        );
+        assert_eq!(letter_grade(&t("b+")).unwrap().as_str(), "B+");
+        assert_eq!(
+            letter_grade(&t("E")).unwrap_err().code,
+            IssueCode::InvalidGrade
+        );
+        assert_eq!(
+            letter_grade(&Value::Error("#N/A".into())).unwrap_err().code,
+            IssueCode::InvalidGrade
+        );
+        assert_eq!(
+            role(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn free_text() {
+        assert_eq!(text(&t("  Ann "), 100).unwrap(), "Ann");
+        assert_eq!(text(&Value::Int(2024), 100).unwrap(), "2024");
+        assert_eq!(
+            text(&t(&"é".repeat(100)), 100).unwrap().chars().count(),
+            100
+        );
+        assert_eq!(
+            text(&t(&"é".repeat(101)), 100).unwrap_err().code,
+            IssueCode::TooLong
+        );
+        assert_eq!(
+            text(&t(" "), 100).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+        assert_eq!(
+            text(&Value::Error("#NAME?".into()), 100).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn quote_shortens_and_hides_controls() {
+        assert_eq!(quote("ab"), "'ab'");
+        assert_eq!(quote("a\nb"), "'a?b'");
+        assert_eq!(quote(&"x".repeat(100)).chars().count(), 63);
+    }
+}

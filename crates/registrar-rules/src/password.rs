@@ -1,1 +1,207 @@
-//! The password policy (placeholder: being implemented).
+//! The password policy and the `password_hash` check.
+//!
+//! A password is accepted when it
+//! - has 8 to 128 characters (characters, not bytes: `"pässwörd"` has 8);
+//! - is not on the built-in list of common passwords (exact match, ignoring case). The list
+//!   is compiled in (`common-passwords.txt`, from zxcvbn's password frequency list: the
+//!   passwords of 8 or more characters among its 10,000 most common, plus a few school
+//!   defaults such as `changeme123`);
+//! - does not contain the email's local part, ignoring case. This rule applies only when the
+//!   local part has at least [`MIN_LOCAL_PART_LEN`] characters (a local part like `jo` would
+//!   refuse far too many good passwords).
+//!
+//! Messages say what to fix and never include the password (or the hash).
+//!
+//! ```
+//! use registrar_rules::password::{check_password, is_common};
+//! assert!(is_common("PASSWORD123"));
+//! assert!(check_password("correct horse battery staple", Some("carol")).is_ok());
+//! let why = check_password("carol2024!", Some("carol")).unwrap_err();
+//! assert!(!why.contains("carol2024!"));
+//! ```
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use zeroize::Zeroizing;
+
+/// Fewest characters a password may have.
+pub const MIN_LEN: usize = 8;
+/// Most characters a password may have.
+pub const MAX_LEN: usize = 128;
+/// The email local part must have at least this many characters for the "does not contain
+/// the local part" rule to apply.
+pub const MIN_LOCAL_PART_LEN: usize = 3;
+
+const COMMON: &str = include_str!("common-passwords.txt");
+
+fn common_set() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+/// How many passwords the built-in list holds.
+pub fn common_count() -> usize {
+    common_set().len()
+}
+
+/// True when the password is on the built-in list of common passwords (ignoring case).
+pub fn is_common(password: &str) -> bool {
+    let lower = Zeroizing::new(password.to_lowercase());
+    common_set().contains(lower.as_str())
+}
+
+/// Checks the policy. `email_local_part` is the part of the user's email before the `@`.
+///
+/// On failure returns a message naming every rule the password breaks and how to fix it; the
+/// message never contains the password.
+pub fn check_password(password: &str, email_local_part: Option<&str>) -> Result<(), String> {
+    let mut problems: Vec<String> = Vec::new();
+    let n = password.chars().count();
+    if n < MIN_LEN {
+        problems.push(format!("it has {n} characters; use at least {MIN_LEN}"));
+    } else if n > MAX_LEN {
+        problems.push(format!("it has {n} characters; use at most {MAX_LEN}"));
+    }
+    if is_common(password) {
+        problems
+            .push("it is on the list of common passwords; choose one that is hard to guess".into());
+    }
+    if let Some(local) = email_local_part {
+        if local.chars().count() >= MIN_LOCAL_PART_LEN {
+            let lower = Zeroizing::new(password.to_lowercase());
+            if lower.contains(&local.to_lowercase()) {
+                problems.push("it contains the user's email name (the part before the @); choose one that does not".into());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the password is too weak: {}", problems.join("; ")))
+    }
+}
+
+/// Checks that `hash` is an argon2 PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`)
+/// whose algorithm is argon2id, argon2i or argon2d, whose parameters are valid and which holds
+/// a salt and a hash. The error message never contains the hash.
+pub fn check_hash(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash.trim()).map_err(|e| {
+        format!(
+            "the password hash is not a valid PHC string ({e}); expected an argon2 hash like $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>"
+        )
+    })?;
+    let alg = parsed.algorithm.as_str();
+    if !matches!(alg, "argon2id" | "argon2i" | "argon2d") {
+        return Err(format!(
+            "the password hash uses the algorithm '{}'; only argon2id, argon2i or argon2d hashes can be stored (give a plain password instead to have it hashed)",
+            short_ident(alg)
+        ));
+    }
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err(
+            "the argon2 password hash has no salt or no hash part; export the full PHC string"
+                .into(),
+        );
+    }
+    if let Err(e) = argon2::Params::try_from(&parsed) {
+        return Err(format!(
+            "the argon2 password hash has invalid parameters ({e})"
+        ));
+    }
+    Ok(())
+}
+
+/// An algorithm identifier is short ASCII by the PHC grammar; cap it anyway.
+fn short_ident(s: &str) -> String {
+    s.chars().take(32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD_HASH: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+
+    #[test]
+    fn list_is_big_enough_and_lower_case() {
+        assert!(common_count() >= 1000, "{}", common_count());
+        assert!(COMMON
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l == l.to_lowercase() && l.chars().count() >= MIN_LEN));
+    }
+
+    #[test]
+    fn length_counts_characters() {
+        assert!(check_password("pässwörd-x", None).is_ok());
+        assert!(check_password("ääääääää", None).is_ok()); // 8 chars, 16 bytes
+        assert!(check_password("äääääää", None).is_err()); // 7 chars, 14 bytes
+        assert!(check_password(&"x".repeat(128), None).is_ok());
+        let long = "x".repeat(129);
+        let e = check_password(&long, None).unwrap_err();
+        assert!(e.contains("at most 128"));
+        assert!(!e.contains(&long));
+        let e = check_password("Ab1!", None).unwrap_err();
+        assert!(e.contains("at least 8"));
+    }
+
+    #[test]
+    fn common_passwords_ignoring_case() {
+        for p in [
+            "password",
+            "PassWord",
+            "12345678",
+            "iloveyou",
+            "Changeme123",
+            "qwertyuiop",
+        ] {
+            let e = check_password(p, None).unwrap_err();
+            assert!(e.contains("common"), "{p}: {e}");
+            // (The word "password" itself appears in every message.)
+            assert!(
+                p.eq_ignore_ascii_case("password") || !e.to_lowercase().contains(&p.to_lowercase())
+            );
+        }
+        assert!(check_password("Tr0ub4dor&3-horse", None).is_ok());
+    }
+
+    #[test]
+    fn local_part_rule() {
+        let e = check_password("xxCAROLxx-42", Some("carol")).unwrap_err();
+        assert!(e.contains("email"));
+        assert!(!e.to_lowercase().contains("xxcarolxx"));
+        // Short local parts are ignored.
+        assert!(check_password("xxjoxx-42-zz", Some("jo")).is_ok());
+        assert!(check_password("xxjoxx-42-zz", Some("carol")).is_ok());
+    }
+
+    #[test]
+    fn several_problems_in_one_message() {
+        let e = check_password("carol", Some("carol")).unwrap_err();
+        assert!(e.contains("at least 8") && e.contains("email"), "{e}");
+    }
+
+    #[test]
+    fn hashes() {
+        assert!(check_hash(GOOD_HASH).is_ok());
+        assert!(check_hash(&GOOD_HASH.replace("argon2id", "argon2i")).is_ok());
+        for bad in [
+            "not-a-hash",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA",
+            "$argon2id$v=19$m=19456,t=2,p=1",
+            "$argon2id$v=19$m=1,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "",
+        ] {
+            let e = check_hash(bad).unwrap_err();
+            assert!(bad.len() < 8 || !e.contains(bad), "{e}");
+        }
+    }
+}

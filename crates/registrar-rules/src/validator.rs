@@ -1,55 +1,1288 @@
-//! The validation pass (placeholder: being implemented).
-use crate::{RowOutcome, ValidationOptions};
-use registrar_formats::{DataFile, ReaderOptions, RowSource};
-use registrar_model::{Entity, Mode, Report};
+//! The validation pass: headers, row rules per entity, uniqueness and references across files.
+//!
+//! State is kept compact so that a 1,000,000-row attendance file validates in constant memory
+//! per distinct key: emails, course codes and assessments are interned to `u32` ids, and the
+//! uniqueness sets are keyed on ids (and the date as days), holding only the row number of the
+//! first valid occurrence. Rows themselves are never kept.
+
+use crate::parse::{self, quote, ParseResult};
+use crate::password;
+use crate::{Existing, RowOutcome, ValidationOptions};
+use chrono::Datelike;
+use registrar_formats::{DataFile, Event, ReaderOptions, RowSource, Value};
+use registrar_model::{
+    Attendance, Course, CourseStatus, Email, Enrollment, Entity, FileSummary, Grade, Issue,
+    IssueCode, Mode, OnExisting, Password, Record, Report, Role, User,
+};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Longest first or last name, in characters.
+pub const MAX_NAME_LEN: usize = 100;
+/// Longest course name, in characters.
+pub const MAX_COURSE_NAME_LEN: usize = 200;
+/// Longest course description, in characters.
+pub const MAX_DESCRIPTION_LEN: usize = 2000;
+/// Longest semester text, in characters.
+pub const MAX_SEMESTER_LEN: usize = 50;
+/// Longest assessment name, in characters.
+pub const MAX_ASSESSMENT_LEN: usize = 100;
+/// The assessment of a grade row that names none.
+pub const DEFAULT_ASSESSMENT: &str = "final";
+
+// ---------------------------------------------------------------------------------------------
+// A small, fast hasher for the id-keyed sets (FxHash, as used by rustc). The keys are ids and
+// short strings from the operator's own files, so resistance to hash flooding is not needed.
+
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash ^ w).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_i32(&mut self, i: i32) {
+        self.add(u64::from(i as u32));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash.rotate_left(26)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+// ---------------------------------------------------------------------------------------------
+// Columns
+
+mod col {
+    pub const USERS: &[&str] = &[
+        "email",
+        "password",
+        "password_hash",
+        "role",
+        "first_name",
+        "last_name",
+        "is_active",
+    ];
+    pub const U_EMAIL: usize = 0;
+    pub const U_PASSWORD: usize = 1;
+    pub const U_HASH: usize = 2;
+    pub const U_ROLE: usize = 3;
+    pub const U_FIRST: usize = 4;
+    pub const U_LAST: usize = 5;
+    pub const U_ACTIVE: usize = 6;
+
+    pub const COURSES: &[&str] = &[
+        "course_code",
+        "course_name",
+        "description",
+        "semester",
+        "credits",
+        "status",
+    ];
+    pub const C_CODE: usize = 0;
+    pub const C_NAME: usize = 1;
+    pub const C_DESCRIPTION: usize = 2;
+    pub const C_SEMESTER: usize = 3;
+    pub const C_CREDITS: usize = 4;
+    pub const C_STATUS: usize = 5;
+
+    pub const ENROLLMENTS: &[&str] = &["student_email", "course_code", "enrollment_date"];
+    pub const E_DATE: usize = 2;
+
+    pub const GRADES: &[&str] = &[
+        "student_email",
+        "course_code",
+        "assessment",
+        "score",
+        "letter_grade",
+        "graded_on",
+    ];
+    pub const G_ASSESSMENT: usize = 2;
+    pub const G_SCORE: usize = 3;
+    pub const G_LETTER: usize = 4;
+    pub const G_GRADED_ON: usize = 5;
+
+    pub const ATTENDANCE: &[&str] = &["student_email", "course_code", "date", "status"];
+    pub const A_DATE: usize = 2;
+    pub const A_STATUS: usize = 3;
+
+    /// Shared by enrollments, grades and attendance.
+    pub const STUDENT: usize = 0;
+    /// Shared by enrollments, grades and attendance.
+    pub const COURSE: usize = 1;
+}
+
+fn columns_of(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Users => col::USERS,
+        Entity::Courses => col::COURSES,
+        Entity::Enrollments => col::ENROLLMENTS,
+        Entity::Grades => col::GRADES,
+        Entity::Attendance => col::ATTENDANCE,
+    }
+}
+
+/// Required column groups: each group needs at least one of its columns; the first names it.
+fn required_of(entity: Entity) -> &'static [&'static [usize]] {
+    match entity {
+        Entity::Users => &[
+            &[col::U_EMAIL],
+            &[col::U_PASSWORD, col::U_HASH],
+            &[col::U_ROLE],
+            &[col::U_FIRST],
+            &[col::U_LAST],
+        ],
+        Entity::Courses => &[&[col::C_CODE], &[col::C_NAME]],
+        Entity::Enrollments => &[&[col::STUDENT], &[col::COURSE]],
+        Entity::Grades => &[
+            &[col::STUDENT],
+            &[col::COURSE],
+            &[col::G_SCORE, col::G_LETTER],
+        ],
+        Entity::Attendance => &[
+            &[col::STUDENT],
+            &[col::COURSE],
+            &[col::A_DATE],
+            &[col::A_STATUS],
+        ],
+    }
+}
+
+/// Where each known column of an entity sits in the file, and its name as written.
+struct Layout {
+    idx: Vec<Option<usize>>,
+    names: Vec<String>,
+}
+
+fn normalize_header(h: &str) -> String {
+    h.trim_start_matches('\u{feff}').trim().to_lowercase()
+}
+
+/// Resolves the header; returns the layout and the file-level errors (which stop row checks).
+fn layout(
+    entity: Entity,
+    headers: &[String],
+    file: &str,
+    report: &mut Report,
+) -> (Layout, Vec<Issue>) {
+    let known = columns_of(entity);
+    let mut lay = Layout {
+        idx: vec![None; known.len()],
+        names: known.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let mut fatal = Vec::new();
+    let mut unknown_seen: Vec<String> = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let n = normalize_header(h);
+        if n.is_empty() {
+            // A column without a name (e.g. a trailing delimiter) is ignored silently.
+            continue;
+        }
+        match known.iter().position(|k| *k == n) {
+            Some(slot) => match lay.idx[slot] {
+                Some(first) => fatal.push(Issue::error(
+                    IssueCode::DuplicateColumn,
+                    file,
+                    None,
+                    Some(h.trim()),
+                    format!(
+                        "the column {} appears twice (columns {} and {}); remove one of them",
+                        quote(h.trim()),
+                        first + 1,
+                        i + 1
+                    ),
+                )),
+                None => {
+                    lay.idx[slot] = Some(i);
+                    lay.names[slot] = h.trim_start_matches('\u{feff}').trim().to_owned();
+                }
+            },
+            None => {
+                if !unknown_seen.contains(&n) {
+                    unknown_seen.push(n);
+                    report.push(Issue::warning(
+                        IssueCode::UnknownColumn,
+                        file,
+                        None,
+                        Some(h.trim()),
+                        format!(
+                            "the column {} is not a {} column and is ignored (known columns: {})",
+                            quote(h.trim()),
+                            entity,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for group in required_of(entity) {
+        if group.iter().all(|&slot| lay.idx[slot].is_none()) {
+            let name = known[group[0]];
+            let alternatives = if group.len() > 1 {
+                let others: Vec<&str> = group[1..].iter().map(|&s| known[s]).collect();
+                format!(" (or {})", others.join(" or "))
+            } else {
+                String::new()
+            };
+            let found: Vec<&str> = headers.iter().map(|h| h.trim()).take(12).collect();
+            fatal.push(Issue::error(
+                IssueCode::MissingColumn,
+                file,
+                None,
+                Some(name),
+                format!(
+                    "the {entity} file has no '{name}' column{alternatives}; add it to the header (found: {})",
+                    if found.is_empty() { "no columns".to_owned() } else { found.join(", ") }
+                ),
+            ));
+        }
+    }
+    (lay, fatal)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-file state
+
+fn row32(row: u64) -> u32 {
+    u32::try_from(row).unwrap_or(u32::MAX)
+}
+
+/// A referable key (a user or a course).
+#[derive(Debug, Default, Clone, Copy)]
+struct RefSlot {
+    /// Row of the first valid occurrence in this run (0: none).
+    run_row: u32,
+    run_file: u16,
+    /// Row of the first rejected occurrence in this run (0: none).
+    rejected_row: u32,
+    rejected_file: u16,
+    /// In the database.
+    in_db: bool,
+    /// Role given by this run (users; not set for rows skipped because they exist).
+    run_role: Option<Role>,
+    /// Role in the database (users).
+    db_role: Option<Role>,
+}
+
+/// A uniqueness key (enrollment, grade, attendance).
+#[derive(Debug, Default, Clone, Copy)]
+struct KeySlot {
+    run_row: u32,
+    run_file: u16,
+    in_db: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct EnrSlot {
+    key: KeySlot,
+    rejected_row: u32,
+    rejected_file: u16,
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: FxMap<Box<str>, u32>,
+    slots: Vec<RefSlot>,
+}
+
+impl Interner {
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.slots.push(RefSlot::default());
+        self.ids.insert(s.into(), id);
+        id
+    }
+    fn slot(&self, id: u32) -> RefSlot {
+        self.slots.get(id as usize).copied().unwrap_or_default()
+    }
+    fn slot_mut(&mut self, id: u32) -> Option<&mut RefSlot> {
+        self.slots.get_mut(id as usize)
+    }
+}
 
 pub(crate) struct State {
-    _options: ValidationOptions,
+    on_existing: OnExisting,
+    files: Vec<String>,
+    users: Interner,
+    courses: Interner,
+    assessments: FxMap<Box<str>, u32>,
+    enrollments: FxMap<(u32, u32), EnrSlot>,
+    grades: FxMap<(u32, u32, u32), KeySlot>,
+    attendance: FxMap<(u32, u32, i32), KeySlot>,
+    row_issues: Vec<Issue>,
+}
+
+fn training_pattern() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // A constant pattern: it compiles (the tests exercise it).
+        regex::Regex::new(r"^(admin|teacher|student)\d+@school\.edu$")
+            .expect("the training pattern is a valid regex")
+    })
+}
+
+/// True when `email` (lower-case) matches the training-account pattern of SPEC §2.
+pub fn is_training_account(email: &str) -> bool {
+    training_pattern().is_match(email)
+}
+
+fn normalize_assessment(s: &str) -> String {
+    s.trim().to_lowercase()
 }
 
 impl State {
     pub(crate) fn new(options: ValidationOptions) -> State {
-        State { _options: options }
+        let mut st = State {
+            on_existing: options.on_existing,
+            files: Vec::new(),
+            users: Interner::default(),
+            courses: Interner::default(),
+            assessments: FxMap::default(),
+            enrollments: FxMap::default(),
+            grades: FxMap::default(),
+            attendance: FxMap::default(),
+            row_issues: Vec::new(),
+        };
+        if let Some(existing) = options.existing {
+            st.load_existing(existing);
+        }
+        st
+    }
+
+    fn load_existing(&mut self, ex: Existing) {
+        for (email, role) in ex.users {
+            let id = self.users.intern(&email.trim().to_lowercase());
+            if let Some(s) = self.users.slot_mut(id) {
+                s.in_db = true;
+                s.db_role = Some(role);
+            }
+        }
+        for code in ex.courses {
+            let id = self.courses.intern(&code.trim().to_uppercase());
+            if let Some(s) = self.courses.slot_mut(id) {
+                s.in_db = true;
+            }
+        }
+        for (email, code) in ex.enrollments {
+            let key = (
+                self.users.intern(&email.trim().to_lowercase()),
+                self.courses.intern(&code.trim().to_uppercase()),
+            );
+            self.enrollments.entry(key).or_default().key.in_db = true;
+        }
+        for (email, code, assessment) in ex.grades {
+            let key = (
+                self.users.intern(&email.trim().to_lowercase()),
+                self.courses.intern(&code.trim().to_uppercase()),
+                self.assessment_id(&normalize_assessment(&assessment)),
+            );
+            self.grades.entry(key).or_default().in_db = true;
+        }
+        for (email, code, date) in ex.attendance {
+            let key = (
+                self.users.intern(&email.trim().to_lowercase()),
+                self.courses.intern(&code.trim().to_uppercase()),
+                date.num_days_from_ce(),
+            );
+            self.attendance.entry(key).or_default().in_db = true;
+        }
+    }
+
+    fn assessment_id(&mut self, a: &str) -> u32 {
+        if let Some(&id) = self.assessments.get(a) {
+            return id;
+        }
+        let id = u32::try_from(self.assessments.len()).unwrap_or(u32::MAX);
+        self.assessments.insert(a.into(), id);
+        id
+    }
+
+    fn file_name(&self, idx: u16) -> &str {
+        self.files
+            .get(idx as usize)
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    fn where_(&self, row: u32, file: u16, current: u16) -> String {
+        if file == current {
+            format!("row {row}")
+        } else {
+            format!("row {row} of {}", self.file_name(file))
+        }
     }
 
     pub(crate) fn validate_source(
         &mut self,
-        _entity: Entity,
-        _source: &mut dyn RowSource,
-        _report: &mut Report,
-        _sink: &mut dyn FnMut(RowOutcome<'_>),
+        entity: Entity,
+        source: &mut dyn RowSource,
+        report: &mut Report,
+        sink: &mut dyn FnMut(RowOutcome<'_>),
     ) -> Result<(), registrar_formats::Error> {
-        Ok(())
+        let file = source.file_name().to_owned();
+        let file_idx = u16::try_from(self.files.len()).unwrap_or(u16::MAX);
+        self.files.push(file.clone());
+        let mut summary = FileSummary::new(file.clone(), entity, source.format().as_str());
+        let headers = source.headers().to_vec();
+        let (lay, fatal) = layout(entity, &headers, &file, report);
+        for issue in &fatal {
+            report.push(issue.clone());
+        }
+        let mut last_reader_issue_row: Option<u64> = None;
+        let mut result = Ok(());
+        let cx = FileCx {
+            file: &file,
+            file_idx,
+            entity,
+            lay: &lay,
+        };
+        for event in &mut *source {
+            let event = match event {
+                Ok(e) => e,
+                Err(registrar_formats::Error::File(issue)) => {
+                    report.push(*issue);
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            match event {
+                Event::Issue(issue) => {
+                    let counts = issue.is_error()
+                        && issue.row.is_some()
+                        && issue.row != last_reader_issue_row;
+                    if counts {
+                        last_reader_issue_row = issue.row;
+                        summary.rows += 1;
+                        summary.invalid += 1;
+                        sink(RowOutcome::Invalid {
+                            row: issue.row.unwrap_or(0),
+                            values: &[],
+                            issues: std::slice::from_ref(&issue),
+                        });
+                    }
+                    report.push(issue);
+                }
+                Event::Row(row) => {
+                    if row.is_blank() {
+                        continue;
+                    }
+                    summary.rows += 1;
+                    if !fatal.is_empty() {
+                        summary.invalid += 1;
+                        sink(RowOutcome::Invalid {
+                            row: row.row,
+                            values: &row.values,
+                            issues: &fatal,
+                        });
+                        continue;
+                    }
+                    let mut issues = std::mem::take(&mut self.row_issues);
+                    issues.clear();
+                    let record = {
+                        let mut rc = RowCx {
+                            cx: &cx,
+                            row: row.row,
+                            values: &row.values,
+                            issues: &mut issues,
+                        };
+                        self.check_row(&mut rc)
+                    };
+                    match record {
+                        Some((record, existing)) if issues.is_empty() => {
+                            summary.valid += 1;
+                            sink(RowOutcome::Valid {
+                                row: row.row,
+                                record,
+                                existing,
+                            });
+                        }
+                        _ => {
+                            summary.invalid += 1;
+                            sink(RowOutcome::Invalid {
+                                row: row.row,
+                                values: &row.values,
+                                issues: &issues,
+                            });
+                            for i in issues.drain(..) {
+                                report.push(i);
+                            }
+                        }
+                    }
+                    self.row_issues = issues;
+                }
+            }
+        }
+        report.files.push(summary);
+        result
+    }
+
+    fn check_row(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        match rc.cx.entity {
+            Entity::Users => self.check_user(rc),
+            Entity::Courses => self.check_course(rc),
+            Entity::Enrollments => self.check_enrollment(rc),
+            Entity::Grades => self.check_grade(rc),
+            Entity::Attendance => self.check_attendance(rc),
+        }
+    }
+
+    /// Claims a uniqueness key for a row that is otherwise valid. Returns whether the key is in
+    /// the database, or the issue.
+    fn claim(
+        &self,
+        slot: &mut KeySlot,
+        rc: &RowCx<'_, '_>,
+        what: impl FnOnce() -> String,
+    ) -> Result<bool, (IssueCode, String)> {
+        if slot.run_row != 0 {
+            return Err((
+                IssueCode::DuplicateKey,
+                format!(
+                    "{} is already used on {}; remove the duplicate",
+                    what(),
+                    self.where_(slot.run_row, slot.run_file, rc.cx.file_idx)
+                ),
+            ));
+        }
+        if slot.in_db && self.on_existing == OnExisting::Error {
+            return Err((
+                IssueCode::AlreadyExists,
+                format!(
+                    "{} is already in the database; remove the row, or use --on-existing skip or update",
+                    what()
+                ),
+            ));
+        }
+        slot.run_row = row32(rc.row).max(1);
+        slot.run_file = rc.cx.file_idx;
+        Ok(slot.in_db)
+    }
+
+    fn claim_ref(
+        &self,
+        slot: &mut RefSlot,
+        rc: &RowCx<'_, '_>,
+        what: impl FnOnce() -> String,
+    ) -> Result<bool, (IssueCode, String)> {
+        let mut k = KeySlot {
+            run_row: slot.run_row,
+            run_file: slot.run_file,
+            in_db: slot.in_db,
+        };
+        let r = self.claim(&mut k, rc, what)?;
+        slot.run_row = k.run_row;
+        slot.run_file = k.run_file;
+        Ok(r)
+    }
+
+    fn reject_ref(slot: &mut RefSlot, rc: &RowCx<'_, '_>) {
+        if slot.run_row == 0 && slot.rejected_row == 0 {
+            slot.rejected_row = row32(rc.row).max(1);
+            slot.rejected_file = rc.cx.file_idx;
+        }
+    }
+
+    // -- users ---------------------------------------------------------------------------------
+
+    fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let email = rc.required(col::U_EMAIL, parse::email);
+        let role = rc.required(col::U_ROLE, parse::role);
+        let first_name = rc.required(col::U_FIRST, |v| parse::text(v, MAX_NAME_LEN));
+        let last_name = rc.required(col::U_LAST, |v| parse::text(v, MAX_NAME_LEN));
+        let is_active = rc
+            .optional(col::U_ACTIVE, parse::boolean)
+            .map(|b| b.unwrap_or(true));
+
+        // password_hash: never echoed.
+        let hash_v = rc.value(col::U_HASH);
+        let hash_given = !hash_v.is_blank();
+        let password_hash = if !hash_given {
+            Some(None)
+        } else {
+            match hash_v {
+                Value::Text(s) => match password::check_hash(s) {
+                    Ok(()) => Some(Some(s.trim().to_owned())),
+                    Err(m) => {
+                        rc.push(col::U_HASH, IssueCode::InvalidHash, m);
+                        None
+                    }
+                },
+                _ => {
+                    rc.push(
+                        col::U_HASH,
+                        IssueCode::InvalidHash,
+                        "the password hash is not text; expected an argon2 PHC string like $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".to_owned(),
+                    );
+                    None
+                }
+            }
+        };
+
+        // password: taken exactly as written (not trimmed), never echoed.
+        let pw_v = rc.value(col::U_PASSWORD);
+        let password = if pw_v.is_blank() {
+            if hash_given {
+                Some(None)
+            } else {
+                rc.push(
+                    col::U_PASSWORD,
+                    IssueCode::MissingValue,
+                    "a password is required unless password_hash is given; fill it in".to_owned(),
+                );
+                None
+            }
+        } else if let Value::Error(_) = pw_v {
+            rc.push(
+                col::U_PASSWORD,
+                IssueCode::MissingValue,
+                "the password cell holds a spreadsheet error, not a password; type the password as text".to_owned(),
+            );
+            None
+        } else {
+            let plain = match pw_v {
+                Value::Text(s) => Password::new(s.clone()),
+                other => Password::new(other.to_string()),
+            };
+            let local = email.as_ref().map(Email::local_part);
+            match password::check_password(plain.expose_secret(), local) {
+                Ok(()) => Some(Some(plain)),
+                Err(m) => {
+                    rc.push(col::U_PASSWORD, IssueCode::WeakPassword, m);
+                    None
+                }
+            }
+        };
+
+        if let Some(e) = &email {
+            if is_training_account(e.as_str()) {
+                rc.push(
+                    col::U_EMAIL,
+                    IssueCode::TrainingAccount,
+                    format!(
+                        "{} is a training account (admin/teacher/student + number @school.edu); production data must not contain them",
+                        quote(e.as_str())
+                    ),
+                );
+            }
+        }
+
+        let email = email?;
+        let id = self.users.intern(email.as_str());
+        let mut slot = self.users.slot(id);
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            match self.claim_ref(&mut slot, rc, || {
+                format!("the email {}", quote(email.as_str()))
+            }) {
+                Ok(ex) => existing = ex,
+                Err((code, m)) => rc.push(col::U_EMAIL, code, m),
+            }
+        }
+        let complete = (
+            role,
+            first_name,
+            last_name,
+            is_active,
+            password,
+            password_hash,
+        );
+        let out = match complete {
+            (
+                Some(role),
+                Some(first_name),
+                Some(last_name),
+                Some(is_active),
+                Some(password),
+                Some(password_hash),
+            ) if rc.issues.is_empty() => {
+                if !(existing && self.on_existing == OnExisting::Skip) {
+                    slot.run_role = Some(role);
+                }
+                Some((
+                    Record::User(User {
+                        email,
+                        password,
+                        password_hash,
+                        role,
+                        first_name,
+                        last_name,
+                        is_active,
+                    }),
+                    existing,
+                ))
+            }
+            _ => {
+                Self::reject_ref(&mut slot, rc);
+                None
+            }
+        };
+        if let Some(s) = self.users.slot_mut(id) {
+            *s = slot;
+        }
+        out
+    }
+
+    // -- courses -------------------------------------------------------------------------------
+
+    fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let code = rc.required(col::C_CODE, parse::course_code);
+        let name = rc.required(col::C_NAME, |v| parse::text(v, MAX_COURSE_NAME_LEN));
+        let description = rc.optional(col::C_DESCRIPTION, |v| parse::text(v, MAX_DESCRIPTION_LEN));
+        let semester = rc.optional(col::C_SEMESTER, |v| parse::text(v, MAX_SEMESTER_LEN));
+        let credits = rc.optional(col::C_CREDITS, parse::credits);
+        let status = rc
+            .optional(col::C_STATUS, parse::course_status)
+            .map(|s| s.unwrap_or(CourseStatus::Active));
+
+        let code = code?;
+        let id = self.courses.intern(code.as_str());
+        let mut slot = self.courses.slot(id);
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            match self.claim_ref(&mut slot, rc, || {
+                format!("the course code {}", quote(code.as_str()))
+            }) {
+                Ok(ex) => existing = ex,
+                Err((c, m)) => rc.push(col::C_CODE, c, m),
+            }
+        }
+        let out = match (name, description, semester, credits, status) {
+            (Some(course_name), Some(description), Some(semester), Some(credits), Some(status))
+                if rc.issues.is_empty() =>
+            {
+                Some((
+                    Record::Course(Course {
+                        course_code: code,
+                        course_name,
+                        description,
+                        semester,
+                        credits,
+                        status,
+                    }),
+                    existing,
+                ))
+            }
+            _ => {
+                Self::reject_ref(&mut slot, rc);
+                None
+            }
+        };
+        if let Some(s) = self.courses.slot_mut(id) {
+            *s = slot;
+        }
+        out
+    }
+
+    // -- references ----------------------------------------------------------------------------
+
+    /// The student's id and role, or the issue (`unknown-student`).
+    fn resolve_student(&self, email: &Email, rc: &RowCx<'_, '_>) -> Result<(u32, Role), String> {
+        let Some(id) = self.users.get(email.as_str()) else {
+            return Err(format!(
+                "no user {} in the users file or the database; add the user first",
+                quote(email.as_str())
+            ));
+        };
+        let s = self.users.slot(id);
+        if let Some(role) = s.run_role.or(s.db_role) {
+            return Ok((id, role));
+        }
+        if s.rejected_row != 0 {
+            return Err(format!(
+                "{} is not a valid user: the user on {} row {} was rejected; fix it first",
+                quote(email.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ));
+        }
+        let _ = rc;
+        Err(format!(
+            "no user {} in the users file or the database; add the user first",
+            quote(email.as_str())
+        ))
+    }
+
+    /// The course's id, or the issue (`unknown-course`).
+    fn resolve_course(&self, code: &registrar_model::CourseCode) -> Result<u32, String> {
+        if let Some(id) = self.courses.get(code.as_str()) {
+            let s = self.courses.slot(id);
+            if s.run_row != 0 || s.in_db {
+                return Ok(id);
+            }
+            if s.rejected_row != 0 {
+                return Err(format!(
+                    "{} is not a valid course: the course on {} row {} was rejected; fix it first",
+                    quote(code.as_str()),
+                    self.file_name(s.rejected_file),
+                    s.rejected_row
+                ));
+            }
+        }
+        Err(format!(
+            "no course {} in the courses file or the database; add the course first",
+            quote(code.as_str())
+        ))
+    }
+
+    /// Resolves student and course of an enrollment, grade or attendance row, pushing
+    /// `unknown-student` / `unknown-course` issues. Returns the parsed values and ids.
+    #[allow(clippy::type_complexity)]
+    fn student_and_course(
+        &self,
+        rc: &mut RowCx<'_, '_>,
+    ) -> (
+        Option<Email>,
+        Option<registrar_model::CourseCode>,
+        Option<(u32, Role)>,
+        Option<u32>,
+    ) {
+        let email = rc.required(col::STUDENT, parse::email);
+        let code = rc.required(col::COURSE, parse::course_code);
+        let student = email
+            .as_ref()
+            .and_then(|e| match self.resolve_student(e, rc) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    rc.push(col::STUDENT, IssueCode::UnknownStudent, m);
+                    None
+                }
+            });
+        let course = code.as_ref().and_then(|c| match self.resolve_course(c) {
+            Ok(id) => Some(id),
+            Err(m) => {
+                rc.push(col::COURSE, IssueCode::UnknownCourse, m);
+                None
+            }
+        });
+        (email, code, student, course)
+    }
+
+    /// Pushes `not-enrolled` (or `not-a-student`) unless the student is enrolled in the course.
+    fn check_enrolled(
+        &self,
+        rc: &mut RowCx<'_, '_>,
+        email: &Email,
+        code: &registrar_model::CourseCode,
+        (sid, role): (u32, Role),
+        cid: u32,
+    ) {
+        let slot = self.enrollments.get(&(sid, cid)).copied();
+        if let Some(s) = slot {
+            if s.key.run_row != 0 || s.key.in_db {
+                return;
+            }
+        }
+        if role != Role::Student {
+            rc.push(
+                col::STUDENT,
+                IssueCode::NotAStudent,
+                format!(
+                    "{} is a {role}, not a student, and is not enrolled in {}",
+                    quote(email.as_str()),
+                    quote(code.as_str())
+                ),
+            );
+            return;
+        }
+        let msg = match slot {
+            Some(s) if s.rejected_row != 0 => format!(
+                "{} is not enrolled in {}: the enrollment on {} row {} was rejected; fix it first",
+                quote(email.as_str()),
+                quote(code.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ),
+            _ => format!(
+                "{} is not enrolled in {}; add the enrollment first",
+                quote(email.as_str()),
+                quote(code.as_str())
+            ),
+        };
+        rc.push(col::STUDENT, IssueCode::NotEnrolled, msg);
+    }
+
+    // -- enrollments ---------------------------------------------------------------------------
+
+    fn check_enrollment(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let (email, code, student, course) = self.student_and_course(rc);
+        let date = rc.optional(col::E_DATE, parse::date);
+        if let (Some(e), Some((_, role))) = (&email, student) {
+            if role != Role::Student {
+                rc.push(
+                    col::STUDENT,
+                    IssueCode::NotAStudent,
+                    format!(
+                        "{} is a {role}, not a student; only students can be enrolled",
+                        quote(e.as_str())
+                    ),
+                );
+            }
+        }
+        let (email, code, (sid, _), cid) = match (email, code, student, course) {
+            (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),
+            _ => return None,
+        };
+        let mut slot = self
+            .enrollments
+            .get(&(sid, cid))
+            .copied()
+            .unwrap_or_default();
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            match self.claim(&mut slot.key, rc, || {
+                format!(
+                    "the enrollment of {} in {}",
+                    quote(email.as_str()),
+                    quote(code.as_str())
+                )
+            }) {
+                Ok(ex) => existing = ex,
+                Err((c, m)) => rc.push(col::STUDENT, c, m),
+            }
+        }
+        let out = match date {
+            Some(enrollment_date) if rc.issues.is_empty() => Some((
+                Record::Enrollment(Enrollment {
+                    student_email: email,
+                    course_code: code,
+                    enrollment_date,
+                }),
+                existing,
+            )),
+            _ => {
+                if slot.key.run_row == 0 && slot.rejected_row == 0 {
+                    slot.rejected_row = row32(rc.row).max(1);
+                    slot.rejected_file = rc.cx.file_idx;
+                }
+                None
+            }
+        };
+        self.enrollments.insert((sid, cid), slot);
+        out
+    }
+
+    // -- grades --------------------------------------------------------------------------------
+
+    fn check_grade(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let (email, code, student, course) = self.student_and_course(rc);
+        let assessment = {
+            let v = rc.value(col::G_ASSESSMENT);
+            if v.is_blank() {
+                Some(DEFAULT_ASSESSMENT.to_owned())
+            } else {
+                match parse::text(v, MAX_ASSESSMENT_LEN) {
+                    Ok(a) => Some(normalize_assessment(&a)),
+                    Err(e) => {
+                        rc.push(col::G_ASSESSMENT, e.code, e.message);
+                        None
+                    }
+                }
+            }
+        };
+        let score = rc.optional(col::G_SCORE, parse::score);
+        let letter = rc.optional(col::G_LETTER, parse::letter_grade);
+        if let (Some(None), Some(None)) = (&score, &letter) {
+            rc.push(
+                col::G_SCORE,
+                IssueCode::MissingValue,
+                "the row has neither a score nor a letter_grade; give at least one".to_owned(),
+            );
+        }
+        let graded_on = rc.optional(col::G_GRADED_ON, parse::date);
+        let (email, code, student, cid) = match (email, code, student, course) {
+            (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),
+            _ => return None,
+        };
+        self.check_enrolled(rc, &email, &code, student, cid);
+        let assessment = assessment?;
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            let aid = self.assessment_id(&assessment);
+            let mut slot = self
+                .grades
+                .get(&(student.0, cid, aid))
+                .copied()
+                .unwrap_or_default();
+            match self.claim(&mut slot, rc, || {
+                format!(
+                    "the {} grade of {} in {}",
+                    quote(&assessment),
+                    quote(email.as_str()),
+                    quote(code.as_str())
+                )
+            }) {
+                Ok(ex) => {
+                    existing = ex;
+                    self.grades.insert((student.0, cid, aid), slot);
+                }
+                Err((c, m)) => rc.push(col::STUDENT, c, m),
+            }
+        }
+        match (score, letter, graded_on) {
+            (Some(score), Some(letter_grade), Some(graded_on)) if rc.issues.is_empty() => Some((
+                Record::Grade(Grade {
+                    student_email: email,
+                    course_code: code,
+                    assessment,
+                    score,
+                    letter_grade,
+                    graded_on,
+                }),
+                existing,
+            )),
+            _ => None,
+        }
+    }
+
+    // -- attendance (hot path) -----------------------------------------------------------------
+
+    fn check_attendance(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let (email, code, student, course) = self.student_and_course(rc);
+        let date = rc.required(col::A_DATE, parse::date);
+        let status = rc.required(col::A_STATUS, parse::attendance_status);
+        let (email, code, student, cid) = match (email, code, student, course) {
+            (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),
+            _ => return None,
+        };
+        self.check_enrolled(rc, &email, &code, student, cid);
+        let (date, status) = (date?, status?);
+        if !rc.issues.is_empty() {
+            return None;
+        }
+        let key = (student.0, cid, date.num_days_from_ce());
+        let mut slot = self.attendance.get(&key).copied().unwrap_or_default();
+        match self.claim(&mut slot, rc, || {
+            format!(
+                "the attendance of {} in {} on {date}",
+                quote(email.as_str()),
+                quote(code.as_str())
+            )
+        }) {
+            Ok(existing) => {
+                self.attendance.insert(key, slot);
+                Some((
+                    Record::Attendance(Attendance {
+                        student_email: email,
+                        course_code: code,
+                        date,
+                        status,
+                    }),
+                    existing,
+                ))
+            }
+            Err((c, m)) => {
+                rc.push(col::STUDENT, c, m);
+                None
+            }
+        }
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Row context
+
+struct FileCx<'a> {
+    file: &'a str,
+    file_idx: u16,
+    entity: Entity,
+    lay: &'a Layout,
+}
+
+struct RowCx<'c, 'a> {
+    cx: &'c FileCx<'a>,
+    row: u64,
+    values: &'c [Value],
+    issues: &'c mut Vec<Issue>,
+}
+
+static EMPTY: Value = Value::Empty;
+
+impl RowCx<'_, '_> {
+    fn value(&self, slot: usize) -> &Value {
+        match self.cx.lay.idx.get(slot).copied().flatten() {
+            Some(i) => self.values.get(i).unwrap_or(&EMPTY),
+            None => &EMPTY,
+        }
+    }
+
+    fn push(&mut self, slot: usize, code: IssueCode, message: String) {
+        let column = self.cx.lay.names.get(slot).map(String::as_str);
+        self.issues.push(Issue::error(
+            code,
+            self.cx.file,
+            Some(self.row),
+            column,
+            message,
+        ));
+    }
+
+    /// A required value; `None` when it is missing or invalid (the issue is pushed).
+    fn required<T>(&mut self, slot: usize, f: impl FnOnce(&Value) -> ParseResult<T>) -> Option<T> {
+        match f(self.value(slot)) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.push(slot, e.code, e.message);
+                None
+            }
+        }
+    }
+
+    /// An optional value: `Some(None)` when blank, `None` when invalid (the issue is pushed).
+    fn optional<T>(
+        &mut self,
+        slot: usize,
+        f: impl FnOnce(&Value) -> ParseResult<T>,
+    ) -> Option<Option<T>> {
+        if self.value(slot).is_blank() {
+            return Some(None);
+        }
+        self.required(slot, f).map(Some)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
 /// Validates every data file of `dir` (found by stem) with no database.
 pub fn validate_dir(dir: &Path, options: &ReaderOptions) -> crate::Result<Report> {
+    let start = Instant::now();
     let (files, issues) = registrar_formats::discover(dir)?;
-    let mut report = validate_files(&files, options, ValidationOptions::default())?;
+    let mut report = Report::new(Mode::Validate);
     for i in issues {
         report.push(i);
     }
+    run_files(&files, options, ValidationOptions::default(), &mut report)?;
+    report.duration_ms = elapsed_ms(start);
+    report.finish();
     Ok(report)
 }
 
 /// Validates one file; the entity comes from its stem when `entity` is `None`.
+///
+/// Returns [`crate::Error::UnknownEntity`] when `entity` is `None` and the stem names no entity.
 pub fn validate_file(
     path: &Path,
     entity: Option<Entity>,
     options: &ReaderOptions,
 ) -> crate::Result<Report> {
-    let _ = (path, entity, options);
-    Ok(Report::new(Mode::Validate))
+    let start = Instant::now();
+    let entity = entity
+        .or_else(|| registrar_formats::entity_of(path))
+        .ok_or_else(|| crate::Error::UnknownEntity {
+            file: registrar_formats::file_name_of(path),
+        })?;
+    let mut report = Report::new(Mode::Validate);
+    let mut validator = State::new(ValidationOptions::default());
+    match registrar_formats::open(path, options) {
+        Ok(mut source) => {
+            validator.validate_source(entity, source.as_mut(), &mut report, &mut |_| {})?;
+        }
+        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
+        Err(e) => return Err(e.into()),
+    }
+    report.duration_ms = elapsed_ms(start);
+    report.finish();
+    Ok(report)
 }
 
-/// Validates the given files in import order.
+/// Validates the given files in import order (users, courses, enrollments, grades,
+/// attendance; files of the same entity keep their order).
 pub fn validate_files(
     files: &[DataFile],
     options: &ReaderOptions,
     validation: ValidationOptions,
 ) -> crate::Result<Report> {
-    let _ = (files, options, validation);
-    Ok(Report::new(Mode::Validate))
+    let start = Instant::now();
+    let mut report = Report::new(Mode::Validate);
+    run_files(files, options, validation, &mut report)?;
+    report.duration_ms = elapsed_ms(start);
+    report.finish();
+    Ok(report)
+}
+
+fn run_files(
+    files: &[DataFile],
+    options: &ReaderOptions,
+    validation: ValidationOptions,
+    report: &mut Report,
+) -> crate::Result<()> {
+    let mut ordered: Vec<&DataFile> = files.iter().collect();
+    ordered.sort_by_key(|f| f.entity);
+    let mut validator = State::new(validation);
+    for df in ordered {
+        match registrar_formats::open_as(&df.path, df.format, options) {
+            Ok(mut source) => {
+                validator.validate_source(df.entity, source.as_mut(), report, &mut |_| {})?;
+            }
+            Err(registrar_formats::Error::File(issue)) => {
+                report.files.push(FileSummary::new(
+                    registrar_formats::file_name_of(&df.path),
+                    df.entity,
+                    df.format.as_str(),
+                ));
+                report.push(*issue);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
