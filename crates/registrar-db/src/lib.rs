@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod backup;
 pub mod clean;
 mod connect;

@@ -1,0 +1,769 @@
+//! `registrar import`: validate data files against the database and load them, all or
+//! nothing, fast, on both engines.
+//!
+//! # How a run goes
+//! 1. The files are found ([`Input::Dir`] by stem, in import order) or given ([`Input::File`]).
+//! 2. **Execute**: one transaction is opened for the whole run (PostgreSQL: plus
+//!    `pg_try_advisory_xact_lock`, so two runs never interleave; SQLite: `BEGIN IMMEDIATE`).
+//!    What the database already holds is read inside it with one set-based query per table.
+//! 3. A blocking thread reads and validates the files in order (`registrar_rules::Validator`)
+//!    and streams valid records in batches through a bounded channel to the loader, an async
+//!    task writing into the transaction (see `load`): reading overlaps writing, memory stays
+//!    bounded (batches, plus email / course-code → id maps, never the whole file).
+//!    Plain passwords go to the argon2 pipeline ([`crate::hash::HashPipeline`], every core) the
+//!    moment a user row is valid; the loader writes users once their hashes are ready, while
+//!    courses are already loading.
+//! 4. **Validate first or stream?** We stream: rows are written while later rows are still
+//!    being validated, and if any validation error turns up (without `skip_invalid`) the
+//!    loader stops writing and the transaction is **rolled back at the end**, so nothing is
+//!    written. This reads every file once and keeps memory bounded.
+//! 5. Commit when the data is clean (or `skip_invalid`), else roll back; a database error rolls
+//!    back and returns `Err`. Either way one `import_runs` row is written **after** the
+//!    transaction ended, so it survives a rollback.
+//!
+//! With `skip_invalid`, invalid rows (and rows depending on them, which the rules reject too)
+//! are left out and written to `rejects_dir/<file>.rejects.csv` (0600, atomic rename at commit),
+//! with `password` / `password_hash` cells blanked (the operator fills them in again) and
+//! spreadsheet formulas neutralised with a leading `'`. File-level errors (a missing column, an
+//! unreadable file, two files with the same stem) are never skipped: nothing is written.
+//!
+//! SQLite bulk settings: during an execute run the connection uses `PRAGMA synchronous = NORMAL`
+//! (in WAL mode a commit is still atomic and the database never corrupts; at worst a power cut
+//! right after the commit loses that last transaction) and a 64 MiB page cache; both are restored
+//! afterwards.
+
+mod existing;
+mod load;
+mod rejects;
+
+pub use existing::load_existing;
+
+use crate::audit::{self, NewRun};
+use crate::hash::HashPipeline;
+use crate::{Database, Error, Result};
+use registrar_formats::{DataFile, Event, Format, ReaderOptions, RowSource};
+use registrar_model::{Entity, Issue, IssueCode, Mode, OnExisting, Record, Report};
+use registrar_rules::{RowOutcome, ValidationOptions, Validator};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// What to import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A data folder: `users`, `courses`, `enrollments`, `grades`, `attendance` found by stem.
+    Dir(PathBuf),
+    /// One file; the entity comes from its stem when `entity` is `None`.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What it holds (`--entity`).
+        entity: Option<Entity>,
+    },
+}
+
+/// `--validate` or `--execute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    /// Validate against the database; write nothing but the audit row.
+    #[default]
+    Validate,
+    /// Load, all or nothing.
+    Execute,
+}
+
+/// Progress callbacks (the CLI draws bars with them). Called from several threads.
+pub trait Progress: Send + Sync {
+    /// A new phase begins (`"users.csv"`, `"hashing passwords"`, ...), with its size in rows
+    /// when known.
+    fn phase(&self, name: &str, total: Option<u64>);
+    /// `n` more rows (or hashes) done in the current phase.
+    fn advance(&self, n: u64);
+    /// The run is over.
+    fn finish(&self);
+}
+
+/// Options of [`run_import`].
+#[derive(Clone, Default)]
+pub struct ImportOptions {
+    /// Validate or execute.
+    pub mode: ImportMode,
+    /// What a row already in the database does.
+    pub on_existing: OnExisting,
+    /// Load the valid rows and leave the invalid ones out (instead of writing nothing).
+    pub skip_invalid: bool,
+    /// Where to write `<file>.rejects.csv` (with `skip_invalid`).
+    pub rejects_dir: Option<PathBuf>,
+    /// Reader options (`--encoding`, `--delimiter`, `--sheet`).
+    pub reader: ReaderOptions,
+    /// Progress callbacks.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("mode", &self.mode)
+            .field("on_existing", &self.on_existing)
+            .field("skip_invalid", &self.skip_invalid)
+            .field("rejects_dir", &self.rejects_dir)
+            .field("reader", &self.reader)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// One validated record on its way to the loader.
+pub(crate) struct Item {
+    record: Record,
+    existing: bool,
+    /// The hashing slot of a user whose plain password is being hashed.
+    slot: Option<u32>,
+}
+
+/// What the reading thread sends the loader.
+pub(crate) enum Msg {
+    /// A file starts (index into the run's file list).
+    Begin { file: usize, entity: Entity },
+    /// Valid records of the current file.
+    Rows(Vec<Item>),
+    /// The current file ended.
+    End,
+}
+
+/// A connection inside the run's transaction.
+pub(crate) enum Conn<'c> {
+    Pg(&'c mut sqlx::PgConnection),
+    Sqlite(&'c mut sqlx::SqliteConnection),
+}
+
+/// Records per channel message.
+const BATCH: usize = 8_192;
+/// Messages the channel holds before the reader waits for the loader.
+const CHANNEL: usize = 4;
+/// The advisory lock key of execute runs on PostgreSQL (`registrar` in ASCII, truncated).
+const PG_LOCK_KEY: i64 = 0x7265_6769_7374_7261;
+
+/// Imports `input` into `db`: validates (always) and loads (with [`ImportMode::Execute`]).
+///
+/// Returns the report (`report.mode` is `Validate` or `Execute`; per-file `inserted`,
+/// `updated`, `skipped` filled in). A run with validation errors returns `Ok` with a report
+/// that is not ok, and (without `skip_invalid`) writes nothing. `Err` is for I/O and database
+/// failures; the transaction is then rolled back. Every run leaves one `import_runs` row.
+pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -> Result<Report> {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let mode = match options.mode {
+        ImportMode::Validate => Mode::Validate,
+        ImportMode::Execute => Mode::Execute,
+    };
+    let (files, pre_issues) = resolve_input(input)?;
+    let sha_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let shas = tokio::task::spawn_blocking(move || {
+        sha_paths.iter().map(|p| sha256_file(p)).collect::<Vec<_>>()
+    });
+
+    let result = match options.mode {
+        ImportMode::Validate => run_validate(db, files.clone(), pre_issues, options).await,
+        ImportMode::Execute => run_execute(db, files.clone(), pre_issues, options).await,
+    };
+    if let Some(p) = &options.progress {
+        p.finish();
+    }
+    let shas = shas.await.unwrap_or_default();
+
+    let (outcome, error) = match &result {
+        Ok((report, committed)) => match (options.mode, committed) {
+            (ImportMode::Execute, true) => ("success", None),
+            (ImportMode::Validate, _) if report.is_ok() => ("validated", None),
+            _ => ("validation-failed", None),
+        },
+        Err(e @ (Error::Sqlx(_) | Error::Refused(_) | Error::Migrate(_))) => {
+            ("database-error", Some(e.to_string()))
+        }
+        Err(e) => ("error", Some(e.to_string())),
+    };
+    let report_ref = result.as_ref().ok().map(|(r, _)| r);
+    let run = NewRun {
+        started_at,
+        finished_at: chrono::Utc::now(),
+        mode: mode.as_str().to_owned(),
+        operator: audit::current_operator(),
+        tool_version: audit::TOOL_VERSION.to_owned(),
+        files: files_json(&files, &shas, report_ref),
+        counts: counts_json(report_ref),
+        outcome: outcome.to_owned(),
+        error,
+    };
+    let recorded = audit::record_run(db, &run).await;
+    let (mut report, _) = result?;
+    recorded?;
+    report.duration_ms = t0.elapsed().as_millis() as u64;
+    report.finish();
+    Ok(report)
+}
+
+/// The files of the run, plus file-level issues found while looking for them.
+fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)> {
+    match input {
+        Input::Dir(dir) => Ok(registrar_formats::discover(dir)?),
+        Input::File { path, entity } => {
+            let name = registrar_formats::file_name_of(path);
+            let Some(format) = Format::from_path(path) else {
+                return Ok((
+                    Vec::new(),
+                    vec![Issue::error(
+                        IssueCode::UnsupportedFormat,
+                        name,
+                        None,
+                        None,
+                        "this file type is not supported; use .csv, .tsv, .xlsx, .xls, .ods, \
+                         .json, .jsonl or .ndjson",
+                    )],
+                ));
+            };
+            match entity.or_else(|| registrar_formats::entity_of(path)) {
+                Some(entity) => Ok((
+                    vec![DataFile {
+                        path: path.clone(),
+                        entity,
+                        format,
+                    }],
+                    Vec::new(),
+                )),
+                None => Ok((
+                    Vec::new(),
+                    vec![Issue::error(
+                        IssueCode::UnsupportedFormat,
+                        name,
+                        None,
+                        None,
+                        "cannot tell what this file holds from its name; name it users, courses, \
+                         enrollments, grades or attendance, or pass --entity",
+                    )],
+                )),
+            }
+        }
+    }
+}
+
+fn sha256_file(path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(hex::encode(h.finalize()))
+}
+
+fn files_json(
+    files: &[DataFile],
+    shas: &[Option<String>],
+    report: Option<&Report>,
+) -> serde_json::Value {
+    serde_json::Value::Array(
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let name = registrar_formats::file_name_of(&f.path);
+                let rows = report
+                    .and_then(|r| r.file(&name))
+                    .map(|s| s.rows)
+                    .unwrap_or(0);
+                serde_json::json!({
+                    "name": name,
+                    "entity": f.entity.as_str(),
+                    "sha256": shas.get(i).cloned().flatten(),
+                    "rows": rows,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn counts_json(report: Option<&Report>) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    if let Some(r) = report {
+        for s in &r.files {
+            let e = map.entry(s.entity.as_str().to_owned()).or_insert_with(
+                || serde_json::json!({"inserted": 0, "updated": 0, "skipped": 0, "rejected": 0}),
+            );
+            for (k, v) in [
+                ("inserted", s.inserted),
+                ("updated", s.updated),
+                ("skipped", s.skipped),
+                ("rejected", s.invalid),
+            ] {
+                let old = e[k].as_u64().unwrap_or(0);
+                e[k] = serde_json::json!(old + v);
+            }
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+fn need_of(files: &[DataFile]) -> existing::Need {
+    let has = |e| files.iter().any(|f| f.entity == e);
+    existing::Need {
+        enrollments: has(Entity::Enrollments) || has(Entity::Grades) || has(Entity::Attendance),
+        grades: has(Entity::Grades),
+        attendance: has(Entity::Attendance),
+    }
+}
+
+/// `--validate`: the validation pass against what the database holds; nothing is written.
+async fn run_validate(
+    db: &Database,
+    files: Vec<DataFile>,
+    pre_issues: Vec<Issue>,
+    options: &ImportOptions,
+) -> Result<(Report, bool)> {
+    let (existing, _) = existing::load_with_ids(db, need_of(&files)).await?;
+    let mut report = Report::new(Mode::Validate);
+    for i in pre_issues {
+        report.push(i);
+    }
+    let reader = ReaderSide {
+        files,
+        reader: options.reader.clone(),
+        validator: Validator::new(ValidationOptions {
+            on_existing: options.on_existing,
+            existing: Some(existing),
+        }),
+        tx: None,
+        hasher: None,
+        skip_invalid: options.skip_invalid,
+        rejects_dir: None,
+        progress: options.progress.clone(),
+        stop: Arc::new(AtomicBool::new(false)),
+        failed: Arc::new(AtomicBool::new(false)),
+        report,
+    };
+    let out = tokio::task::spawn_blocking(move || reader.run())
+        .await
+        .map_err(|e| Error::Refused(format!("internal error: the reading thread failed: {e}")))??;
+    Ok((out.report, false))
+}
+
+/// `--execute`: engine-specific transaction around [`execute_in`].
+async fn run_execute(
+    db: &Database,
+    files: Vec<DataFile>,
+    pre_issues: Vec<Issue>,
+    options: &ImportOptions,
+) -> Result<(Report, bool)> {
+    match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !locked {
+                let _ = tx.rollback().await;
+                return Err(Error::Refused(
+                    "another registrar run holds the lock on this database; wait for it to \
+                     finish, then run again"
+                        .into(),
+                ));
+            }
+            let out = execute_in(Conn::Pg(&mut tx), files, pre_issues, options).await;
+            finish_tx(out, tx).await
+        }
+        Database::Sqlite(pool) => {
+            use sqlx::Connection;
+            let mut conn = pool.acquire().await?;
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await?;
+            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("PRAGMA cache_size = -65536")
+                .execute(&mut *conn)
+                .await?;
+            let result = async {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
+                    if is_sqlite_busy(&e) {
+                        Error::Refused(
+                            "another program (or registrar run) is writing to this SQLite \
+                             database; wait for it to finish, then run again"
+                                .into(),
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?;
+                let out = execute_in(Conn::Sqlite(&mut tx), files, pre_issues, options).await;
+                finish_tx(out, tx).await
+            }
+            .await;
+            let _ = sqlx::query(&format!("PRAGMA synchronous = {sync}"))
+                .execute(&mut *conn)
+                .await;
+            let _ = sqlx::query(&format!("PRAGMA cache_size = {cache}"))
+                .execute(&mut *conn)
+                .await;
+            result
+        }
+    }
+}
+
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5") | Some("6")),
+        _ => false,
+    }
+}
+
+/// Commits or rolls back, then renames (or discards) the rejects files.
+async fn finish_tx<DB: sqlx::Database>(
+    out: Result<ExecOutcome>,
+    tx: sqlx::Transaction<'_, DB>,
+) -> Result<(Report, bool)> {
+    match out {
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+        Ok(mut out) => {
+            if out.commit {
+                tx.commit().await?;
+                out.rejects.commit()?;
+                Ok((out.report, true))
+            } else {
+                tx.rollback().await?;
+                drop(out.rejects);
+                for f in &mut out.report.files {
+                    f.inserted = 0;
+                    f.updated = 0;
+                    f.skipped = 0;
+                }
+                Ok((out.report, false))
+            }
+        }
+    }
+}
+
+struct ExecOutcome {
+    report: Report,
+    commit: bool,
+    rejects: rejects::PendingRejectsGuard,
+}
+
+/// The execute run inside an open transaction: existing keys, the reading thread, the loader.
+async fn execute_in(
+    mut conn: Conn<'_>,
+    files: Vec<DataFile>,
+    pre_issues: Vec<Issue>,
+    options: &ImportOptions,
+) -> Result<ExecOutcome> {
+    let (existing, ids) = existing::read(&mut conn, need_of(&files)).await?;
+    let mut report = Report::new(Mode::Execute);
+    let fatal_early = pre_issues.iter().any(Issue::is_error);
+    for i in pre_issues {
+        report.push(i);
+    }
+    let (tx, mut rx) = mpsc::channel(CHANNEL);
+    let (hasher, hashes) = HashPipeline::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(fatal_early));
+    let nfiles = files.len();
+    let reader = ReaderSide {
+        files,
+        reader: options.reader.clone(),
+        validator: Validator::new(ValidationOptions {
+            on_existing: options.on_existing,
+            existing: Some(existing),
+        }),
+        tx: Some(tx),
+        hasher: Some(hasher),
+        skip_invalid: options.skip_invalid,
+        rejects_dir: if options.skip_invalid {
+            options.rejects_dir.clone()
+        } else {
+            None
+        },
+        progress: options.progress.clone(),
+        stop: stop.clone(),
+        failed: failed.clone(),
+        report,
+    };
+    let reading = tokio::task::spawn_blocking(move || reader.run());
+    let mut loader = load::Loader::new(
+        &mut conn,
+        ids,
+        nfiles,
+        options.on_existing,
+        hashes,
+        options.progress.clone(),
+    );
+    let loaded = loader.run(&mut rx, &failed).await;
+    if loaded.is_err() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    drop(rx);
+    let counts = loader.counts.clone();
+    let read = reading
+        .await
+        .map_err(|e| Error::Refused(format!("internal error: the reading thread failed: {e}")))?;
+    loaded?;
+    let mut out = read?;
+    for (i, idx) in out.summary_of.iter().enumerate() {
+        if let (Some(idx), Some(c)) = (idx, counts.get(i)) {
+            if let Some(s) = out.report.files.get_mut(*idx) {
+                s.inserted = c.inserted;
+                s.updated = c.updated;
+                s.skipped = c.skipped;
+            }
+        }
+    }
+    let has_errors = out.report.issues.iter().any(Issue::is_error);
+    let file_level = out
+        .report
+        .issues
+        .iter()
+        .any(|i| i.is_error() && i.row.is_none());
+    let commit =
+        !failed.load(Ordering::Relaxed) && !file_level && (!has_errors || options.skip_invalid);
+    Ok(ExecOutcome {
+        report: out.report,
+        commit,
+        rejects: out.rejects,
+    })
+}
+
+/// The reading + validating side of a run (runs on a blocking thread).
+struct ReaderSide {
+    files: Vec<DataFile>,
+    reader: ReaderOptions,
+    validator: Validator,
+    /// `None` in validate mode.
+    tx: Option<mpsc::Sender<Msg>>,
+    hasher: Option<HashPipeline>,
+    skip_invalid: bool,
+    rejects_dir: Option<PathBuf>,
+    progress: Option<Arc<dyn Progress>>,
+    /// Set by the loader when it failed: stop reading.
+    stop: Arc<AtomicBool>,
+    /// Set here when the run can no longer commit: stop sending rows.
+    failed: Arc<AtomicBool>,
+    report: Report,
+}
+
+struct ReadOutcome {
+    report: Report,
+    /// For each file of the run, the index of its summary in `report.files`.
+    summary_of: Vec<Option<usize>>,
+    rejects: rejects::PendingRejectsGuard,
+}
+
+/// A row source that ends early when the run is stopped.
+struct Stoppable<'a> {
+    inner: &'a mut dyn RowSource,
+    stop: &'a AtomicBool,
+}
+
+impl Iterator for Stoppable<'_> {
+    type Item = std::result::Result<Event, registrar_formats::Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.stop.load(Ordering::Relaxed) {
+            None
+        } else {
+            self.inner.next()
+        }
+    }
+}
+
+impl RowSource for Stoppable<'_> {
+    fn headers(&self) -> &[String] {
+        self.inner.headers()
+    }
+    fn header_row(&self) -> u64 {
+        self.inner.header_row()
+    }
+    fn format(&self) -> Format {
+        self.inner.format()
+    }
+    fn file_name(&self) -> &str {
+        self.inner.file_name()
+    }
+}
+
+impl ReaderSide {
+    fn run(self) -> Result<ReadOutcome> {
+        let ReaderSide {
+            files,
+            reader,
+            mut validator,
+            tx,
+            hasher,
+            skip_invalid,
+            rejects_dir,
+            progress,
+            stop,
+            failed,
+            mut report,
+        } = self;
+        let sending_now =
+            || tx.is_some() && !failed.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed);
+        let send = |msg: Msg| {
+            if let Some(tx) = &tx {
+                if tx.blocking_send(msg).is_err() {
+                    // The loader is gone (it failed): stop reading.
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        };
+        let mut summary_of = Vec::with_capacity(files.len());
+        let mut rejects = rejects::PendingRejectsGuard::default();
+        let mut next_slot: u32 = 0;
+        for (index, file) in files.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                summary_of.push(None);
+                continue;
+            }
+            let name = registrar_formats::file_name_of(&file.path);
+            if let Some(p) = &progress {
+                p.phase(&name, None);
+            }
+            let mut source = match registrar_formats::open_as(&file.path, file.format, &reader) {
+                Ok(s) => s,
+                Err(registrar_formats::Error::File(issue)) => {
+                    report.push(*issue);
+                    failed.store(true, Ordering::Relaxed);
+                    summary_of.push(None);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let issues_before = report.issues.len();
+            let files_before = report.files.len();
+            let sending = sending_now();
+            if sending {
+                send(Msg::Begin {
+                    file: index,
+                    entity: file.entity,
+                });
+            }
+            let headers = source.headers().to_vec();
+            let mut writer: Option<rejects::RejectsWriter> = None;
+            let mut write_error: Option<Error> = None;
+            let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+            let mut seen: u64 = 0;
+            let mut sink = |outcome: RowOutcome<'_>| {
+                seen += 1;
+                if seen % 4096 == 0 {
+                    if let Some(p) = &progress {
+                        p.advance(4096);
+                    }
+                }
+                match outcome {
+                    RowOutcome::Valid {
+                        mut record,
+                        existing,
+                        ..
+                    } => {
+                        if !sending_now() {
+                            return; // plain passwords are dropped (zeroized) here
+                        }
+                        let mut slot = None;
+                        if let Record::User(u) = &mut record {
+                            // A pre-hashed row keeps its hash; a plain password is moved
+                            // into the hashing job (and zeroized there once hashed).
+                            let plain = u.password.take();
+                            if u.password_hash.is_none() {
+                                if let (Some(p), Some(h)) = (plain, &hasher) {
+                                    h.submit(next_slot, p);
+                                    slot = Some(next_slot);
+                                    next_slot += 1;
+                                }
+                            }
+                        }
+                        batch.push(Item {
+                            record,
+                            existing,
+                            slot,
+                        });
+                        if batch.len() >= BATCH {
+                            send(Msg::Rows(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(BATCH),
+                            )));
+                        }
+                    }
+                    RowOutcome::Invalid { values, issues, .. } => {
+                        if !skip_invalid {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        let Some(dir) = &rejects_dir else {
+                            return;
+                        };
+                        if write_error.is_some() {
+                            return;
+                        }
+                        if writer.is_none() {
+                            match rejects::RejectsWriter::create(dir, &name, &headers) {
+                                Ok(w) => writer = Some(w),
+                                Err(e) => {
+                                    write_error = Some(e);
+                                    return;
+                                }
+                            }
+                        }
+                        if let Some(w) = &mut writer {
+                            if let Err(e) = w.write(values, issues) {
+                                write_error = Some(e);
+                            }
+                        }
+                    }
+                }
+            };
+            let mut stoppable = Stoppable {
+                inner: &mut *source,
+                stop: &stop,
+            };
+            validator.validate_source(file.entity, &mut stoppable, &mut report, &mut sink)?;
+            if let Some(e) = write_error {
+                return Err(e);
+            }
+            if let Some(p) = &progress {
+                p.advance(seen % 4096);
+            }
+            if sending && !batch.is_empty() && sending_now() {
+                send(Msg::Rows(batch));
+            }
+            if sending {
+                send(Msg::End);
+            }
+            if report.issues[issues_before..]
+                .iter()
+                .any(|i| i.is_error() && (i.row.is_none() || !skip_invalid))
+            {
+                failed.store(true, Ordering::Relaxed);
+            }
+            summary_of.push((report.files.len() > files_before).then_some(files_before));
+            if let Some(w) = writer {
+                rejects.0.push(w.finish()?);
+            }
+        }
+        Ok(ReadOutcome {
+            report,
+            summary_of,
+            rejects,
+        })
+    }
+}

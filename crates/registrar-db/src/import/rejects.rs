@@ -1,0 +1,275 @@
+//! Rejects files: each input file's invalid rows, as read, plus an `error` column, written to
+//! `DIR/<file name>.rejects.csv` with permissions 0600, atomically (a temporary file in the
+//! same folder, renamed into place only when the run commits).
+//!
+//! Two deliberate changes to the values, both for safety:
+//! - the `password` and `password_hash` cells are blanked: a rejects file must never hold a
+//!   secret, so the operator fills those cells in again before re-importing;
+//! - a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
+//!   so that a spreadsheet opening the file does not run it as a formula (the readers strip
+//!   that quote again on re-import).
+
+use crate::{Error, Result};
+use registrar_formats::Value;
+use registrar_model::Issue;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// A rejects file being written.
+pub(crate) struct RejectsWriter {
+    tmp: PathBuf,
+    target: PathBuf,
+    out: csv::Writer<BufWriter<File>>,
+    secret_cols: Vec<bool>,
+    width: usize,
+    cell: String,
+}
+
+/// A finished rejects file waiting for the run to commit.
+#[derive(Debug)]
+pub(crate) struct PendingRejects {
+    pub tmp: PathBuf,
+    pub target: PathBuf,
+}
+
+impl PendingRejects {
+    /// Renames the file into place.
+    pub fn commit(self) -> Result<PathBuf> {
+        std::fs::rename(&self.tmp, &self.target)
+            .map_err(|e| Error::io(format!("cannot write {}", self.target.display()), e))?;
+        Ok(self.target)
+    }
+
+    /// Removes the temporary file (the run did not commit).
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+fn open_private(path: &Path) -> std::io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// The value as written to a rejects file: spreadsheet formulas neutralised.
+pub(crate) fn excel_safe(s: &str, buf: &mut String) {
+    buf.clear();
+    if matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) {
+        buf.push('\'');
+    }
+    buf.push_str(s);
+}
+
+impl RejectsWriter {
+    /// Creates `dir/<file_name>.rejects.csv` (as a temporary file for now) with the header
+    /// `headers` + `error`.
+    pub fn create(dir: &Path, file_name: &str, headers: &[String]) -> Result<RejectsWriter> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let target = dir.join(format!("{file_name}.rejects.csv"));
+        let mut n = 0u32;
+        let (tmp, file) = loop {
+            let tmp = dir.join(format!(
+                ".{file_name}.rejects.csv.{}.{n}.tmp",
+                std::process::id()
+            ));
+            match open_private(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => {
+                    return Err(Error::io(format!("cannot create {}", tmp.display()), e));
+                }
+            }
+        };
+        let out = csv::WriterBuilder::new()
+            .flexible(false)
+            .from_writer(BufWriter::new(file));
+        let secret_cols = headers
+            .iter()
+            .map(|h| {
+                let h = h.trim();
+                h.eq_ignore_ascii_case("password") || h.eq_ignore_ascii_case("password_hash")
+            })
+            .collect();
+        let mut w = RejectsWriter {
+            tmp,
+            target,
+            out,
+            secret_cols,
+            width: headers.len(),
+            cell: String::new(),
+        };
+        let mut header: Vec<&str> = headers.iter().map(String::as_str).collect();
+        header.push("error");
+        w.out.write_record(&header).map_err(|e| w.csv_err(e))?;
+        Ok(w)
+    }
+
+    fn csv_err(&self, e: csv::Error) -> Error {
+        Error::io(
+            format!("cannot write {}", self.tmp.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    }
+
+    /// Writes one invalid row: its values (passwords blanked, formulas neutralised) and its
+    /// errors as `code: message; code: message`.
+    pub fn write(&mut self, values: &[Value], issues: &[Issue]) -> Result<()> {
+        let mut text = String::new();
+        for i in 0..self.width {
+            let raw = if self.secret_cols.get(i).copied().unwrap_or(false) {
+                String::new()
+            } else {
+                values.get(i).map(|v| v.to_string()).unwrap_or_default()
+            };
+            excel_safe(&raw, &mut self.cell);
+            self.out
+                .write_field(self.cell.as_bytes())
+                .map_err(|e| self.csv_err(e))?;
+        }
+        for (n, issue) in issues.iter().filter(|i| i.is_error()).enumerate() {
+            if n > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(issue.code.as_str());
+            text.push_str(": ");
+            text.push_str(&issue.message);
+        }
+        excel_safe(&text, &mut self.cell);
+        self.out
+            .write_field(self.cell.as_bytes())
+            .map_err(|e| self.csv_err(e))?;
+        self.out
+            .write_record(None::<&[u8]>)
+            .map_err(|e| self.csv_err(e))?;
+        Ok(())
+    }
+
+    /// Flushes and syncs the temporary file.
+    pub fn finish(self) -> Result<PendingRejects> {
+        let ctx = format!("cannot write {}", self.tmp.display());
+        let inner = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(ctx.clone(), std::io::Error::other(e.to_string())))?;
+        let file = inner
+            .into_inner()
+            .map_err(|e| Error::io(ctx.clone(), std::io::Error::other(e.to_string())))?;
+        file.sync_all().map_err(|e| Error::io(ctx, e))?;
+        Ok(PendingRejects {
+            tmp: self.tmp,
+            target: self.target,
+        })
+    }
+}
+
+impl Drop for PendingRejectsGuard {
+    fn drop(&mut self) {
+        for p in self.0.drain(..) {
+            p.discard();
+        }
+    }
+}
+
+/// Rejects files that are discarded unless taken for commit.
+#[derive(Debug, Default)]
+pub(crate) struct PendingRejectsGuard(pub Vec<PendingRejects>);
+
+impl PendingRejectsGuard {
+    /// Renames every file into place.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let mut done = Vec::new();
+        let all: Vec<PendingRejects> = self.0.drain(..).collect();
+        let mut iter = all.into_iter();
+        for p in iter.by_ref() {
+            match p.commit() {
+                Ok(path) => done.push(path),
+                Err(e) => {
+                    for rest in iter {
+                        rest.discard();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registrar_model::IssueCode;
+
+    #[test]
+    fn writes_private_excel_safe_files_without_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let headers: Vec<String> = ["email", "Password", "role", "first_name"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut w = RejectsWriter::create(dir.path(), "users.csv", &headers).unwrap();
+        let issues = vec![
+            Issue::error(
+                IssueCode::InvalidRole,
+                "users.csv",
+                Some(2),
+                Some("role"),
+                "bad role",
+            ),
+            Issue::warning(IssueCode::UnknownColumn, "users.csv", None, None, "ignored"),
+            Issue::error(IssueCode::TooLong, "users.csv", Some(2), None, "too long"),
+        ];
+        w.write(
+            &[
+                Value::Text("a@b.cd".into()),
+                Value::Text("Secret-Pass-1".into()),
+                Value::Text("=HYPERLINK(\"x\")".into()),
+            ],
+            &issues,
+        )
+        .unwrap();
+        let pending = w.finish().unwrap();
+        assert!(!pending.target.exists());
+        let path = pending.commit().unwrap();
+        assert_eq!(path, dir.path().join("users.csv.rejects.csv"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("Secret-Pass-1"));
+        assert!(
+            text.starts_with("email,Password,role,first_name,error\n"),
+            "{text}"
+        );
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(
+            text.contains("invalid-role: bad role; too-long: too long"),
+            "{text}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn discarded_rejects_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = RejectsWriter::create(dir.path(), "x.csv", &["a".to_string()]).unwrap();
+        let guard = PendingRejectsGuard(vec![w.finish().unwrap()]);
+        drop(guard);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
