@@ -34,6 +34,7 @@ pub mod csv;
 pub mod discover;
 pub mod excel;
 pub mod json;
+mod text;
 mod value;
 
 pub use discover::{discover, DataFile};
@@ -238,3 +239,18 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An [`Error::File`] with a file-level error issue.
+pub(crate) fn file_error(code: registrar_model::IssueCode, file: &str, message: String) -> Error {
+    Error::File(Box::new(Issue::error(code, file, None, None, message)))
+}
+
+/// An [`Error::File`] with an error issue on a row.
+pub(crate) fn file_error_at(
+    code: registrar_model::IssueCode,
+    file: &str,
+    row: u64,
+    message: String,
+) -> Error {
+    Error::File(Box::new(Issue::error(code, file, Some(row), None, message)))
+}
