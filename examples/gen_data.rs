@@ -160,7 +160,10 @@ fn entity_index(name: &str) -> Result<usize> {
     ENTITIES
         .iter()
         .position(|e| e.eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| format!("unknown entity {name:?} (users, courses, enrollments, grades, attendance)").into())
+        .ok_or_else(|| {
+            format!("unknown entity {name:?} (users, courses, enrollments, grades, attendance)")
+                .into()
+        })
 }
 
 fn parse_formats(s: &str) -> Result<[Fmt; 5]> {
@@ -270,11 +273,7 @@ fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
             .into());
         }
         if args.grades_per_enrollment > ASSESSMENTS.len() {
-            return Err(format!(
-                "--grades-per-enrollment is at most {}",
-                ASSESSMENTS.len()
-            )
-            .into());
+            return Err(format!("--grades-per-enrollment is at most {}", ASSESSMENTS.len()).into());
         }
     }
     Ok(Some(args))
@@ -284,83 +283,677 @@ fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
 // Built-in lists
 
 const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "James",
-    "Isabella", "William", "Mia", "Benjamin", "Charlotte", "Lucas", "Harper", "Henry", "Evelyn",
-    "Theodore", "Abigail", "Jack", "Emily", "Levi", "Ella", "Alexander", "Elizabeth", "Jackson",
-    "Camila", "Mateo", "Luna", "Daniel", "Sofía", "Michael", "Avery", "Mason", "Mila", "Sebastian",
-    "Aria", "Ethan", "Scarlett", "Logan", "Penelope", "Owen", "Layla", "Samuel", "Chloe", "Jacob",
-    "Victoria", "Asher", "Madison", "Aiden", "Eleanor", "John", "Grace", "Joseph", "Nora", "Wyatt",
-    "Riley", "David", "Zoey", "Leo", "Hannah", "Luke", "Hazel", "Julian", "Lily", "Hudson",
-    "Ellie", "Grayson", "Violet", "Matthew", "Lillian", "Ezra", "Zoë", "Gabriel", "Stella",
-    "Carter", "Aurora", "Isaac", "Natalie", "Jayden", "Emilia", "Luca", "Everly", "Anthony",
-    "Leah", "Dylan", "Aubrey", "Lincoln", "Willow", "Thomas", "Addison", "Maverick", "Lucy",
-    "Elias", "Audrey", "Josiah", "Bella", "Charles", "Nova", "Caleb", "Brooklyn", "Christopher",
-    "Paisley", "Ezekiel", "Savannah", "Miles", "Claire", "Jaxon", "Skylar", "Isaiah", "Isla",
-    "Andrew", "Genesis", "Joshua", "Naomi", "Nathan", "Elena", "Nolan", "Caroline", "Adrian",
-    "Eliana", "Cameron", "Anna", "Santiago", "Maya", "Eli", "Valentina", "Aaron", "Ruby",
-    "Ryan", "Kennedy", "Angel", "Ivy", "Cooper", "Ariana", "Waylon", "Aaliyah", "Easton", "Cora",
-    "Kai", "Madelyn", "Christian", "Alice", "Landon", "Kinsley", "Colton", "Hailey", "Roman",
-    "Gabriella", "Axel", "Allison", "Brooks", "Gianna", "Jonathan", "Serenity", "Robert",
-    "Samantha", "Jameson", "Sarah", "Ian", "Autumn", "Everett", "Quinn", "Greyson", "Eva",
-    "Wesley", "Piper", "Jeremiah", "Sophie", "Hunter", "Sadie", "Leonardo", "Delilah", "Jordan",
-    "Josephine", "Jose", "Nevaeh", "Bennett", "Adeline", "Silas", "Arya", "Nicholas", "Emery",
-    "Parker", "Lydia", "Beau", "Clara", "Weston", "Vivian", "Austin", "Madeline", "Connor",
-    "Peyton", "Carson", "Julia", "Dominic", "Rylee", "Xavier", "Brielle", "Jaxson", "Reagan",
-    "Jace", "Natalia", "Emmett", "Jade", "Adam", "Athena", "Declan", "Maria", "Rowan", "Leilani",
-    "Micah", "Everleigh", "Kayden", "Liliana", "Gael", "Melanie", "River", "Mackenzie", "Ryder",
-    "Hadley", "Kingston", "Raelynn", "Damian", "Kaylee", "Sawyer", "Rose", "Luka", "Arianna",
-    "Evan", "Isabelle", "Vincent", "Melody", "Legend", "Eliza", "Myles", "Lyla", "Harrison",
-    "Katherine", "August", "Aubree", "Bryson", "Adalynn", "Amir", "Kylie", "Giovanni", "Faith",
-    "Chase", "Mary", "Diego", "Margaret", "Milo", "Ximena", "Jasper", "Iris", "Walker",
-    "Alexandra", "Jason", "Jasmine", "Brayden", "Charlie", "Cole", "Amaya", "Nathaniel", "Taylor",
-    "George", "Isabel", "Lorenzo", "Ashley", "Zion", "Khloe", "Luis", "Ryleigh", "Archer",
-    "Alexa", "Enzo", "Amara", "Jonah", "Valeria", "Thiago", "Andrea", "Theo", "Ana", "Ayden",
-    "Priya", "Zachary", "Aisha", "Calvin", "Mei", "Braxton", "Fatima", "Ashton", "Yuki", "Rhett",
-    "Ingrid", "Atlas", "Siobhán", "Jude", "Chiara", "Bentley", "Amina", "Carlos", "Lucía",
-    "Ryker", "Ngozi", "Adonis", "Hana", "Malachi", "Camille", "Arjun", "Freya", "Kwame", "Noor",
-    "Tomás", "Elif", "Dmitri", "Ines", "Hiroshi", "Anouk", "Rafael", "Sakura", "Mohammed",
-    "Beatriz", "Oisín", "Astrid", "Jamal", "Leila", "Kenji", "Marisol", "Pavel", "Renée",
-    "Tariq", "Yasmin", "Björn", "Esperanza", "Chinedu", "Ayesha", "Matías", "Keiko",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Amelia",
+    "Oliver",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "William",
+    "Mia",
+    "Benjamin",
+    "Charlotte",
+    "Lucas",
+    "Harper",
+    "Henry",
+    "Evelyn",
+    "Theodore",
+    "Abigail",
+    "Jack",
+    "Emily",
+    "Levi",
+    "Ella",
+    "Alexander",
+    "Elizabeth",
+    "Jackson",
+    "Camila",
+    "Mateo",
+    "Luna",
+    "Daniel",
+    "Sofía",
+    "Michael",
+    "Avery",
+    "Mason",
+    "Mila",
+    "Sebastian",
+    "Aria",
+    "Ethan",
+    "Scarlett",
+    "Logan",
+    "Penelope",
+    "Owen",
+    "Layla",
+    "Samuel",
+    "Chloe",
+    "Jacob",
+    "Victoria",
+    "Asher",
+    "Madison",
+    "Aiden",
+    "Eleanor",
+    "John",
+    "Grace",
+    "Joseph",
+    "Nora",
+    "Wyatt",
+    "Riley",
+    "David",
+    "Zoey",
+    "Leo",
+    "Hannah",
+    "Luke",
+    "Hazel",
+    "Julian",
+    "Lily",
+    "Hudson",
+    "Ellie",
+    "Grayson",
+    "Violet",
+    "Matthew",
+    "Lillian",
+    "Ezra",
+    "Zoë",
+    "Gabriel",
+    "Stella",
+    "Carter",
+    "Aurora",
+    "Isaac",
+    "Natalie",
+    "Jayden",
+    "Emilia",
+    "Luca",
+    "Everly",
+    "Anthony",
+    "Leah",
+    "Dylan",
+    "Aubrey",
+    "Lincoln",
+    "Willow",
+    "Thomas",
+    "Addison",
+    "Maverick",
+    "Lucy",
+    "Elias",
+    "Audrey",
+    "Josiah",
+    "Bella",
+    "Charles",
+    "Nova",
+    "Caleb",
+    "Brooklyn",
+    "Christopher",
+    "Paisley",
+    "Ezekiel",
+    "Savannah",
+    "Miles",
+    "Claire",
+    "Jaxon",
+    "Skylar",
+    "Isaiah",
+    "Isla",
+    "Andrew",
+    "Genesis",
+    "Joshua",
+    "Naomi",
+    "Nathan",
+    "Elena",
+    "Nolan",
+    "Caroline",
+    "Adrian",
+    "Eliana",
+    "Cameron",
+    "Anna",
+    "Santiago",
+    "Maya",
+    "Eli",
+    "Valentina",
+    "Aaron",
+    "Ruby",
+    "Ryan",
+    "Kennedy",
+    "Angel",
+    "Ivy",
+    "Cooper",
+    "Ariana",
+    "Waylon",
+    "Aaliyah",
+    "Easton",
+    "Cora",
+    "Kai",
+    "Madelyn",
+    "Christian",
+    "Alice",
+    "Landon",
+    "Kinsley",
+    "Colton",
+    "Hailey",
+    "Roman",
+    "Gabriella",
+    "Axel",
+    "Allison",
+    "Brooks",
+    "Gianna",
+    "Jonathan",
+    "Serenity",
+    "Robert",
+    "Samantha",
+    "Jameson",
+    "Sarah",
+    "Ian",
+    "Autumn",
+    "Everett",
+    "Quinn",
+    "Greyson",
+    "Eva",
+    "Wesley",
+    "Piper",
+    "Jeremiah",
+    "Sophie",
+    "Hunter",
+    "Sadie",
+    "Leonardo",
+    "Delilah",
+    "Jordan",
+    "Josephine",
+    "Jose",
+    "Nevaeh",
+    "Bennett",
+    "Adeline",
+    "Silas",
+    "Arya",
+    "Nicholas",
+    "Emery",
+    "Parker",
+    "Lydia",
+    "Beau",
+    "Clara",
+    "Weston",
+    "Vivian",
+    "Austin",
+    "Madeline",
+    "Connor",
+    "Peyton",
+    "Carson",
+    "Julia",
+    "Dominic",
+    "Rylee",
+    "Xavier",
+    "Brielle",
+    "Jaxson",
+    "Reagan",
+    "Jace",
+    "Natalia",
+    "Emmett",
+    "Jade",
+    "Adam",
+    "Athena",
+    "Declan",
+    "Maria",
+    "Rowan",
+    "Leilani",
+    "Micah",
+    "Everleigh",
+    "Kayden",
+    "Liliana",
+    "Gael",
+    "Melanie",
+    "River",
+    "Mackenzie",
+    "Ryder",
+    "Hadley",
+    "Kingston",
+    "Raelynn",
+    "Damian",
+    "Kaylee",
+    "Sawyer",
+    "Rose",
+    "Luka",
+    "Arianna",
+    "Evan",
+    "Isabelle",
+    "Vincent",
+    "Melody",
+    "Legend",
+    "Eliza",
+    "Myles",
+    "Lyla",
+    "Harrison",
+    "Katherine",
+    "August",
+    "Aubree",
+    "Bryson",
+    "Adalynn",
+    "Amir",
+    "Kylie",
+    "Giovanni",
+    "Faith",
+    "Chase",
+    "Mary",
+    "Diego",
+    "Margaret",
+    "Milo",
+    "Ximena",
+    "Jasper",
+    "Iris",
+    "Walker",
+    "Alexandra",
+    "Jason",
+    "Jasmine",
+    "Brayden",
+    "Charlie",
+    "Cole",
+    "Amaya",
+    "Nathaniel",
+    "Taylor",
+    "George",
+    "Isabel",
+    "Lorenzo",
+    "Ashley",
+    "Zion",
+    "Khloe",
+    "Luis",
+    "Ryleigh",
+    "Archer",
+    "Alexa",
+    "Enzo",
+    "Amara",
+    "Jonah",
+    "Valeria",
+    "Thiago",
+    "Andrea",
+    "Theo",
+    "Ana",
+    "Ayden",
+    "Priya",
+    "Zachary",
+    "Aisha",
+    "Calvin",
+    "Mei",
+    "Braxton",
+    "Fatima",
+    "Ashton",
+    "Yuki",
+    "Rhett",
+    "Ingrid",
+    "Atlas",
+    "Siobhán",
+    "Jude",
+    "Chiara",
+    "Bentley",
+    "Amina",
+    "Carlos",
+    "Lucía",
+    "Ryker",
+    "Ngozi",
+    "Adonis",
+    "Hana",
+    "Malachi",
+    "Camille",
+    "Arjun",
+    "Freya",
+    "Kwame",
+    "Noor",
+    "Tomás",
+    "Elif",
+    "Dmitri",
+    "Ines",
+    "Hiroshi",
+    "Anouk",
+    "Rafael",
+    "Sakura",
+    "Mohammed",
+    "Beatriz",
+    "Oisín",
+    "Astrid",
+    "Jamal",
+    "Leila",
+    "Kenji",
+    "Marisol",
+    "Pavel",
+    "Renée",
+    "Tariq",
+    "Yasmin",
+    "Björn",
+    "Esperanza",
+    "Chinedu",
+    "Ayesha",
+    "Matías",
+    "Keiko",
 ];
 
 const LAST_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans", "Turner",
-    "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris", "Morales",
-    "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper", "Peterson", "Bailey",
-    "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson", "Watson", "Brooks",
-    "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes", "Price",
-    "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jimenez",
-    "Powell", "Jenkins", "Perry", "Russell", "Sullivan", "Bell", "Coleman", "Butler", "Henderson",
-    "Barnes", "Gonzales", "Fisher", "Vasquez", "Simmons", "Romero", "Jordan", "Patterson",
-    "Alexander", "Hamilton", "Graham", "Reynolds", "Griffin", "Wallace", "Moreno", "West",
-    "Cole", "Hayes", "Bryant", "Herrera", "Gibson", "Ellis", "Tran", "Medina", "Aguilar",
-    "Stevens", "Murray", "Ford", "Castro", "Marshall", "Owens", "Harrison", "Fernandez",
-    "McDonald", "Woods", "Washington", "Kennedy", "Wells", "Vargas", "Henry", "Chen", "Freeman",
-    "Webb", "Tucker", "Guzman", "Burns", "Crawford", "Olson", "Simpson", "Porter", "Hunter",
-    "Gordon", "Mendez", "Silva", "Shaw", "Snyder", "Mason", "Dixon", "Muñoz", "Hunt", "Hicks",
-    "Holmes", "Palmer", "Wagner", "Black", "Robertson", "Boyd", "Rose", "Stone", "Salazar", "Fox",
-    "Warren", "Mills", "Meyer", "Rice", "Schmidt", "Garza", "Daniels", "Ferguson", "Nichols",
-    "Stephens", "Soto", "Weaver", "Ryan", "Gardner", "Payne", "Grant", "Dunn", "Kelley",
-    "Spencer", "Hawkins", "Arnold", "Pierce", "Vazquez", "Hansen", "Peters", "Santos", "Hart",
-    "Bradley", "Knight", "Elliott", "Cunningham", "Duncan", "Armstrong", "Hudson", "Carroll",
-    "Lane", "Riley", "Andrews", "Alvarado", "Ray", "Delgado", "Berry", "Perkins", "Hoffman",
-    "Johnston", "Matthews", "Peña", "Richards", "Contreras", "Willis", "Carpenter", "Lawrence",
-    "Sandoval", "O'Brien", "O'Connor", "D'Angelo", "McAllister", "Van der Berg", "De la Cruz",
-    "Okafor", "Adeyemi", "Mensah", "Nakamura", "Tanaka", "Suzuki", "Watanabe", "Yamamoto",
-    "Wang", "Zhang", "Liu", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Park", "Choi",
-    "Jung", "Kang", "Yoon", "Singh", "Kumar", "Sharma", "Gupta", "Reddy", "Iyer", "Khan",
-    "Ahmed", "Hussain", "Rahman", "Haddad", "Nasser", "Cohen", "Levi", "Friedman", "Novak",
-    "Kowalski", "Nowak", "Horvath", "Papadopoulos", "Rossi", "Russo", "Ferrari", "Esposito",
-    "Bianchi", "Müller", "Schneider", "Fischer", "Weber", "Becker", "Schulz", "Dubois",
-    "Lefèvre", "Moreau", "Laurent", "Girard", "Bernard", "Andersson", "Johansson", "Nilsson",
-    "Larsen", "Jensen", "Nielsen", "Ivanov", "Petrov", "Kuznetsov", "Popescu", "Yilmaz", "Kaya",
-    "Demir", "Oliveira", "Souza", "Pereira", "Costa", "Almeida", "Nwosu", "Abubakar", "Ochieng",
-    "Kariuki", "Dlamini", "Nkosi", "Ó Súilleabháin", "Kealoha", "Begay", "Yazzie",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Patel",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "Powell",
+    "Jenkins",
+    "Perry",
+    "Russell",
+    "Sullivan",
+    "Bell",
+    "Coleman",
+    "Butler",
+    "Henderson",
+    "Barnes",
+    "Gonzales",
+    "Fisher",
+    "Vasquez",
+    "Simmons",
+    "Romero",
+    "Jordan",
+    "Patterson",
+    "Alexander",
+    "Hamilton",
+    "Graham",
+    "Reynolds",
+    "Griffin",
+    "Wallace",
+    "Moreno",
+    "West",
+    "Cole",
+    "Hayes",
+    "Bryant",
+    "Herrera",
+    "Gibson",
+    "Ellis",
+    "Tran",
+    "Medina",
+    "Aguilar",
+    "Stevens",
+    "Murray",
+    "Ford",
+    "Castro",
+    "Marshall",
+    "Owens",
+    "Harrison",
+    "Fernandez",
+    "McDonald",
+    "Woods",
+    "Washington",
+    "Kennedy",
+    "Wells",
+    "Vargas",
+    "Henry",
+    "Chen",
+    "Freeman",
+    "Webb",
+    "Tucker",
+    "Guzman",
+    "Burns",
+    "Crawford",
+    "Olson",
+    "Simpson",
+    "Porter",
+    "Hunter",
+    "Gordon",
+    "Mendez",
+    "Silva",
+    "Shaw",
+    "Snyder",
+    "Mason",
+    "Dixon",
+    "Muñoz",
+    "Hunt",
+    "Hicks",
+    "Holmes",
+    "Palmer",
+    "Wagner",
+    "Black",
+    "Robertson",
+    "Boyd",
+    "Rose",
+    "Stone",
+    "Salazar",
+    "Fox",
+    "Warren",
+    "Mills",
+    "Meyer",
+    "Rice",
+    "Schmidt",
+    "Garza",
+    "Daniels",
+    "Ferguson",
+    "Nichols",
+    "Stephens",
+    "Soto",
+    "Weaver",
+    "Ryan",
+    "Gardner",
+    "Payne",
+    "Grant",
+    "Dunn",
+    "Kelley",
+    "Spencer",
+    "Hawkins",
+    "Arnold",
+    "Pierce",
+    "Vazquez",
+    "Hansen",
+    "Peters",
+    "Santos",
+    "Hart",
+    "Bradley",
+    "Knight",
+    "Elliott",
+    "Cunningham",
+    "Duncan",
+    "Armstrong",
+    "Hudson",
+    "Carroll",
+    "Lane",
+    "Riley",
+    "Andrews",
+    "Alvarado",
+    "Ray",
+    "Delgado",
+    "Berry",
+    "Perkins",
+    "Hoffman",
+    "Johnston",
+    "Matthews",
+    "Peña",
+    "Richards",
+    "Contreras",
+    "Willis",
+    "Carpenter",
+    "Lawrence",
+    "Sandoval",
+    "O'Brien",
+    "O'Connor",
+    "D'Angelo",
+    "McAllister",
+    "Van der Berg",
+    "De la Cruz",
+    "Okafor",
+    "Adeyemi",
+    "Mensah",
+    "Nakamura",
+    "Tanaka",
+    "Suzuki",
+    "Watanabe",
+    "Yamamoto",
+    "Wang",
+    "Zhang",
+    "Liu",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Park",
+    "Choi",
+    "Jung",
+    "Kang",
+    "Yoon",
+    "Singh",
+    "Kumar",
+    "Sharma",
+    "Gupta",
+    "Reddy",
+    "Iyer",
+    "Khan",
+    "Ahmed",
+    "Hussain",
+    "Rahman",
+    "Haddad",
+    "Nasser",
+    "Cohen",
+    "Levi",
+    "Friedman",
+    "Novak",
+    "Kowalski",
+    "Nowak",
+    "Horvath",
+    "Papadopoulos",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Bianchi",
+    "Müller",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Becker",
+    "Schulz",
+    "Dubois",
+    "Lefèvre",
+    "Moreau",
+    "Laurent",
+    "Girard",
+    "Bernard",
+    "Andersson",
+    "Johansson",
+    "Nilsson",
+    "Larsen",
+    "Jensen",
+    "Nielsen",
+    "Ivanov",
+    "Petrov",
+    "Kuznetsov",
+    "Popescu",
+    "Yilmaz",
+    "Kaya",
+    "Demir",
+    "Oliveira",
+    "Souza",
+    "Pereira",
+    "Costa",
+    "Almeida",
+    "Nwosu",
+    "Abubakar",
+    "Ochieng",
+    "Kariuki",
+    "Dlamini",
+    "Nkosi",
+    "Ó Súilleabháin",
+    "Kealoha",
+    "Begay",
+    "Yazzie",
 ];
 
 /// Words for passphrase-style passwords (none is a password on any common list by itself, and
@@ -376,28 +969,152 @@ const WORDS: &[&str] = &[
     "zinnia", "bramble", "cascade", "drizzle", "flint", "gravel", "hazel", "inlet", "jigsaw",
 ];
 
-const SYMBOLS: &[char] = &['!', '#', '$', '%', '&', '*', '+', '?', '@', '^', '_', '~', '='];
+const SYMBOLS: &[char] = &[
+    '!', '#', '$', '%', '&', '*', '+', '?', '@', '^', '_', '~', '=',
+];
 
 /// (code prefix, department, course topics).
 const DEPARTMENTS: &[(&str, &str, &[&str])] = &[
-    ("MATH", "Mathematics", &["Algebra I", "Geometry", "Algebra II", "Precalculus", "Calculus AB", "Calculus BC", "Statistics", "Discrete Mathematics"]),
-    ("ENG", "English", &["English 9", "English 10", "American Literature", "British Literature", "Creative Writing", "Journalism", "Speech and Debate"]),
-    ("HIST", "History", &["World History", "U.S. History", "European History", "Government and Civics", "Economics", "Geography"]),
-    ("BIO", "Biology", &["Biology", "Anatomy and Physiology", "Environmental Science", "Marine Biology", "Genetics"]),
-    ("CHEM", "Chemistry", &["Chemistry", "Organic Chemistry", "Forensic Science"]),
-    ("PHYS", "Physics", &["Physics", "Physics C: Mechanics", "Astronomy", "Earth Science"]),
-    ("SPAN", "Spanish", &["Spanish I", "Spanish II", "Spanish III", "Spanish Language and Culture"]),
+    (
+        "MATH",
+        "Mathematics",
+        &[
+            "Algebra I",
+            "Geometry",
+            "Algebra II",
+            "Precalculus",
+            "Calculus AB",
+            "Calculus BC",
+            "Statistics",
+            "Discrete Mathematics",
+        ],
+    ),
+    (
+        "ENG",
+        "English",
+        &[
+            "English 9",
+            "English 10",
+            "American Literature",
+            "British Literature",
+            "Creative Writing",
+            "Journalism",
+            "Speech and Debate",
+        ],
+    ),
+    (
+        "HIST",
+        "History",
+        &[
+            "World History",
+            "U.S. History",
+            "European History",
+            "Government and Civics",
+            "Economics",
+            "Geography",
+        ],
+    ),
+    (
+        "BIO",
+        "Biology",
+        &[
+            "Biology",
+            "Anatomy and Physiology",
+            "Environmental Science",
+            "Marine Biology",
+            "Genetics",
+        ],
+    ),
+    (
+        "CHEM",
+        "Chemistry",
+        &["Chemistry", "Organic Chemistry", "Forensic Science"],
+    ),
+    (
+        "PHYS",
+        "Physics",
+        &[
+            "Physics",
+            "Physics C: Mechanics",
+            "Astronomy",
+            "Earth Science",
+        ],
+    ),
+    (
+        "SPAN",
+        "Spanish",
+        &[
+            "Spanish I",
+            "Spanish II",
+            "Spanish III",
+            "Spanish Language and Culture",
+        ],
+    ),
     ("FREN", "French", &["French I", "French II", "French III"]),
-    ("CSC", "Computer Science", &["Computer Science Principles", "Programming in Python", "Data Structures", "Web Design", "Robotics"]),
-    ("ART", "Visual Arts", &["Drawing and Painting", "Ceramics", "Photography", "Graphic Design"]),
-    ("MUS", "Music", &["Concert Band", "Orchestra", "Choir", "Music Theory", "Jazz Ensemble"]),
-    ("PE", "Physical Education", &["Physical Education", "Health", "Strength and Conditioning", "Dance"]),
+    (
+        "CSC",
+        "Computer Science",
+        &[
+            "Computer Science Principles",
+            "Programming in Python",
+            "Data Structures",
+            "Web Design",
+            "Robotics",
+        ],
+    ),
+    (
+        "ART",
+        "Visual Arts",
+        &[
+            "Drawing and Painting",
+            "Ceramics",
+            "Photography",
+            "Graphic Design",
+        ],
+    ),
+    (
+        "MUS",
+        "Music",
+        &[
+            "Concert Band",
+            "Orchestra",
+            "Choir",
+            "Music Theory",
+            "Jazz Ensemble",
+        ],
+    ),
+    (
+        "PE",
+        "Physical Education",
+        &[
+            "Physical Education",
+            "Health",
+            "Strength and Conditioning",
+            "Dance",
+        ],
+    ),
     ("PSY", "Psychology", &["Psychology", "Sociology"]),
-    ("BUS", "Business", &["Personal Finance", "Accounting", "Marketing", "Entrepreneurship"]),
+    (
+        "BUS",
+        "Business",
+        &[
+            "Personal Finance",
+            "Accounting",
+            "Marketing",
+            "Entrepreneurship",
+        ],
+    ),
 ];
 
 const ASSESSMENTS: &[&str] = &[
-    "midterm", "final", "project", "quiz-1", "quiz-2", "quiz-3", "lab-report", "essay",
+    "midterm",
+    "final",
+    "project",
+    "quiz-1",
+    "quiz-2",
+    "quiz-3",
+    "lab-report",
+    "essay",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -583,7 +1300,10 @@ fn hash_some(args: &Args, users: &mut [Person]) -> Result<usize> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("hashing thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("hashing thread panicked".into()))
+            })
             .collect()
     });
     let mut n = 0;
@@ -900,7 +1620,8 @@ impl Sink for XlsxSink {
                     ws.write_boolean(r, c, *b)?;
                 }
                 Cell::D(d) => {
-                    let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    let dt =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
                     ws.write_datetime_with_format(r, c, &dt, &self.date_format)?;
                 }
                 Cell::E => {}
@@ -928,7 +1649,12 @@ fn new_workbook() -> Result<Workbook> {
     Ok(workbook)
 }
 
-fn open_sink(dir: &Path, entity: &str, fmt: Fmt, headers: &[&str]) -> Result<(Box<dyn Sink>, String)> {
+fn open_sink(
+    dir: &Path,
+    entity: &str,
+    fmt: Fmt,
+    headers: &[&str],
+) -> Result<(Box<dyn Sink>, String)> {
     let name = format!("{entity}.{}", fmt.extension());
     let path = dir.join(&name);
     let sink: Box<dyn Sink> = match fmt {
@@ -944,7 +1670,9 @@ fn open_sink(dir: &Path, entity: &str, fmt: Fmt, headers: &[&str]) -> Result<(Bo
 /// Removes files of `entity` in other formats, so that a re-run with other `--formats` does
 /// not leave two files with the same stem.
 fn remove_other_formats(dir: &Path, entity: &str, keep: Fmt) -> Result<()> {
-    for ext in ["csv", "tsv", "xlsx", "xls", "ods", "json", "jsonl", "ndjson"] {
+    for ext in [
+        "csv", "tsv", "xlsx", "xls", "ods", "json", "jsonl", "ndjson",
+    ] {
         if ext != keep.extension() {
             let p = dir.join(format!("{entity}.{ext}"));
             if p.exists() {
@@ -997,7 +1725,15 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "users",
             args.formats[0],
-            &["email", "password", "password_hash", "role", "first_name", "last_name", "is_active"],
+            &[
+                "email",
+                "password",
+                "password_hash",
+                "role",
+                "first_name",
+                "last_name",
+                "is_active",
+            ],
         )?;
         for u in &users {
             let (password, hash) = match &u.hash {
@@ -1036,7 +1772,14 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "courses",
             args.formats[1],
-            &["course_code", "course_name", "description", "semester", "credits", "status"],
+            &[
+                "course_code",
+                "course_name",
+                "description",
+                "semester",
+                "credits",
+                "status",
+            ],
         )?;
         for c in &courses {
             sink.row(&[
@@ -1085,7 +1828,14 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "grades",
             args.formats[3],
-            &["student_email", "course_code", "assessment", "score", "letter_grade", "graded_on"],
+            &[
+                "student_email",
+                "course_code",
+                "assessment",
+                "score",
+                "letter_grade",
+                "graded_on",
+            ],
         )?;
         // Mondays: midterms are graded within that week, finals within that week.
         let midterm = NaiveDate::from_ymd_opt(2026, 10, 19).unwrap_or_default();
@@ -1107,7 +1857,11 @@ fn generate(args: &Args) -> Result<Summary> {
                     let graded_on = match a {
                         0 => midterm + Duration::days(rng.gen_range(0..5)),
                         1 => fin + Duration::days(rng.gen_range(0..5)),
-                        _ => midterm + Duration::weeks(rng.gen_range(-6..7)) + Duration::days(rng.gen_range(0..5)),
+                        _ => {
+                            midterm
+                                + Duration::weeks(rng.gen_range(-6..7))
+                                + Duration::days(rng.gen_range(0..5))
+                        }
                     };
                     let kind = rng.gen_range(0..100);
                     let (sc, lg) = match kind {
@@ -1154,7 +1908,10 @@ fn generate(args: &Args) -> Result<Summary> {
         } else {
             None
         };
-        let day_text: Vec<String> = days.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect();
+        let day_text: Vec<String> = days
+            .iter()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
         let mut n = 0u64;
         for (s, (picks, _)) in enrollments.iter().enumerate() {
             let email = &users[first_student + s].email;
@@ -1175,7 +1932,12 @@ fn generate(args: &Args) -> Result<Summary> {
                         "present"
                     };
                     if let Some((sink, _)) = sink.as_mut() {
-                        sink.row(&[Cell::S(email), Cell::S(code), Cell::D(*day), Cell::S(status)])?;
+                        sink.row(&[
+                            Cell::S(email),
+                            Cell::S(code),
+                            Cell::D(*day),
+                            Cell::S(status),
+                        ])?;
                     }
                     if let Some(w) = resolved.as_mut() {
                         writeln!(w, "{student_id},{},{},{status}", c + 1, day_text[d])?;
@@ -1205,12 +1967,22 @@ fn write_messy_xlsx(path: &Path) -> Result<()> {
     let ws = workbook.add_worksheet();
     ws.set_name("Courses 2026")?;
     let headers = [
-        "Course_Code", "course_name", "description", "semester", "credits", "status",
+        "Course_Code",
+        "course_name",
+        "description",
+        "semester",
+        "credits",
+        "status",
     ];
     for (c, h) in headers.iter().enumerate() {
         ws.write_string(0, c as u16, *h)?;
     }
-    let long_name = format!("Advanced Topics in {}", "Applied Mathematics and Data Analysis ".repeat(5)).trim().to_string();
+    let long_name = format!(
+        "Advanced Topics in {}",
+        "Applied Mathematics and Data Analysis ".repeat(5)
+    )
+    .trim()
+    .to_string();
     debug_assert!(long_name.chars().count() > 200);
     // (code, name, description, credits: Ok(number) / Err(text) / None, status)
     enum Cr {
@@ -1220,19 +1992,97 @@ fn write_messy_xlsx(path: &Path) -> Result<()> {
         Blank,
     }
     let rows: Vec<(&str, String, &str, Cr, &str)> = vec![
-        ("MATH101", "Algebra I".into(), "Linear equations, functions and graphs.", Cr::N(4.0), "active"),   // 2 ok
-        ("ENG102", "American Literature".into(), "Novels, poems and essays.", Cr::N(3.0), "Active"),        // 3 ok
-        ("hist201", "World History".into(), "From the first cities to today.", Cr::N(3.0), "active"),       // 4 ok (code upper-cased)
-        ("BIO110", "Biology".into(), "Cells, genetics and ecosystems.", Cr::Blank, ""),                     // 5 ok (defaults)
-        ("CHEM101", "Chemistry".into(), "Atoms, bonds and reactions.", Cr::N(25.0), "active"),              // 6 out-of-range
-        ("PHYS101", "Physics".into(), "Motion, energy and waves.", Cr::T("four"), "active"),                // 7 invalid-number
-        ("ART 100", "Drawing and Painting".into(), "Studio art.", Cr::N(2.0), "active"),                    // 8 invalid-code
-        ("MUS120", "Concert Band".into(), "Ensemble performance.", Cr::N(1.0), "open"),                     // 9 invalid-status
-        ("CSC210", long_name, "Too long a name.", Cr::N(3.0), "active"),                                    // 10 too-long
-        ("math101", "Algebra I (copy)".into(), "Pasted twice.", Cr::N(4.0), "active"),                      // 11 duplicate-key
-        ("SPAN101", "Spanish I".into(), "Lookup failed in the export.", Cr::NA, "active"),                  // 12 error cell #N/A
-        ("FREN101", "".into(), "Name lost in the export.", Cr::N(3.0), "active"),                           // 13 missing-value
-        ("PE100", "Physical Education".into(), "Fitness and team sports.", Cr::N(3.0), "inactive"),         // 14 ok (numeric 3.0)
+        (
+            "MATH101",
+            "Algebra I".into(),
+            "Linear equations, functions and graphs.",
+            Cr::N(4.0),
+            "active",
+        ), // 2 ok
+        (
+            "ENG102",
+            "American Literature".into(),
+            "Novels, poems and essays.",
+            Cr::N(3.0),
+            "Active",
+        ), // 3 ok
+        (
+            "hist201",
+            "World History".into(),
+            "From the first cities to today.",
+            Cr::N(3.0),
+            "active",
+        ), // 4 ok (code upper-cased)
+        (
+            "BIO110",
+            "Biology".into(),
+            "Cells, genetics and ecosystems.",
+            Cr::Blank,
+            "",
+        ), // 5 ok (defaults)
+        (
+            "CHEM101",
+            "Chemistry".into(),
+            "Atoms, bonds and reactions.",
+            Cr::N(25.0),
+            "active",
+        ), // 6 out-of-range
+        (
+            "PHYS101",
+            "Physics".into(),
+            "Motion, energy and waves.",
+            Cr::T("four"),
+            "active",
+        ), // 7 invalid-number
+        (
+            "ART 100",
+            "Drawing and Painting".into(),
+            "Studio art.",
+            Cr::N(2.0),
+            "active",
+        ), // 8 invalid-code
+        (
+            "MUS120",
+            "Concert Band".into(),
+            "Ensemble performance.",
+            Cr::N(1.0),
+            "open",
+        ), // 9 invalid-status
+        (
+            "CSC210",
+            long_name,
+            "Too long a name.",
+            Cr::N(3.0),
+            "active",
+        ), // 10 too-long
+        (
+            "math101",
+            "Algebra I (copy)".into(),
+            "Pasted twice.",
+            Cr::N(4.0),
+            "active",
+        ), // 11 duplicate-key
+        (
+            "SPAN101",
+            "Spanish I".into(),
+            "Lookup failed in the export.",
+            Cr::NA,
+            "active",
+        ), // 12 error cell #N/A
+        (
+            "FREN101",
+            "".into(),
+            "Name lost in the export.",
+            Cr::N(3.0),
+            "active",
+        ), // 13 missing-value
+        (
+            "PE100",
+            "Physical Education".into(),
+            "Fitness and team sports.",
+            Cr::N(3.0),
+            "inactive",
+        ), // 14 ok (numeric 3.0)
     ];
     for (i, (code, name, desc, credits, status)) in rows.into_iter().enumerate() {
         let r = (i + 1) as u32;
@@ -1262,51 +2112,48 @@ fn write_messy_xlsx(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn main() {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
+/// Runs gen_data with `argv` (the arguments after the program name) and returns the summary
+/// lines it would print: `(file name, rows)`. Also used by `tests/example_data.rs`.
+pub fn run(argv: Vec<String>) -> Result<Vec<(String, u64)>, String> {
+    let args = match parse_args(argv).map_err(|e| e.to_string())? {
+        Some(a) => a,
+        None => {
             print!("{USAGE}");
-            return;
-        }
-        Err(e) => {
-            eprintln!("gen_data: {e}");
-            std::process::exit(2);
+            return Ok(Vec::new());
         }
     };
     if let Some(path) = &args.messy_xlsx {
-        if let Err(e) = write_messy_xlsx(path) {
-            eprintln!("gen_data: {}: {e}", path.display());
-            std::process::exit(2);
-        }
+        write_messy_xlsx(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if !args.quiet {
             println!("wrote {}", path.display());
         }
-        return;
+        return Ok(vec![(path.display().to_string(), 13)]);
     }
     let start = Instant::now();
-    match generate(&args) {
-        Ok(summary) => {
-            if !args.quiet {
-                let dir = args.out.as_deref().unwrap_or(Path::new("."));
-                println!(
-                    "gen_data: seed {} → {} ({} admins, {} teachers, {} students, {} courses)",
-                    args.seed,
-                    dir.display(),
-                    args.admins,
-                    args.teachers,
-                    args.students,
-                    args.courses
-                );
-                for (name, rows) in &summary.lines {
-                    println!("  {name:<28} {rows:>12} rows");
-                }
-                println!("  done in {:.1} s", start.elapsed().as_secs_f64());
-            }
+    let summary = generate(&args).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        let dir = args.out.as_deref().unwrap_or(Path::new("."));
+        println!(
+            "gen_data: seed {} → {} ({} admins, {} teachers, {} students, {} courses)",
+            args.seed,
+            dir.display(),
+            args.admins,
+            args.teachers,
+            args.students,
+            args.courses
+        );
+        for (name, rows) in &summary.lines {
+            println!("  {name:<28} {rows:>12} rows");
         }
-        Err(e) => {
-            eprintln!("gen_data: {e}");
-            std::process::exit(2);
-        }
+        println!("  done in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    Ok(summary.lines)
+}
+
+#[allow(dead_code)] // `tests/example_data.rs` includes this file as a module and calls `run`.
+fn main() {
+    if let Err(e) = run(std::env::args().skip(1).collect()) {
+        eprintln!("gen_data: {e}");
+        std::process::exit(2);
     }
 }
