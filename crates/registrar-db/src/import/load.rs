@@ -649,7 +649,7 @@ async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Result<()> {
                 "UPDATE grades AS g SET score = v.sc, letter_grade = v.l, graded_on = v.go \
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::date[]) \
                  AS v(s, c, a, sc, l, go) \
-                 WHERE g.student_id = v.s AND g.course_id = v.c AND g.assessment = v.a",
+                 WHERE g.student_id = v.s AND g.course_id = v.c AND lower(trim(g.assessment)) = v.a",
             )
             .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
@@ -812,7 +812,7 @@ async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result
             v,
             "UPDATE grades SET score = v.column4, letter_grade = v.column5, graded_on = v.column6 FROM (",
             ") AS v WHERE grades.student_id = v.column1 AND grades.course_id = v.column2 \
-             AND grades.assessment = v.column3",
+             AND lower(trim(grades.assessment)) = v.column3",
             |b, r| {
                 b.push_bind(r.s)
                     .push_bind(r.c)
