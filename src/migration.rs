@@ -90,10 +90,20 @@ impl fmt::Display for RunbookOutcome {
             }
         }
         for s in &self.steps {
-            writeln!(f, "{:<4} {:<15} {}", if s.ok { "ok" } else { "FAIL" }, s.step, s.detail)?;
+            writeln!(
+                f,
+                "{:<4} {:<15} {}",
+                if s.ok { "ok" } else { "FAIL" },
+                s.step,
+                s.detail
+            )?;
         }
         for c in self.checks.iter().filter(|c| !c.passed) {
-            writeln!(f, "     check failed: {} ({}) {}", c.name, c.count, c.detail)?;
+            writeln!(
+                f,
+                "     check failed: {} ({}) {}",
+                c.name, c.count, c.detail
+            )?;
         }
         if self.rolled_back {
             writeln!(f, "the database was restored to the first backup")?;
@@ -101,7 +111,11 @@ impl fmt::Display for RunbookOutcome {
         writeln!(
             f,
             "{} in {} ms",
-            if self.ok { "migration OK" } else { "migration FAILED" },
+            if self.ok {
+                "migration OK"
+            } else {
+                "migration FAILED"
+            },
             self.duration_ms
         )
     }
@@ -133,7 +147,10 @@ impl Migration {
 
     /// Reads one file (entity from its stem when `None`).
     pub fn file(mut self, path: impl AsRef<Path>, entity: Option<Entity>) -> Migration {
-        self.input = Some(Input::File { path: path.as_ref().to_path_buf(), entity });
+        self.input = Some(Input::File {
+            path: path.as_ref().to_path_buf(),
+            entity,
+        });
         self
     }
 
@@ -208,7 +225,12 @@ impl Migration {
     /// `import --validate`: validation plus the database (nothing is written but the schema).
     pub async fn validate(&self) -> Result<Report, Error> {
         let db = Database::open(&self.database_url).await?;
-        let report = registrar_db::import::run_import(&db, self.input()?, &self.import_options(ImportMode::Validate)).await?;
+        let report = registrar_db::import::run_import(
+            &db,
+            self.input()?,
+            &self.import_options(ImportMode::Validate),
+        )
+        .await?;
         db.close().await;
         Ok(report)
     }
@@ -216,15 +238,29 @@ impl Migration {
     /// `import --execute`: all or nothing (unless [`Migration::skip_invalid`]); one `import_runs` row.
     pub async fn execute(&self) -> Result<Report, Error> {
         let db = Database::open(&self.database_url).await?;
-        let report = registrar_db::import::run_import(&db, self.input()?, &self.import_options(ImportMode::Execute)).await?;
+        let report = registrar_db::import::run_import(
+            &db,
+            self.input()?,
+            &self.import_options(ImportMode::Execute),
+        )
+        .await?;
         db.close().await;
         Ok(report)
     }
 
     fn log(&self, steps: &mut Vec<StepOutcome>, step: &str, ok: bool, detail: impl Into<String>) {
-        let s = StepOutcome { step: step.into(), ok, detail: detail.into() };
+        let s = StepOutcome {
+            step: step.into(),
+            ok,
+            detail: detail.into(),
+        };
         if let Some(log) = &self.step_log {
-            log(&format!("{:<4} {:<15} {}", if ok { "ok" } else { "FAIL" }, s.step, s.detail));
+            log(&format!(
+                "{:<4} {:<15} {}",
+                if ok { "ok" } else { "FAIL" },
+                s.step,
+                s.detail
+            ));
         }
         steps.push(s);
     }
@@ -240,7 +276,21 @@ impl Migration {
         let clean_opts = clean::CleanOptions::default();
         if self.clean_training_data {
             match clean::plan(&db, &clean_opts).await {
-                Ok(r) => self.log(&mut steps, "clean", true, format!("would delete {}", r.summary_line())),
+                Ok(r) if !r.refusals.is_empty() => {
+                    ok = false;
+                    self.log(
+                        &mut steps,
+                        "clean",
+                        false,
+                        format!("would refuse: {}", r.refusals.join("; ")),
+                    );
+                }
+                Ok(r) => self.log(
+                    &mut steps,
+                    "clean",
+                    true,
+                    format!("would delete {}", clean_summary(&r)),
+                ),
                 Err(registrar_db::Error::Refused(m)) => {
                     ok = false;
                     self.log(&mut steps, "clean", false, format!("would refuse: {m}"));
@@ -252,10 +302,13 @@ impl Migration {
         let report = if self.clean_training_data {
             match input {
                 Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
-                Input::File { path, entity } => registrar_rules::validate_file(path, *entity, &self.reader)?,
+                Input::File { path, entity } => {
+                    registrar_rules::validate_file(path, *entity, &self.reader)?
+                }
             }
         } else {
-            registrar_db::import::run_import(&db, input, &self.import_options(ImportMode::Validate)).await?
+            registrar_db::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
+                .await?
         };
         let rows: u64 = report.files.iter().map(|f| f.valid).sum();
         ok &= report.is_ok();
@@ -263,14 +316,39 @@ impl Migration {
             &mut steps,
             "validate",
             report.is_ok(),
-            format!("{} file(s), {} valid row(s), {} error(s)", report.files.len(), rows, report.error_count()),
+            format!(
+                "{} file(s), {} valid row(s), {} error(s)",
+                report.files.len(),
+                rows,
+                report.error_count()
+            ),
         );
-        self.log(&mut steps, "backup", true, format!("would write a backup to {}", self.backup_dir.display()));
-        self.log(&mut steps, "import", true, format!("would import {rows} row(s) in one transaction"));
+        self.log(
+            &mut steps,
+            "backup",
+            true,
+            format!("would write a backup to {}", self.backup_dir.display()),
+        );
+        self.log(
+            &mut steps,
+            "import",
+            true,
+            format!("would import {rows} row(s) in one transaction"),
+        );
         if self.force_password_reset {
-            self.log(&mut steps, "password-reset", true, "would require non-admin users to change their password");
+            self.log(
+                &mut steps,
+                "password-reset",
+                true,
+                "would require non-admin users to change their password",
+            );
         }
-        self.log(&mut steps, "post-backup", true, "would write and verify a post-migration backup");
+        self.log(
+            &mut steps,
+            "post-backup",
+            true,
+            "would write and verify a post-migration backup",
+        );
         db.close().await;
         Ok(RunbookOutcome {
             mode: "migrate-validate".into(),
@@ -306,14 +384,20 @@ impl Migration {
         // 1. Validate the files before touching anything.
         let report = match &input {
             Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
-            Input::File { path, entity } => registrar_rules::validate_file(path, *entity, &self.reader)?,
+            Input::File { path, entity } => {
+                registrar_rules::validate_file(path, *entity, &self.reader)?
+            }
         };
         let valid = report.is_ok() || self.skip_invalid;
         self.log(
             &mut out.steps,
             "validate",
             valid,
-            format!("{} file(s), {} error(s)", report.files.len(), report.error_count()),
+            format!(
+                "{} file(s), {} error(s)",
+                report.files.len(),
+                report.error_count()
+            ),
         );
         if !valid {
             out.report = Some(report);
@@ -323,16 +407,21 @@ impl Migration {
         }
 
         // 2. The first backup.
-        std::fs::create_dir_all(&self.backup_dir)
-            .map_err(|e| registrar_db::Error::io(format!("cannot create {}", self.backup_dir.display()), e))?;
+        std::fs::create_dir_all(&self.backup_dir).map_err(|e| {
+            registrar_db::Error::io(format!("cannot create {}", self.backup_dir.display()), e)
+        })?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let pre = self.backup_dir.join(format!("pre-migration-{stamp}.registrar.gz"));
+        let pre = self
+            .backup_dir
+            .join(format!("pre-migration-{stamp}.registrar.gz"));
         let pre_summary = backup::backup(&db, &pre).await?;
         out.backups.push(pre.clone());
         self.log(&mut out.steps, "backup", true, format!("{}", pre.display()));
 
         // 3..7. Everything after the first backup rolls back on failure.
-        let result = self.after_backup(&db, &input, &mut out, &stamp.to_string()).await;
+        let result = self
+            .after_backup(&db, &input, &mut out, &stamp.to_string())
+            .await;
         let failure = match result {
             Ok(None) => None,
             Ok(Some(msg)) => Some(msg),
@@ -349,14 +438,22 @@ impl Migration {
                         "rollback",
                         same,
                         if same {
-                            format!("{msg}; restored {} and verified its checksums", pre.display())
+                            format!(
+                                "{msg}; restored {} and verified its checksums",
+                                pre.display()
+                            )
                         } else {
                             format!("{msg}; restored {} but checksums differ", pre.display())
                         },
                     );
                 }
                 Err(e) => {
-                    self.log(&mut out.steps, "rollback", false, format!("{msg}; restoring {} FAILED: {e}", pre.display()));
+                    self.log(
+                        &mut out.steps,
+                        "rollback",
+                        false,
+                        format!("{msg}; restoring {} FAILED: {e}", pre.display()),
+                    );
                 }
             }
             out.ok = false;
@@ -378,7 +475,12 @@ impl Migration {
     ) -> Result<Option<String>, Error> {
         if self.clean_training_data {
             match clean::execute(db, &clean::CleanOptions::default()).await {
-                Ok(r) => self.log(&mut out.steps, "clean", true, format!("deleted {}", r.summary_line())),
+                Ok(r) => self.log(
+                    &mut out.steps,
+                    "clean",
+                    true,
+                    format!("deleted {}", clean_summary(&r)),
+                ),
                 Err(registrar_db::Error::Refused(m)) => {
                     self.log(&mut out.steps, "clean", false, format!("refused: {m}"));
                     return Ok(Some(format!("clean-up refused: {m}")));
@@ -386,7 +488,9 @@ impl Migration {
                 Err(e) => return Err(e.into()),
             }
         }
-        let report = registrar_db::import::run_import(db, input, &self.import_options(ImportMode::Execute)).await;
+        let report =
+            registrar_db::import::run_import(db, input, &self.import_options(ImportMode::Execute))
+                .await;
         let report = match report {
             Ok(r) => r,
             Err(e) => {
@@ -400,14 +504,21 @@ impl Migration {
             &mut out.steps,
             "import",
             imported_ok,
-            format!("{inserted} row(s) inserted, {} error(s)", report.error_count()),
+            format!(
+                "{inserted} row(s) inserted, {} error(s)",
+                report.error_count()
+            ),
         );
         out.report = Some(report);
         if !imported_ok {
             return Ok(Some("the import found errors".into()));
         }
         let checks = registrar_checks::run_checks(db, &Default::default()).await?;
-        let failed: Vec<String> = checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.clone())
+            .collect();
         self.log(
             &mut out.steps,
             "check",
@@ -420,26 +531,57 @@ impl Migration {
         );
         out.checks = checks;
         if !failed.is_empty() {
-            return Ok(Some(format!("integrity checks failed: {}", failed.join(", "))));
+            return Ok(Some(format!(
+                "integrity checks failed: {}",
+                failed.join(", ")
+            )));
         }
         if self.force_password_reset {
             let n = registrar_checks::force_password_reset(db, Some(Role::Admin)).await?;
-            self.log(&mut out.steps, "password-reset", true, format!("{n} non-admin user(s) must change their password"));
+            self.log(
+                &mut out.steps,
+                "password-reset",
+                true,
+                format!("{n} non-admin user(s) must change their password"),
+            );
         }
-        let post = self.backup_dir.join(format!("post-migration-{stamp}.registrar.gz"));
+        let post = self
+            .backup_dir
+            .join(format!("post-migration-{stamp}.registrar.gz"));
         backup::backup(db, &post).await?;
         out.backups.push(post.clone());
-        self.log(&mut out.steps, "post-backup", true, format!("{}", post.display()));
+        self.log(
+            &mut out.steps,
+            "post-backup",
+            true,
+            format!("{}", post.display()),
+        );
         let v = backup::verify_backup(&post, None).await?;
         self.log(
             &mut out.steps,
             "verify-backup",
             v.ok,
-            if v.ok { "restores with identical counts and checksums".to_string() } else { v.problems.join("; ") },
+            if v.ok {
+                "restores with identical counts and checksums".to_string()
+            } else {
+                v.problems.join("; ")
+            },
         );
         if !v.ok {
             return Ok(Some("the post-migration backup did not verify".into()));
         }
         Ok(None)
     }
+}
+
+/// One line: what a clean-up deleted (or would delete).
+pub(crate) fn clean_summary(r: &clean::CleanReport) -> String {
+    format!(
+        "{} training user(s), {} course(s), {} enrollment(s), {} grade(s), {} attendance row(s)",
+        r.users.len(),
+        r.courses.len(),
+        r.enrollments,
+        r.grades,
+        r.attendances
+    )
 }

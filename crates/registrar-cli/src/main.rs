@@ -409,7 +409,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::SeedTraining { db } => {
             let database = connect(&db).await?;
             let s = db::seed::seed_training(&database).await?;
-            println!("{s}");
+            println!(
+                "training data: {} user(s) inserted ({} already there), {} course(s) inserted ({} already there)",
+                s.users_inserted, s.users_skipped, s.courses_inserted, s.courses_skipped
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate {
@@ -586,9 +589,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(r) => {
                     match format {
                         OutputFormat::Json => println!("{}", json(&r)),
-                        OutputFormat::Human => print!("{r}"),
+                        OutputFormat::Human => print!("{}", render::clean_report(&r)),
                     }
-                    Ok(ExitCode::SUCCESS)
+                    Ok(exit(r.executed || r.refusals.is_empty()))
                 }
                 Err(db::Error::Refused(msg)) => {
                     eprintln!("refused: {msg}");
@@ -644,9 +647,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .await?;
             match format {
                 OutputFormat::Json => println!("{}", json(&r)),
-                OutputFormat::Human => print!("{r}"),
+                OutputFormat::Human => print!("{}", render::login_report(&r)),
             }
-            Ok(exit(r.failed.is_empty()))
+            Ok(exit(r.ok()))
         }
         Command::SetPassword { db, email } => {
             let (current, new) = read_passwords()?;
@@ -656,7 +659,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     println!("password changed for {email}");
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) if e.is_refusal() => {
+                Err(e @ registrar::checks::Error::Refused(_)) => {
                     eprintln!("refused: {e}");
                     Ok(ExitCode::from(1))
                 }
@@ -674,7 +677,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let s = registrar::checks::stats(&database).await?;
             match format {
                 OutputFormat::Json => println!("{}", json(&s)),
-                OutputFormat::Human => print!("{s}"),
+                OutputFormat::Human => print!("{}", render::stats(&s)),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -131,3 +131,88 @@ mod tests {
         assert!(s.contains("FAILED: 1 error(s)"));
     }
 }
+
+/// What clean-up deleted or would delete, and any refusal.
+pub fn clean_report(r: &registrar::db::clean::CleanReport) -> String {
+    let mut out = String::new();
+    let verb = if r.executed {
+        "deleted"
+    } else {
+        "would delete"
+    };
+    let _ = writeln!(out, "{verb} {} training user(s):", r.users.len());
+    for u in &r.users {
+        let _ = writeln!(out, "  {u}");
+    }
+    let _ = writeln!(
+        out,
+        "{verb} {} course(s): {}",
+        r.courses.len(),
+        r.courses.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "{verb} with them: {} enrollment(s), {} grade(s), {} attendance row(s)",
+        r.enrollments, r.grades, r.attendances
+    );
+    let _ = writeln!(
+        out,
+        "active admins left afterwards: {}",
+        r.active_admins_left
+    );
+    for refusal in &r.refusals {
+        let _ = writeln!(out, "refused without --force: {refusal}");
+    }
+    out
+}
+
+/// Login verification results (emails only, never passwords).
+pub fn login_report(r: &registrar::checks::LoginReport) -> String {
+    let mut out = String::new();
+    for f in &r.failed {
+        let _ = writeln!(out, "FAIL {} (row {}): {}", f.email, f.row, f.reason);
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} sampled login(s) succeeded ({} user(s) in the file, {} without a plain password skipped)",
+        r.passed, r.checked, r.candidates, r.skipped
+    );
+    out
+}
+
+/// Counts per role and table, and sizes.
+pub fn stats(s: &registrar::checks::Stats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "engine: {}", s.engine);
+    let _ = writeln!(out, "users by role:");
+    for (role, n) in &s.roles {
+        let _ = writeln!(out, "  {role:<10} {n:>10}");
+    }
+    let _ = writeln!(out, "{:<14} {:>10} {:>14}", "table", "rows", "size");
+    for t in &s.tables {
+        let size = t.size_bytes.map(human_bytes).unwrap_or_else(|| "-".into());
+        let _ = writeln!(out, "{:<14} {:>10} {:>14}", t.table, t.rows, size);
+    }
+    let _ = writeln!(
+        out,
+        "database size: {} ({})",
+        human_bytes(s.database_size_bytes),
+        s.size_method
+    );
+    out
+}
+
+fn human_bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
