@@ -1,34 +1,488 @@
-//! Spreadsheet reader (placeholder: being implemented).
-use crate::{Error, Event, Format, ReaderOptions, RowSource};
-use std::path::Path;
+//! Spreadsheet reader for `.xlsx`, `.xls` and `.ods` (calamine).
+//!
+//! # What it does
+//! - The first sheet, or `--sheet NAME` (exact name, else the only case-insensitive match); an
+//!   unknown sheet is [`Error::File`] listing the sheets there are.
+//! - The first non-blank row is the header; its width (up to the last non-blank header cell,
+//!   at most 16,384 columns) is the row width: cells to the right of it are ignored.
+//!   [`Row::row`] is the sheet's own 1-based row number, so leading blank rows and blank rows
+//!   in the middle do not shift it; blank rows are skipped.
+//! - Cells are read as what they are: numbers are [`Value::Int`]/[`Value::Float`], booleans
+//!   [`Value::Bool`], date cells [`Value::Date`] (or [`Value::DateTime`] when they have a
+//!   time of day), honouring the workbook's 1900 or 1904 date system; text stays text
+//!   (`00123` stays `"00123"`); error cells are [`Value::Error`] with their text (`#N/A`),
+//!   which the rules report on that column. Serial 60 in the 1900 system is Excel's fictitious
+//!   29 February 1900: it is [`Value::Error`] (`invalid date serial 60 ...`), never a wrong date.
+//! - **Hostile files.** `.xlsx` sheets are read with calamine's *streaming* cell reader, one
+//!   row at a time, so a 2 KB sheet with cells at A1 and XFD1048576 costs nothing. Before
+//!   anything is inflated, the zip's declared sizes are checked (`.xlsx` and `.ods`): more
+//!   than 512 MiB in total (or more than `max_file_size`), or a member over 64 MiB that
+//!   inflates more than 100 times its compressed size, is `malformed-file` ("the workbook
+//!   inflates to N bytes"). More than `max_rows` data rows is a `malformed-file` issue.
+//! - **Limitations.** calamine has no streaming reader for `.xls` and `.ods`: they are read
+//!   whole with `worksheet_range` (calamine caps `.ods` at 100 million cells; `.xls` sheets
+//!   are at most 65,536 × 256 by format). A zip member whose declared size lies is not
+//!   caught before inflating; the shared-strings table of an `.xlsx` is held in memory by
+//!   calamine (its declared size is part of the check above).
+use crate::channel::{spawn, Consumer, Producer};
+use crate::{Error, Event, Format, ReaderOptions, Row, RowSource, Value};
+use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, Xls, Xlsx};
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use registrar_model::{Issue, IssueCode};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 
-/// Streaming Spreadsheet reader.
+/// Most columns a header may have (Excel's own limit).
+pub const MAX_COLUMNS: usize = 16_384;
+/// Most bytes a workbook may inflate to (declared sizes of its zip members).
+pub const MAX_INFLATED: u64 = 512 * 1024 * 1024;
+/// Largest inflate ratio allowed for a zip member over 64 MiB.
+pub const MAX_RATIO: u64 = 100;
+
+/// Streaming spreadsheet reader (see the module docs).
 pub struct SheetSource {
     headers: Vec<String>,
+    header_row: u64,
     file: String,
     format: Format,
+    events: Consumer,
 }
 
 impl SheetSource {
-    /// Opens a workbook.
+    /// Opens a workbook and reads the header of the chosen sheet.
     pub fn open(
         path: &Path,
         format: Format,
-        _options: &ReaderOptions,
+        options: &ReaderOptions,
     ) -> Result<SheetSource, Error> {
-        let _ = path;
-        Ok(SheetSource {
-            headers: Vec::new(),
-            file: crate::file_name_of(path),
+        let file = crate::file_name_of(path);
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.len() > options.max_file_size {
+            return Err(crate::file_error(
+                IssueCode::MalformedFile,
+                &file,
+                format!(
+                    "the file is {} bytes, more than the limit of {} bytes; raise --max-file-size if it is genuine",
+                    meta.len(),
+                    options.max_file_size
+                ),
+            ));
+        }
+        if matches!(format, Format::Xlsx | Format::Ods) {
+            check_zip(path, &file, options.max_file_size.min(MAX_INFLATED))?;
+        }
+        let job = Job {
+            path: path.to_path_buf(),
+            file: file.clone(),
             format,
+            sheet: options.sheet.clone(),
+            max_rows: options.max_rows,
+        };
+        let mut events = spawn(&file, move |p| job.run(p));
+        let (headers, header_row) = events.headers()?;
+        Ok(SheetSource {
+            headers,
+            header_row,
+            file,
+            format,
+            events,
         })
+    }
+}
+
+/// Refuses a zip whose declared sizes say it inflates to more than `limit` bytes.
+fn check_zip(path: &Path, file: &str, limit: u64) -> Result<(), Error> {
+    let f = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(f)).map_err(|_| {
+        crate::file_error(
+            IssueCode::MalformedFile,
+            file,
+            "this is not a valid workbook (it is not a readable zip archive); save it again from the spreadsheet program".into(),
+        )
+    })?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index_raw(i) else {
+            return Err(crate::file_error(
+                IssueCode::MalformedFile,
+                file,
+                "this workbook's zip directory is damaged; save it again from the spreadsheet program".into(),
+            ));
+        };
+        let size = entry.size();
+        total = total.saturating_add(size);
+        if size > 64 * 1024 * 1024 && size / entry.compressed_size().max(1) > MAX_RATIO {
+            return Err(crate::file_error(
+                IssueCode::MalformedFile,
+                file,
+                format!(
+                    "the workbook member {:?} inflates to {size} bytes, {} times its packed size; this looks like a zip bomb and is refused",
+                    entry.name().unwrap_or_default(),
+                    size / entry.compressed_size().max(1)
+                ),
+            ));
+        }
+    }
+    if total > limit {
+        return Err(crate::file_error(
+            IssueCode::MalformedFile,
+            file,
+            format!(
+                "the workbook inflates to {total} bytes, more than the limit of {limit} bytes; split it or export it as CSV"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+struct Job {
+    path: PathBuf,
+    file: String,
+    format: Format,
+    sheet: Option<String>,
+    max_rows: u64,
+}
+
+impl Job {
+    fn malformed(&self, what: impl std::fmt::Display) -> Error {
+        crate::file_error(
+            IssueCode::MalformedFile,
+            &self.file,
+            format!(
+                "the workbook cannot be read ({what}); save it again from the spreadsheet program"
+            ),
+        )
+    }
+
+    fn pick_sheet(&self, names: &[String]) -> Result<String, Error> {
+        let Some(wanted) = &self.sheet else {
+            return names.first().cloned().ok_or_else(|| {
+                crate::file_error(
+                    IssueCode::MalformedFile,
+                    &self.file,
+                    "the workbook has no sheets".into(),
+                )
+            });
+        };
+        if let Some(n) = names.iter().find(|n| *n == wanted) {
+            return Ok(n.clone());
+        }
+        let ci: Vec<_> = names
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case(wanted))
+            .collect();
+        if let [one] = ci.as_slice() {
+            return Ok((*one).clone());
+        }
+        Err(crate::file_error(
+            IssueCode::UnreadableFile,
+            &self.file,
+            format!(
+                "there is no sheet named {wanted:?}; the workbook has: {}",
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+
+    fn run(self, p: &mut Producer) {
+        if let Err(e) = self.read(p) {
+            p.send(Err(e));
+        }
+    }
+
+    fn read(&self, p: &mut Producer) -> Result<(), Error> {
+        let mut rows = Assembler::new(&self.file, self.max_rows);
+        match self.format {
+            Format::Xlsx => {
+                let mut wb: Xlsx<_> =
+                    calamine::open_workbook(&self.path).map_err(|e| self.malformed(e))?;
+                let is_1904 = wb.has_1904_epoch();
+                let name = self.pick_sheet(&wb.sheet_names())?;
+                let mut cells = wb
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| self.malformed(e))?;
+                loop {
+                    let cell = match cells.next_cell() {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        Err(e) => {
+                            // Rows already read stand; the rest of the sheet is unreadable.
+                            rows.finish(p);
+                            p.send(Ok(Event::Issue(Issue::error(
+                                IssueCode::MalformedFile,
+                                self.file.clone(),
+                                None,
+                                None,
+                                format!("the sheet is damaged after the rows read so far ({e}); save it again from the spreadsheet program"),
+                            ))));
+                            return Ok(());
+                        }
+                    };
+                    let (r, c) = cell.get_position();
+                    if (c as usize) >= MAX_COLUMNS {
+                        continue;
+                    }
+                    let value = convert_ref(cell.get_value(), is_1904);
+                    if !rows.cell(r, c, value, p) {
+                        return Ok(());
+                    }
+                }
+            }
+            Format::Xls | Format::Ods => {
+                let (range, is_1904) = if self.format == Format::Xls {
+                    let mut wb: Xls<_> =
+                        calamine::open_workbook(&self.path).map_err(|e| self.malformed(e))?;
+                    let name = self.pick_sheet(&wb.sheet_names())?;
+                    let is_1904 = wb.has_1904_epoch();
+                    (
+                        wb.worksheet_range(&name).map_err(|e| self.malformed(e))?,
+                        is_1904,
+                    )
+                } else {
+                    let mut wb: Ods<_> =
+                        calamine::open_workbook(&self.path).map_err(|e| self.malformed(e))?;
+                    let name = self.pick_sheet(&wb.sheet_names())?;
+                    (
+                        wb.worksheet_range(&name).map_err(|e| self.malformed(e))?,
+                        false,
+                    )
+                };
+                let Some((r0, c0)) = range.start() else {
+                    rows.finish(p);
+                    return Ok(());
+                };
+                for (i, row) in range.rows().enumerate() {
+                    for (j, data) in row.iter().enumerate() {
+                        let c = c0 as usize + j;
+                        if c >= MAX_COLUMNS || matches!(data, Data::Empty) {
+                            continue;
+                        }
+                        if !rows.cell(r0 + i as u32, c as u32, convert(data, is_1904), p) {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            _ => return Err(self.malformed("not a spreadsheet format")),
+        }
+        rows.finish(p);
+        Ok(())
+    }
+}
+
+/// Assembles cells (in row order) into rows; the first non-blank row is the header.
+struct Assembler {
+    file: String,
+    max_rows: u64,
+    rows: u64,
+    width: Option<usize>,
+    header_cells: Vec<(u32, Value)>,
+    current: Option<u32>,
+    values: Vec<Value>,
+    stopped: bool,
+}
+
+impl Assembler {
+    fn new(file: &str, max_rows: u64) -> Self {
+        Assembler {
+            file: file.to_owned(),
+            max_rows,
+            rows: 0,
+            width: None,
+            header_cells: Vec::new(),
+            current: None,
+            values: Vec::new(),
+            stopped: false,
+        }
+    }
+
+    /// Adds a cell (0-based row and column); false when the consumer is gone or reading stops.
+    fn cell(&mut self, row: u32, col: u32, value: Value, p: &mut Producer) -> bool {
+        if self.current != Some(row) {
+            if self.current.is_some() && !self.flush(p) {
+                return false;
+            }
+            self.current = Some(row);
+        }
+        match self.width {
+            None => {
+                if !value.is_blank() {
+                    self.header_cells.push((col, value));
+                }
+            }
+            Some(w) => {
+                if (col as usize) < w {
+                    self.values[col as usize] = value;
+                }
+            }
+        }
+        true
+    }
+
+    fn flush(&mut self, p: &mut Producer) -> bool {
+        let Some(row) = self.current else {
+            return true;
+        };
+        match self.width {
+            None => {
+                if self.header_cells.is_empty() {
+                    return true;
+                }
+                let width = self
+                    .header_cells
+                    .iter()
+                    .map(|(c, _)| *c as usize + 1)
+                    .max()
+                    .unwrap_or(0);
+                let mut headers = vec![String::new(); width];
+                for (c, v) in self.header_cells.drain(..) {
+                    headers[c as usize] = v
+                        .to_string()
+                        .trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_owned();
+                }
+                self.width = Some(width);
+                self.values = vec![Value::Empty; width];
+                p.headers(headers, row as u64 + 1)
+            }
+            Some(w) => {
+                let values = std::mem::replace(&mut self.values, vec![Value::Empty; w]);
+                let r = Row {
+                    row: row as u64 + 1,
+                    values,
+                };
+                if r.is_blank() {
+                    return true;
+                }
+                self.rows += 1;
+                if self.rows > self.max_rows {
+                    self.stopped = true;
+                    p.send(Ok(Event::Issue(Issue::error(
+                        IssueCode::MalformedFile,
+                        self.file.clone(),
+                        None,
+                        None,
+                        format!(
+                            "the sheet has more than {} data rows (the --max-rows limit); the rest is not read",
+                            self.max_rows
+                        ),
+                    ))));
+                    return false;
+                }
+                p.send(Ok(Event::Row(r)))
+            }
+        }
+    }
+
+    fn finish(&mut self, p: &mut Producer) {
+        if !self.stopped {
+            self.flush(p);
+        }
+        self.current = None;
+    }
+}
+
+fn convert_ref(data: &DataRef<'_>, is_1904: bool) -> Value {
+    match data {
+        DataRef::Int(i) => Value::Int(*i),
+        DataRef::Float(f) => Value::Float(*f),
+        DataRef::String(s) => text(s),
+        DataRef::SharedString(s) => text(s),
+        DataRef::Bool(b) => Value::Bool(*b),
+        DataRef::DateTime(d) => date_value(d, is_1904),
+        DataRef::DateTimeIso(s) => iso_value(s),
+        DataRef::DurationIso(s) => text(s),
+        DataRef::Error(e) => Value::Error(e.to_string()),
+        DataRef::Empty => Value::Empty,
+    }
+}
+
+fn convert(data: &Data, is_1904: bool) -> Value {
+    match data {
+        Data::Int(i) => Value::Int(*i),
+        Data::Float(f) => Value::Float(*f),
+        Data::String(s) => text(s),
+        Data::Bool(b) => Value::Bool(*b),
+        Data::DateTime(d) => date_value(d, is_1904),
+        Data::DateTimeIso(s) => iso_value(s),
+        Data::DurationIso(s) => text(s),
+        Data::Error(e) => Value::Error(e.to_string()),
+        Data::Empty => Value::Empty,
+    }
+}
+
+fn text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Empty
+    } else {
+        Value::Text(s.to_owned())
+    }
+}
+
+/// An ISO date or date-time (`.ods` cells); anything else stays text.
+fn iso_value(s: &str) -> Value {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Value::Date(d);
+    }
+    match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        Ok(dt) if dt.time() == chrono::NaiveTime::MIN => Value::Date(dt.date()),
+        Ok(dt) => Value::DateTime(dt),
+        Err(_) => text(s),
+    }
+}
+
+/// A date cell: the serial as a date (or date-time), or an error value for serial 60 of the
+/// 1900 system (29 February 1900 never existed) and for serials out of range.
+pub(crate) fn date_value(d: &ExcelDateTime, is_1904: bool) -> Value {
+    let serial = d.as_f64();
+    if d.is_duration() {
+        return Value::Float(serial);
+    }
+    if !is_1904 && serial.floor() == 60.0 {
+        return Value::Error(
+            "invalid date serial 60 (29 February 1900 does not exist; Excel shows it for historical reasons)"
+                .into(),
+        );
+    }
+    if !(0.0..2_958_466.0).contains(&serial) {
+        return Value::Error(format!("invalid date serial {serial}"));
+    }
+    match d.as_datetime() {
+        Some(dt) => {
+            // Round to whole seconds (Excel stores fractions of a day).
+            let dt = if dt.nanosecond() >= 500_000_000 {
+                dt.with_nanosecond(0)
+                    .and_then(|x| x.checked_add_signed(chrono::Duration::seconds(1)))
+                    .unwrap_or(dt)
+            } else {
+                dt.with_nanosecond(0).unwrap_or(dt)
+            };
+            if dt.time() == chrono::NaiveTime::MIN {
+                Value::Date(dt.date())
+            } else {
+                Value::DateTime(dt)
+            }
+        }
+        None => Value::Error(format!("invalid date serial {serial}")),
     }
 }
 
 impl Iterator for SheetSource {
     type Item = Result<Event, Error>;
     fn next(&mut self) -> Option<Self::Item> {
-        None
+        self.events.next()
     }
 }
 
@@ -37,12 +491,58 @@ impl RowSource for SheetSource {
         &self.headers
     }
     fn header_row(&self) -> u64 {
-        1
+        self.header_row
     }
     fn format(&self) -> Format {
         self.format
     }
     fn file_name(&self) -> &str {
         &self.file
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::ExcelDateTimeType;
+
+    fn date(serial: f64, is_1904: bool) -> Value {
+        date_value(
+            &ExcelDateTime::new(serial, ExcelDateTimeType::DateTime, is_1904),
+            is_1904,
+        )
+    }
+
+    #[test]
+    fn serials_59_60_61() {
+        let d = |y, m, day| Value::Date(NaiveDate::from_ymd_opt(y, m, day).unwrap());
+        assert_eq!(date(59.0, false), d(1900, 2, 28));
+        assert!(matches!(date(60.0, false), Value::Error(e) if e.contains("60")));
+        assert_eq!(date(61.0, false), d(1900, 3, 1));
+        assert_eq!(date(45_000.0, false), d(2023, 3, 15));
+        assert_eq!(date(0.0, true), d(1904, 1, 1));
+        assert_eq!(date(60.0, true), d(1904, 3, 1));
+        assert!(matches!(date(-5.0, false), Value::Error(_)));
+        assert!(matches!(date(1e12, false), Value::Error(_)));
+    }
+
+    #[test]
+    fn date_times_keep_their_time() {
+        let v = date(45_000.5, false);
+        let Value::DateTime(dt) = v else {
+            panic!("expected a date-time")
+        };
+        assert_eq!(dt.to_string(), "2023-03-15 12:00:00");
+    }
+
+    #[test]
+    fn iso_cells() {
+        assert!(matches!(iso_value("2024-01-05"), Value::Date(_)));
+        assert!(matches!(
+            iso_value("2024-01-05T10:00:00"),
+            Value::DateTime(_)
+        ));
+        assert!(matches!(iso_value("2024-01-05T00:00:00"), Value::Date(_)));
+        assert_eq!(iso_value("soon"), Value::Text("soon".into()));
     }
 }

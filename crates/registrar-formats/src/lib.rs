@@ -30,6 +30,7 @@ use registrar_model::{Entity, Issue};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod channel;
 pub mod csv;
 pub mod discover;
 pub mod excel;
