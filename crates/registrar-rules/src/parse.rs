@@ -78,21 +78,25 @@ pub(crate) fn quote(s: &str) -> String {
     const MAX: usize = 60;
     let mut out = String::with_capacity(s.len().min(MAX * 4) + 4);
     out.push('\'');
-    let mut n = 0;
-    for c in s.chars() {
+    for (n, c) in s.chars().enumerate() {
         if n == MAX {
             out.push('…');
             break;
         }
-        if c.is_control() {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-        n += 1;
+        out.push(if c.is_control() { '?' } else { c });
     }
     out.push('\'');
     out
+}
+
+/// The value for a message: quoted, or "the value" when it must not be echoed (the users
+/// file, where a value in the wrong column may be a password).
+fn shown(s: &str, echo: bool) -> String {
+    if echo {
+        quote(s)
+    } else {
+        "the value".to_owned()
+    }
 }
 
 fn missing() -> ParseError {
@@ -148,8 +152,13 @@ pub fn text(v: &Value, max_chars: usize) -> ParseResult<String> {
 /// empty labels, made of letters, digits and hyphens (labels do not start or end with a
 /// hyphen); no spaces, control characters or `"(),:;<>[\]`; at most 254 characters.
 pub fn email(v: &Value) -> ParseResult<Email> {
+    email_with(v, true)
+}
+
+/// [`email`], with the value left out of messages when `echo` is false.
+pub(crate) fn email_with(v: &Value, echo: bool) -> ParseResult<Email> {
     match v {
-        Value::Text(s) => email_str(s),
+        Value::Text(s) => email_str_with(s, echo),
         Value::Empty => Err(missing()),
         Value::Error(e) => Err(error_cell(
             IssueCode::InvalidEmail,
@@ -160,7 +169,7 @@ pub fn email(v: &Value) -> ParseResult<Email> {
             IssueCode::InvalidEmail,
             format!(
                 "{} is not an email address; expected something like name@school.edu",
-                quote(&other.to_string())
+                shown(&other.to_string(), echo)
             ),
         )),
     }
@@ -168,6 +177,10 @@ pub fn email(v: &Value) -> ParseResult<Email> {
 
 /// [`email`] on text.
 pub fn email_str(s: &str) -> ParseResult<Email> {
+    email_str_with(s, true)
+}
+
+fn email_str_with(s: &str, echo: bool) -> ParseResult<Email> {
     let t = s.trim();
     if t.is_empty() {
         return Err(missing());
@@ -175,7 +188,7 @@ pub fn email_str(s: &str) -> ParseResult<Email> {
     if let Err(why) = check_email(t) {
         return Err(ParseError::new(
             IssueCode::InvalidEmail,
-            format!("{} is not a valid email address: {why}", quote(t)),
+            format!("{} is not a valid email address: {why}", shown(t, echo)),
         ));
     }
     let lower = if t.is_ascii() {
@@ -250,12 +263,17 @@ fn check_email(t: &str) -> Result<(), &'static str> {
 /// A boolean: `true/false`, `yes/no`, `y/n`, `1/0` (case-insensitive, trimmed), a boolean cell,
 /// or the number 0 or 1.
 pub fn boolean(v: &Value) -> ParseResult<bool> {
-    let bad = |shown: &str| {
+    boolean_with(v, true)
+}
+
+/// [`boolean`], with the value left out of messages when `echo` is false.
+pub(crate) fn boolean_with(v: &Value, echo: bool) -> ParseResult<bool> {
+    let bad = |value: &str| {
         ParseError::new(
             IssueCode::InvalidBoolean,
             format!(
                 "{} is not a yes/no value; use true/false, yes/no, y/n or 1/0",
-                quote(shown)
+                shown(value, echo)
             ),
         )
     };
@@ -517,6 +535,7 @@ pub fn course_code_str(s: &str) -> ParseResult<CourseCode> {
 
 fn enumerated<T>(
     v: &Value,
+    echo: bool,
     code: IssueCode,
     what: &str,
     allowed: &str,
@@ -532,15 +551,21 @@ fn enumerated<T>(
     parse(&t).ok_or_else(|| {
         ParseError::new(
             code,
-            format!("{} is not a {what}; use one of {allowed}", quote(&t)),
+            format!("{} is not a {what}; use one of {allowed}", shown(&t, echo)),
         )
     })
 }
 
 /// A role: admin, teacher, student, viewer (case-insensitive).
 pub fn role(v: &Value) -> ParseResult<Role> {
+    role_with(v, true)
+}
+
+/// [`role`], with the value left out of messages when `echo` is false.
+pub(crate) fn role_with(v: &Value, echo: bool) -> ParseResult<Role> {
     enumerated(
         v,
+        echo,
         IssueCode::InvalidRole,
         "role",
         "admin, teacher, student, viewer",
@@ -552,6 +577,7 @@ pub fn role(v: &Value) -> ParseResult<Role> {
 pub fn course_status(v: &Value) -> ParseResult<CourseStatus> {
     enumerated(
         v,
+        true,
         IssueCode::InvalidStatus,
         "course status",
         "active, inactive, archived",
@@ -563,6 +589,7 @@ pub fn course_status(v: &Value) -> ParseResult<CourseStatus> {
 pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
     enumerated(
         v,
+        true,
         IssueCode::InvalidStatus,
         "attendance status",
         "present, absent, late, excused",
@@ -574,6 +601,7 @@ pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
 pub fn letter_grade(v: &Value) -> ParseResult<LetterGrade> {
     enumerated(
         v,
+        true,
         IssueCode::InvalidGrade,
         "letter grade",
         "A+ A A- B+ B B- C+ C C- D+ D D- F P NP I W",

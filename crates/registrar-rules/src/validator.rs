@@ -216,6 +216,22 @@ fn layout(
         names: known.iter().map(|s| (*s).to_owned()).collect(),
     };
     let mut fatal = Vec::new();
+    if headers.iter().any(|h| h.contains('@')) {
+        // The first line is data (it holds an email address), not a header. Its values are not
+        // echoed: in a users file one of them is a password.
+        let names: Vec<&str> = required_of(entity).iter().map(|g| known[g[0]]).collect();
+        fatal.push(Issue::error(
+            IssueCode::MissingColumn,
+            file,
+            None,
+            None,
+            format!(
+                "the first line of the {entity} file looks like data, not a header; add a header line such as: {}",
+                names.join(",")
+            ),
+        ));
+        return (lay, fatal);
+    }
     let mut unknown_seen: Vec<String> = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let n = normalize_header(h);
@@ -270,15 +286,13 @@ fn layout(
             } else {
                 String::new()
             };
-            let found: Vec<&str> = headers.iter().map(|h| h.trim()).take(12).collect();
             fatal.push(Issue::error(
                 IssueCode::MissingColumn,
                 file,
                 None,
                 Some(name),
                 format!(
-                    "the {entity} file has no '{name}' column{alternatives}; add it to the header (found: {})",
-                    if found.is_empty() { "no columns".to_owned() } else { found.join(", ") }
+                    "the {entity} file has no '{name}' column{alternatives}; add it to the header line"
                 ),
             ));
         }
@@ -640,12 +654,13 @@ impl State {
     // -- users ---------------------------------------------------------------------------------
 
     fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
-        let email = rc.required(col::U_EMAIL, parse::email);
-        let role = rc.required(col::U_ROLE, parse::role);
+        // In the users file no raw value is echoed: a value in the wrong column may be a password.
+        let email = rc.required(col::U_EMAIL, |v| parse::email_with(v, false));
+        let role = rc.required(col::U_ROLE, |v| parse::role_with(v, false));
         let first_name = rc.required(col::U_FIRST, |v| parse::text(v, MAX_NAME_LEN));
         let last_name = rc.required(col::U_LAST, |v| parse::text(v, MAX_NAME_LEN));
         let is_active = rc
-            .optional(col::U_ACTIVE, parse::boolean)
+            .optional(col::U_ACTIVE, |v| parse::boolean_with(v, false))
             .map(|b| b.unwrap_or(true));
 
         // password_hash: never echoed.
@@ -726,9 +741,7 @@ impl State {
         let mut slot = self.users.slot(id);
         let mut existing = false;
         if rc.issues.is_empty() {
-            match self.claim_ref(&mut slot, rc, || {
-                format!("the email {}", quote(email.as_str()))
-            }) {
+            match self.claim_ref(&mut slot, rc, || "this email address".to_owned()) {
                 Ok(ex) => existing = ex,
                 Err((code, m)) => rc.push(col::U_EMAIL, code, m),
             }
