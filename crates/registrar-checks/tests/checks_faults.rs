@@ -12,17 +12,32 @@ async fn results(db: &Database) -> Vec<CheckResult> {
 }
 
 fn get<'a>(r: &'a [CheckResult], name: &str) -> &'a CheckResult {
-    r.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}"))
+    r.iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
 }
 
 /// Plants a fault and asserts that `name` fails with `count`, and that the checks in
 /// `also` may fail too while every other check passes.
-async fn fires(eng: Eng, test: &str, name: &str, count: i64, also: &[&str], plant: &[String], unchecked: bool) {
+async fn fires(
+    eng: Eng,
+    test: &str,
+    name: &str,
+    count: i64,
+    also: &[&str],
+    plant: &[String],
+    unchecked: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let Some(db) = fresh(eng, test, dir.path()).await else { return };
+    let Some(db) = fresh(eng, test, dir.path()).await else {
+        return;
+    };
     clean_data(&db).await;
     let before = results(&db).await;
-    assert!(before.iter().all(|c| c.passed), "clean database: {before:?}");
+    assert!(
+        before.iter().all(|c| c.passed),
+        "clean database: {before:?}"
+    );
     let refs: Vec<&str> = plant.iter().map(String::as_str).collect();
     if unchecked {
         exec_unchecked(&db, &refs).await;
@@ -83,10 +98,19 @@ fault_tests! {
 
 async fn duplicate_emails(eng: Eng) {
     let dir = tempfile::tempdir().unwrap();
-    let Some(db) = fresh_without_unique_email(eng, "duplicate_emails", dir.path()).await else { return };
+    let Some(db) = fresh_without_unique_email(eng, "duplicate_emails", dir.path()).await else {
+        return;
+    };
     clean_data(&db).await;
     assert!(get(&results(&db).await, "duplicate-emails").passed);
-    exec(&db, &[&user("Ann@Real.org", "student"), &user("bob@real.org", "student")]).await;
+    exec(
+        &db,
+        &[
+            &user("Ann@Real.org", "student"),
+            &user("bob@real.org", "student"),
+        ],
+    )
+    .await;
     let r = results(&db).await;
     let c = get(&r, "duplicate-emails");
     assert!(!c.passed);
@@ -106,18 +130,34 @@ async fn duplicate_emails_postgres() {
 #[tokio::test]
 async fn duplicate_emails_differing_in_case_fire_on_the_stock_postgres_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(db) = fresh(Eng::Postgres, "dup_case", dir.path()).await else { return };
-    exec(&db, &[&user("Same@Real.org", "student"), &user("same@real.org", "student")]).await;
+    let Some(db) = fresh(Eng::Postgres, "dup_case", dir.path()).await else {
+        return;
+    };
+    exec(
+        &db,
+        &[
+            &user("Same@Real.org", "student"),
+            &user("same@real.org", "student"),
+        ],
+    )
+    .await;
     assert_eq!(get(&results(&db).await, "duplicate-emails").count, 1);
 }
 
 async fn expectations(eng: Eng) {
     let dir = tempfile::tempdir().unwrap();
-    let Some(db) = fresh(eng, "expectations", dir.path()).await else { return };
+    let Some(db) = fresh(eng, "expectations", dir.path()).await else {
+        return;
+    };
     clean_data(&db).await;
-    let good: Expectations = "students=2,teachers=1,admins=1,courses=2,enrollments=2".parse().unwrap();
+    let good: Expectations = "students=2,teachers=1,admins=1,courses=2,enrollments=2"
+        .parse()
+        .unwrap();
     let r = run_checks(&db, &good).await.unwrap();
-    let counts: Vec<_> = r.iter().filter(|c| c.name.starts_with("expected-")).collect();
+    let counts: Vec<_> = r
+        .iter()
+        .filter(|c| c.name.starts_with("expected-"))
+        .collect();
     assert_eq!(counts.len(), 5);
     assert!(r.iter().all(|c| c.passed), "{r:?}");
     let bad: Expectations = "students=500,courses=2".parse().unwrap();

@@ -44,7 +44,10 @@ fn rewrite(from: &Path, to: &Path, fix_trailer: bool, edit: impl FnOnce(&mut Vec
         t["trailer"]["sha256"] = serde_json::Value::String(hex::encode(h.finalize()));
         lines[last] = t.to_string();
     }
-    let mut out = GzEncoder::new(std::fs::File::create(to).unwrap(), flate2::Compression::default());
+    let mut out = GzEncoder::new(
+        std::fs::File::create(to).unwrap(),
+        flate2::Compression::default(),
+    );
     for l in &lines {
         out.write_all(l.as_bytes()).unwrap();
         out.write_all(b"\n").unwrap();
@@ -58,7 +61,11 @@ async fn assert_refused(file: &Path, target: &Database, needle: &str) {
         Err(Error::BadBackup(m)) => assert!(m.contains(needle), "message {m:?} lacks {needle:?}"),
         other => panic!("expected BadBackup, got {other:?}"),
     }
-    assert_eq!(table_checksums(target).await.unwrap(), before, "the database changed");
+    assert_eq!(
+        table_checksums(target).await.unwrap(),
+        before,
+        "the database changed"
+    );
     assert!(matches!(read_header(file), Err(Error::BadBackup(_))));
     let v = verify_backup(file, None).await.unwrap();
     assert!(!v.ok);
@@ -76,7 +83,10 @@ async fn a_flipped_byte_is_refused() {
         b[at] ^= 0x01;
         std::fs::write(&bad, &b).unwrap();
         let before = table_checksums(&target).await.unwrap();
-        assert!(matches!(restore(&target, &bad).await, Err(Error::BadBackup(_))), "flip at {at}");
+        assert!(
+            matches!(restore(&target, &bad).await, Err(Error::BadBackup(_))),
+            "flip at {at}"
+        );
         assert_eq!(table_checksums(&target).await.unwrap(), before);
         assert!(!verify_backup(&bad, None).await.unwrap().ok);
     }
@@ -89,14 +99,20 @@ async fn a_changed_row_with_a_valid_gzip_is_refused() {
     let (file, target) = setup(dir.path()).await;
     let bad = dir.path().join("edited.gz");
     rewrite(&file, &bad, true, |lines| {
-        let i = lines.iter().position(|l| l.contains("zoe@realschool.org")).unwrap();
+        let i = lines
+            .iter()
+            .position(|l| l.contains("zoe@realschool.org"))
+            .unwrap();
         lines[i] = lines[i].replace("zoe@", "eve@");
     });
     assert_refused(&bad, &target, "checksum of table users").await;
     // Without fixing the trailer, the overall checksum catches it as well.
     let bad2 = dir.path().join("edited2.gz");
     rewrite(&file, &bad2, false, |lines| lines.swap(2, 3));
-    assert!(matches!(restore(&target, &bad2).await, Err(Error::BadBackup(_))));
+    assert!(matches!(
+        restore(&target, &bad2).await,
+        Err(Error::BadBackup(_))
+    ));
 }
 
 #[tokio::test]
@@ -116,7 +132,10 @@ async fn a_truncated_file_is_refused() {
     // An empty file.
     let bad3 = dir.path().join("empty.gz");
     std::fs::write(&bad3, b"").unwrap();
-    assert!(matches!(restore(&target, &bad3).await, Err(Error::BadBackup(_))));
+    assert!(matches!(
+        restore(&target, &bad3).await,
+        Err(Error::BadBackup(_))
+    ));
 }
 
 #[tokio::test]
@@ -139,24 +158,36 @@ async fn counts_that_do_not_match_the_rows_are_refused() {
     // A row removed, with the table's end line and the trailer left as they were.
     let bad = dir.path().join("missing-row.gz");
     rewrite(&file, &bad, true, |lines| {
-        let i = lines.iter().position(|l| l.contains("sam@realschool.org")).unwrap();
+        let i = lines
+            .iter()
+            .position(|l| l.contains("sam@realschool.org"))
+            .unwrap();
         lines.remove(i);
     });
     assert_refused(&bad, &target, "declares 22 rows but holds 21").await;
     // The end line's count changed, and the trailer agreeing with it.
     let bad2 = dir.path().join("wrong-count.gz");
     rewrite(&file, &bad2, true, |lines| {
-        let i = lines.iter().position(|l| l.starts_with("{\"end\":\"courses\"")).unwrap();
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with("{\"end\":\"courses\""))
+            .unwrap();
         lines[i] = lines[i].replace("\"rows\":7", "\"rows\":8");
         let last = lines.len() - 1;
-        lines[last] = lines[last].replace("\"table\":\"courses\",\"rows\":7", "\"table\":\"courses\",\"rows\":8");
+        lines[last] = lines[last].replace(
+            "\"table\":\"courses\",\"rows\":7",
+            "\"table\":\"courses\",\"rows\":8",
+        );
     });
     assert_refused(&bad2, &target, "declares 8 rows but holds 7").await;
     // The trailer alone disagreeing.
     let bad3 = dir.path().join("trailer.gz");
     rewrite(&file, &bad3, true, |lines| {
         let last = lines.len() - 1;
-        lines[last] = lines[last].replace("\"table\":\"grades\",\"rows\":4", "\"table\":\"grades\",\"rows\":5");
+        lines[last] = lines[last].replace(
+            "\"table\":\"grades\",\"rows\":4",
+            "\"table\":\"grades\",\"rows\":5",
+        );
     });
     assert_refused(&bad3, &target, "trailer").await;
 }
@@ -167,9 +198,15 @@ async fn a_file_that_is_not_a_backup_is_refused() {
     let (_, target) = setup(dir.path()).await;
     let plain = dir.path().join("users.csv");
     std::fs::write(&plain, "email,password\nx@y.org,whatever\n").unwrap();
-    assert!(matches!(restore(&target, &plain).await, Err(Error::BadBackup(_))));
+    assert!(matches!(
+        restore(&target, &plain).await,
+        Err(Error::BadBackup(_))
+    ));
     let gz = dir.path().join("other.gz");
-    let mut e = GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    let mut e = GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
     e.write_all(b"{\"format\":\"something-else\",\"version\":1,\"schema_version\":1,\"created_at\":\"x\",\"engine\":\"sqlite\"}\n").unwrap();
     e.finish().unwrap();
     assert_refused(&gz, &target, "not a Registrar backup").await;

@@ -23,13 +23,27 @@ async fn round_trip(a: &Database, b: &Database, dir: &std::path::Path) {
     let r = restore(b, &file).await.unwrap();
     assert_eq!(r.tables, before);
     assert_eq!(table_checksums(b).await.unwrap(), before);
-    assert_eq!(count(b, "SELECT COUNT(*) FROM users WHERE email = 'gone@x.org'").await, 0);
+    assert_eq!(
+        count(b, "SELECT COUNT(*) FROM users WHERE email = 'gone@x.org'").await,
+        0
+    );
     // The awkward values survive.
     assert_eq!(
-        strings(b, "SELECT last_name FROM users WHERE email = 'zoe@realschool.org'").await,
+        strings(
+            b,
+            "SELECT last_name FROM users WHERE email = 'zoe@realschool.org'"
+        )
+        .await,
         vec!["O'Brien-Ünal".to_string()]
     );
-    assert_eq!(count(b, "SELECT COUNT(*) FROM courses WHERE description IS NULL AND semester = ''").await, 1);
+    assert_eq!(
+        count(
+            b,
+            "SELECT COUNT(*) FROM courses WHERE description IS NULL AND semester = ''"
+        )
+        .await,
+        1
+    );
     // And a backup of the copy gives the same checksums again.
     let again = backup(b, &dir.join("b.backup.gz")).await.unwrap();
     assert_eq!(again.tables, before);
@@ -45,24 +59,39 @@ async fn sqlite_round_trip_is_identical() {
 
 #[tokio::test]
 async fn postgres_round_trip_is_identical_and_sequences_move_on() {
-    let Some(a) = postgres("pg_round_trip_a").await else { return };
-    let Some(b) = postgres("pg_round_trip_b").await else { return };
+    let Some(a) = postgres("pg_round_trip_a").await else {
+        return;
+    };
+    let Some(b) = postgres("pg_round_trip_b").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     round_trip(&a, &b, dir.path()).await;
     let max_id = count(&b, "SELECT MAX(id) FROM users").await;
     exec(&b, &[&format!("INSERT INTO users (email, password_hash, role, first_name, last_name) VALUES ('new@x.org', '{FAKE_HASH}', 'student', 'N', 'Ew')")]).await;
-    assert_eq!(count(&b, "SELECT id FROM users WHERE email = 'new@x.org'").await, max_id + 1);
+    assert_eq!(
+        count(&b, "SELECT id FROM users WHERE email = 'new@x.org'").await,
+        max_id + 1
+    );
     for t in ["courses", "enrollments", "grades", "attendances"] {
         let max = count(&b, &format!("SELECT MAX(id) FROM {t}")).await;
-        let next = count(&b, &format!("SELECT nextval(pg_get_serial_sequence('{t}', 'id'))")).await;
+        let next = count(
+            &b,
+            &format!("SELECT nextval(pg_get_serial_sequence('{t}', 'id'))"),
+        )
+        .await;
         assert_eq!(next, max + 1, "{t}");
     }
 }
 
 #[tokio::test]
 async fn postgres_to_sqlite_and_back_keeps_checksums() {
-    let Some(pg) = postgres("pg_to_sqlite").await else { return };
-    let Some(pg2) = postgres("pg_to_sqlite_back").await else { return };
+    let Some(pg) = postgres("pg_to_sqlite").await else {
+        return;
+    };
+    let Some(pg2) = postgres("pg_to_sqlite_back").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let lite = sqlite(dir.path()).await;
     round_trip(&pg, &lite, dir.path()).await;
@@ -75,7 +104,9 @@ async fn postgres_to_sqlite_and_back_keeps_checksums() {
 
 #[tokio::test]
 async fn sqlite_to_postgres_and_back_keeps_checksums() {
-    let Some(pg) = postgres("sqlite_to_pg").await else { return };
+    let Some(pg) = postgres("sqlite_to_pg").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let lite = sqlite(dir.path()).await;
     let lite2 = sqlite(dir.path()).await;
@@ -100,7 +131,10 @@ async fn backup_is_private_and_leaves_no_temp_file() {
     backup(&db, &file).await.unwrap();
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("pre.gz")]);
 }
 
@@ -113,9 +147,15 @@ async fn a_failed_backup_leaves_nothing_under_the_final_name() {
     db.close().await; // every query now fails
     let err = backup(&db, &out.join("x.gz")).await.unwrap_err();
     assert!(!err.to_string().is_empty());
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "no file, no temp file");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "no file, no temp file"
+    );
     // A folder that does not exist is an I/O error naming the file.
-    let err = backup(&sqlite(dir.path()).await, &dir.path().join("nope/x.gz")).await.unwrap_err();
+    let err = backup(&sqlite(dir.path()).await, &dir.path().join("nope/x.gz"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("x.gz"), "{err}");
 }
 

@@ -24,7 +24,10 @@ async fn deletes_exactly_the_training_data(db: Database) {
     let p = plan(&db, &CleanOptions::default()).await.unwrap();
     assert!(!p.executed);
     assert_eq!(p.users.len(), 18);
-    assert_eq!(p.courses, vec!["CS101", "CS102", "DB301", "NET202", "WEB201"]);
+    assert_eq!(
+        p.courses,
+        vec!["CS101", "CS102", "DB301", "NET202", "WEB201"]
+    );
     assert_eq!((p.enrollments, p.grades, p.attendances), (3, 1, 1));
     assert_eq!(p.active_admins_left, 1);
     assert!(p.refusals.is_empty(), "{:?}", p.refusals);
@@ -39,7 +42,12 @@ async fn deletes_exactly_the_training_data(db: Database) {
     left.sort();
     assert_eq!(
         left,
-        vec!["principal@realschool.org", "sam@realschool.org", "terry@realschool.org", "zoe@realschool.org"]
+        vec![
+            "principal@realschool.org",
+            "sam@realschool.org",
+            "terry@realschool.org",
+            "zoe@realschool.org"
+        ]
     );
     assert_eq!(
         strings(&db, "SELECT course_code FROM courses ORDER BY course_code").await,
@@ -62,11 +70,30 @@ async fn refuses_to_delete_real_enrollments(db: Database) {
         Err(Error::Refused(m)) => assert!(m.contains("CS101") && m.contains("--force"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert_eq!(table_checksums(&db).await.unwrap(), before, "a refusal changes nothing");
-    let forced = execute(&db, &CleanOptions { force: true, ..CleanOptions::default() }).await.unwrap();
+    assert_eq!(
+        table_checksums(&db).await.unwrap(),
+        before,
+        "a refusal changes nothing"
+    );
+    let forced = execute(
+        &db,
+        &CleanOptions {
+            force: true,
+            ..CleanOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(forced.executed);
     assert_eq!(forced.enrollments, 4);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM users WHERE email = 'zoe@realschool.org'").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM users WHERE email = 'zoe@realschool.org'"
+        )
+        .await,
+        1
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM enrollments").await, 3);
 }
 
@@ -77,9 +104,19 @@ async fn refuses_to_leave_no_active_admin(db: Database) {
     let p = plan(&db, &CleanOptions::default()).await.unwrap();
     assert_eq!(p.active_admins_left, 0);
     assert!(p.refusals.iter().any(|r| r.contains("no active admin")));
-    assert!(matches!(execute(&db, &CleanOptions::default()).await, Err(Error::Refused(m)) if m.contains("no active admin")));
+    assert!(
+        matches!(execute(&db, &CleanOptions::default()).await, Err(Error::Refused(m)) if m.contains("no active admin"))
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM users").await, 19);
-    let r = execute(&db, &CleanOptions { force: true, ..CleanOptions::default() }).await.unwrap();
+    let r = execute(
+        &db,
+        &CleanOptions {
+            force: true,
+            ..CleanOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(r.users.len(), 18);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM users").await, 1);
 }
@@ -94,8 +131,14 @@ async fn custom_pattern_and_codes(db: Database) {
     let r = execute(&db, &o).await.unwrap();
     assert_eq!(r.users.len(), 10);
     assert_eq!(r.courses, vec!["WEB201"]);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM users WHERE role = 'admin'").await, 4);
-    let bad = CleanOptions { pattern: "([".into(), ..CleanOptions::default() };
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM users WHERE role = 'admin'").await,
+        4
+    );
+    let bad = CleanOptions {
+        pattern: "([".into(),
+        ..CleanOptions::default()
+    };
     assert!(matches!(plan(&db, &bad).await, Err(Error::Refused(_))));
 }
 

@@ -3,7 +3,8 @@
 
 use registrar_db::Database;
 
-pub const FAKE_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+pub const FAKE_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
 
 /// Which engine a test runs on.
 #[derive(Clone, Copy, Debug)]
@@ -15,7 +16,11 @@ pub enum Eng {
 /// A fresh, initialised database; None when PostgreSQL tests are not configured.
 pub async fn fresh(eng: Eng, name: &str, dir: &std::path::Path) -> Option<Database> {
     match eng {
-        Eng::Sqlite => Some(Database::open(&registrar_db::testing::fresh_sqlite(dir)).await.unwrap()),
+        Eng::Sqlite => Some(
+            Database::open(&registrar_db::testing::fresh_sqlite(dir))
+                .await
+                .unwrap(),
+        ),
         Eng::Postgres => {
             let url = registrar_db::testing::fresh_postgres(name).await?;
             Some(Database::open(&url).await.unwrap())
@@ -25,13 +30,19 @@ pub async fn fresh(eng: Eng, name: &str, dir: &std::path::Path) -> Option<Databa
 
 /// A fresh database whose `users.email` is not unique (to plant duplicate emails on SQLite,
 /// whose schema has a case-insensitive UNIQUE). The table is created before `init` adopts it.
-pub async fn fresh_without_unique_email(eng: Eng, name: &str, dir: &std::path::Path) -> Option<Database> {
+pub async fn fresh_without_unique_email(
+    eng: Eng,
+    name: &str,
+    dir: &std::path::Path,
+) -> Option<Database> {
     if let Eng::Postgres = eng {
         let db = fresh(eng, name, dir).await?;
         exec(&db, &["ALTER TABLE users DROP CONSTRAINT users_email_key"]).await;
         return Some(db);
     }
-    let db = Database::connect(&registrar_db::testing::fresh_sqlite(dir)).await.unwrap();
+    let db = Database::connect(&registrar_db::testing::fresh_sqlite(dir))
+        .await
+        .unwrap();
     exec(&db, &["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, password_hash TEXT NOT NULL, \
         role TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL, is_active BOOLEAN NOT NULL DEFAULT TRUE, \
         password_reset_required BOOLEAN NOT NULL DEFAULT FALSE, created_at TEXT NOT NULL DEFAULT 'x', updated_at TEXT NOT NULL DEFAULT 'x')"]).await;
@@ -55,22 +66,49 @@ pub async fn exec_unchecked(db: &Database, sqls: &[&str]) {
     match db {
         Database::Sqlite(p) => {
             let mut c = p.acquire().await.unwrap();
-            sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *c).await.unwrap();
-            sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut *c).await.unwrap();
+            sqlx::query("PRAGMA foreign_keys = OFF")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("PRAGMA ignore_check_constraints = ON")
+                .execute(&mut *c)
+                .await
+                .unwrap();
             for sql in sqls {
-                sqlx::query(sql).execute(&mut *c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                sqlx::query(sql)
+                    .execute(&mut *c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
-            sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *c).await.unwrap();
-            sqlx::query("PRAGMA ignore_check_constraints = OFF").execute(&mut *c).await.unwrap();
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("PRAGMA ignore_check_constraints = OFF")
+                .execute(&mut *c)
+                .await
+                .unwrap();
         }
         Database::Postgres(p) => {
             let mut c = p.acquire().await.unwrap();
-            sqlx::query("SET session_replication_role = replica").execute(&mut *c).await.unwrap();
-            sqlx::query("ALTER TABLE users DROP CONSTRAINT IF EXISTS users_role_check").execute(&mut *c).await.unwrap();
+            sqlx::query("SET session_replication_role = replica")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("ALTER TABLE users DROP CONSTRAINT IF EXISTS users_role_check")
+                .execute(&mut *c)
+                .await
+                .unwrap();
             for sql in sqls {
-                sqlx::query(sql).execute(&mut *c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                sqlx::query(sql)
+                    .execute(&mut *c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
-            sqlx::query("RESET session_replication_role").execute(&mut *c).await.unwrap();
+            sqlx::query("RESET session_replication_role")
+                .execute(&mut *c)
+                .await
+                .unwrap();
         }
     }
 }

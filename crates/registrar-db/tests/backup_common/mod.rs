@@ -5,7 +5,8 @@
 use registrar_db::{Database, Engine};
 
 /// A fake but well-formed argon2 PHC string (the tests never log in with it).
-pub const FAKE_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+pub const FAKE_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
 
 /// Runs statements one by one.
 pub async fn exec(db: &Database, sqls: &[&str]) {
@@ -103,7 +104,9 @@ pub async fn populated(db: &Database) {
 
 /// A fresh SQLite database in `dir`.
 pub async fn sqlite(dir: &std::path::Path) -> Database {
-    let db = Database::open(&registrar_db::testing::fresh_sqlite(dir)).await.unwrap();
+    let db = Database::open(&registrar_db::testing::fresh_sqlite(dir))
+        .await
+        .unwrap();
     assert_eq!(db.engine(), Engine::Sqlite);
     db
 }
