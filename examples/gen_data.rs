@@ -17,8 +17,8 @@
 //! The same seed gives byte-identical files (except that `--only` writes fewer of them).
 //! Run with `--help` for every flag.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -573,14 +573,35 @@ fn hash_some(args: &Args, users: &mut [Person]) -> Result<usize> {
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    let argon = Argon2::default();
+                    // One memory block per thread, reused for every hash (argon2's default
+                    // parameters: argon2id v19, m=19456, t=2, p=1, 32-byte output).
+                    let params = Params::default();
+                    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+                    let mut memory = vec![Block::default(); params.block_count()];
                     let mut out = Vec::with_capacity(part.len());
                     for (i, salt) in part {
-                        let salt = SaltString::encode_b64(salt).map_err(|e| e.to_string())?;
-                        let hash = argon
-                            .hash_password(users_ref[*i].password.as_bytes(), &salt)
+                        let mut digest = [0u8; Params::DEFAULT_OUTPUT_LEN];
+                        argon
+                            .hash_password_into_with_memory(
+                                users_ref[*i].password.as_bytes(),
+                                salt,
+                                &mut digest,
+                                &mut memory,
+                            )
                             .map_err(|e| e.to_string())?;
-                        out.push((*i, hash.to_string()));
+                        let salt = SaltString::encode_b64(salt).map_err(|e| e.to_string())?;
+                        let digest = Output::new(&digest).map_err(|e| e.to_string())?;
+                        out.push((
+                            *i,
+                            format!(
+                                "$argon2id$v=19$m={},t={},p={}${}${}",
+                                params.m_cost(),
+                                params.t_cost(),
+                                params.p_cost(),
+                                salt.as_str(),
+                                digest
+                            ),
+                        ));
                     }
                     Ok(out)
                 })
