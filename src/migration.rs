@@ -276,7 +276,7 @@ impl Migration {
         let clean_opts = clean::CleanOptions::default();
         if self.clean_training_data {
             match clean::plan(&db, &clean_opts).await {
-                Ok(r) if !r.refusals.is_empty() => {
+                Ok(r) if r.refusals.len() > usize::from(r.active_admins_left == 0) => {
                     ok = false;
                     self.log(
                         &mut steps,
@@ -474,7 +474,18 @@ impl Migration {
         stamp: &str,
     ) -> Result<Option<String>, Error> {
         if self.clean_training_data {
-            match clean::execute(db, &clean::CleanOptions::default()).await {
+            // The runbook deletes the training admins before the real ones are imported, so
+            // "no active admin left" is judged after the import (the `active-admin` check);
+            // every other refusal still stops the run.
+            let plan = clean::plan(db, &clean::CleanOptions::default()).await?;
+            let admin_refusal =
+                usize::from(plan.active_admins_left == 0 && !plan.refusals.is_empty());
+            let force = plan.refusals.len() == admin_refusal;
+            let opts = clean::CleanOptions {
+                force,
+                ..Default::default()
+            };
+            match clean::execute(db, &opts).await {
                 Ok(r) => self.log(
                     &mut out.steps,
                     "clean",
@@ -483,7 +494,7 @@ impl Migration {
                 ),
                 Err(registrar_db::Error::Refused(m)) => {
                     self.log(&mut out.steps, "clean", false, format!("refused: {m}"));
-                    return Ok(Some(format!("clean-up refused: {m}")));
+                    return Ok(Some(m));
                 }
                 Err(e) => return Err(e.into()),
             }
