@@ -1,0 +1,401 @@
+//! End-to-end tests of the `registrar` binary: exit codes, JSON output, the runbook, and that
+//! no password ever reaches an output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_registrar"));
+    c.env_remove("REGISTRAR_DATABASE_URL");
+    c
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn examples(name: &str) -> PathBuf {
+    root().join("examples").join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run registrar")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Every plain password in a users CSV (column `password`).
+fn passwords_of(users_csv: &Path) -> Vec<String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(users_csv)
+        .expect("users.csv");
+    let headers = rdr.headers().expect("header").clone();
+    let col = headers
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case("password"));
+    let mut out = Vec::new();
+    for rec in rdr.records().flatten() {
+        if let Some(p) = col.and_then(|c| rec.get(c)) {
+            if p.len() >= 4 {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn assert_no_secret(outputs: &[String], secrets: &[String]) {
+    for o in outputs {
+        for s in secrets {
+            assert!(
+                !o.contains(s.as_str()),
+                "a password appeared in the output:\n{o}"
+            );
+        }
+        assert!(
+            !o.contains("$argon2"),
+            "a password hash appeared in the output:\n{o}"
+        );
+    }
+}
+
+#[test]
+fn validate_example_data_is_clean_and_json_matches_spec() {
+    let o = run(&[
+        "validate",
+        "--data",
+        examples("data").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["mode"], "validate");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["files"].as_array().map(Vec::len), Some(5));
+    for f in v["files"].as_array().unwrap() {
+        assert!(f["rows"].as_u64().unwrap() > 0);
+        assert_eq!(f["rows"], f["valid"]);
+        assert_eq!(f["invalid"], 0);
+    }
+    assert!(v["duration_ms"].is_u64());
+}
+
+#[test]
+fn validate_messy_exits_1_names_cells_and_leaks_no_password() {
+    let messy = examples("messy");
+    let o = run(&["validate", "--data", messy.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let out = text(&o);
+    for c in [
+        "invalid-email",
+        "weak-password",
+        "duplicate-key",
+        "training-account",
+        "unknown-student",
+    ] {
+        assert!(out.contains(&format!("[{c}]")), "missing {c} in:\n{out}");
+    }
+    assert!(out.contains("users.csv:"), "issues are prefixed file:row");
+    let j = run(&[
+        "validate",
+        "--data",
+        messy.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&j), 1);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert_no_secret(&[out, text(&j)], &passwords_of(&messy.join("users.csv")));
+}
+
+#[test]
+fn usage_errors_and_bad_urls_exit_2() {
+    let o = run(&["validate"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = run(&["import", "--data", "x", "--execute", "--validate"]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["init", "--database", "mysql://nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("invalid database URL"), "{}", text(&o));
+    assert_eq!(text(&o).trim().lines().count(), 1, "one line: {}", text(&o));
+    let o = run(&[
+        "init",
+        "--database",
+        "postgres://u:s3cretpw@127.0.0.1:1/none",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        !text(&o).contains("s3cretpw"),
+        "the URL's password is masked: {}",
+        text(&o)
+    );
+    let o = run(&["validate", "--file", "/nonexistent/users.csv"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+#[test]
+fn import_execute_into_sqlite_then_rerun_with_on_existing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+    let data = examples("data");
+    let data = data.to_str().unwrap();
+    let o = run(&[
+        "import",
+        "--data",
+        data,
+        "--execute",
+        "--database",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "execute");
+    for f in v["files"].as_array().unwrap() {
+        assert_eq!(f["inserted"], f["rows"], "{f}");
+    }
+    // Again: every row already exists.
+    let o = run(&["import", "--data", data, "--execute", "--database", &url]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("[already-exists]"));
+    // With skip: nothing changes, exit 0.
+    let o = run(&[
+        "import",
+        "--data",
+        data,
+        "--execute",
+        "--database",
+        &url,
+        "--on-existing",
+        "skip",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for f in v["files"].as_array().unwrap() {
+        assert_eq!(f["inserted"], 0);
+        assert_eq!(f["skipped"], f["rows"]);
+    }
+    let audit = run(&["audit", "--database", &url, "--format", "json"]);
+    assert_eq!(code(&audit), 0);
+    let runs: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(
+        runs.as_array().map(Vec::len),
+        Some(3),
+        "one audit row per run"
+    );
+}
+
+#[test]
+fn restore_refuses_without_yes_when_not_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+    let file = dir.path().join("b.gz");
+    let o = run(&[
+        "backup",
+        "--database",
+        &url,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = bin()
+        .args([
+            "restore",
+            "--database",
+            &url,
+            "--from",
+            file.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("--yes"));
+    let o = run(&[
+        "restore",
+        "--database",
+        &url,
+        "--from",
+        file.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["verify-backup", file.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn set_password_reads_stdin_never_argv() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+    let o = run(&["seed-training", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // There is no flag that takes a password.
+    let o = run(&[
+        "set-password",
+        "--database",
+        &url,
+        "--email",
+        "admin1@school.edu",
+        "--password",
+        "x",
+    ]);
+    assert_eq!(code(&o), 2);
+    let mut child = bin()
+        .args([
+            "set-password",
+            "--database",
+            &url,
+            "--email",
+            "admin1@school.edu",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"AdminPass123!\nKettle-Orbit-93-Lantern\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_no_secret(
+        &[text(&o)],
+        &["AdminPass123!".into(), "Kettle-Orbit-93-Lantern".into()],
+    );
+    // The old password no longer works: changing it again with the old one is refused.
+    let mut child = bin()
+        .args([
+            "set-password",
+            "--database",
+            &url,
+            "--email",
+            "admin1@school.edu",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"AdminPass123!\nAnother-Good-Phrase-77\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1, "{}", text(&o));
+}
+
+/// The whole runbook from a seeded training database, and every output checked for secrets.
+fn runbook_on(url: &str, dir: &Path) {
+    let data = examples("data");
+    let data = data.to_str().unwrap();
+    let backups = dir.join("backups");
+    let mut outputs = Vec::new();
+    let o = run(&["seed-training", "--database", url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&[
+        "migrate",
+        "--data",
+        data,
+        "--validate",
+        "--database",
+        url,
+        "--clean-training-data",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    outputs.push(text(&o));
+    let o = run(&[
+        "migrate",
+        "--data",
+        data,
+        "--execute",
+        "--database",
+        url,
+        "--backup-dir",
+        backups.to_str().unwrap(),
+        "--clean-training-data",
+        "--force-password-reset",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    outputs.push(text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["backups"].as_array().map(Vec::len), Some(2));
+    let o = run(&["check", "--database", url, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    outputs.push(text(&o));
+    let checks: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let training = checks["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "training-accounts-left")
+        .unwrap();
+    assert_eq!(training["count"], 0);
+    for b in v["backups"].as_array().unwrap() {
+        let o = run(&["verify-backup", b.as_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        outputs.push(text(&o));
+    }
+    let users = examples("data").join("users.csv");
+    let o = run(&[
+        "verify-logins",
+        "--database",
+        url,
+        "--file",
+        users.to_str().unwrap(),
+        "--sample",
+        "5",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    outputs.push(text(&o));
+    for cmd in ["stats", "audit"] {
+        let o = run(&[cmd, "--database", url]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        outputs.push(text(&o));
+    }
+    assert_no_secret(&outputs, &passwords_of(&users));
+}
+
+#[test]
+fn runbook_end_to_end_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+    runbook_on(&url, dir.path());
+}
+
+#[test]
+fn runbook_end_to_end_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = rt.block_on(registrar::db::testing::fresh_postgres(
+        "runbook_end_to_end_on_postgres",
+    )) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    runbook_on(&url, dir.path());
+}
