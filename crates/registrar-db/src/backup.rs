@@ -70,6 +70,8 @@ pub const FORMAT_VERSION: i64 = 1;
 /// The longest line a backup may have (a row of 5 text columns of at most a few KiB each is far
 /// below this); longer lines are refused instead of read into memory.
 const MAX_LINE: usize = 64 * 1024 * 1024;
+/// One consistent, read-only snapshot on PostgreSQL.
+const PG_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// Rows per multi-row INSERT during a restore.
 const INSERT_BATCH: usize = 500;
 
@@ -466,10 +468,7 @@ pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
     let mut tables = Vec::with_capacity(TABLES.len());
     match db {
         Database::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = pool.begin_with(PG_SNAPSHOT).await?;
             for spec in &TABLES {
                 w.write_json(&TableStart {
                     table: spec.name.into(),
@@ -813,10 +812,7 @@ pub async fn table_checksums(db: &Database) -> Result<Vec<TableChecksum>> {
     let mut out = Vec::with_capacity(TABLES.len());
     match db {
         Database::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = pool.begin_with(PG_SNAPSHOT).await?;
             for spec in &TABLES {
                 out.push(stream_pg(&mut tx, spec, |_| Ok(())).await?);
             }
@@ -1010,7 +1006,9 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
             Ok(summary.clone())
         }
         Database::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
+            // IMMEDIATE: take the write lock now (waiting up to the busy timeout) rather than
+            // fail to upgrade a read transaction later.
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             for t in SMS_TABLES.iter().rev() {
                 sqlx::query(&format!("DELETE FROM {t}"))
                     .execute(&mut *tx)

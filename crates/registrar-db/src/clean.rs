@@ -114,9 +114,9 @@ const DELETES: [&str; 5] = [
 ];
 
 macro_rules! clean_body {
-    ($conn:expr, $re:expr, $codes:expr, $o:expr, $execute:expr, $drop_prefix:literal, $create:literal) => {{
+    ($conn:expr, $begin:expr, $re:expr, $codes:expr, $o:expr, $execute:expr, $drop_prefix:literal, $create:literal) => {{
         let conn = $conn;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_with($begin).await?;
         for t in ["registrar_clean_users", "registrar_clean_courses"] {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}{t}", $drop_prefix))
                 .execute(&mut *tx)
@@ -221,6 +221,7 @@ async fn run(db: &Database, o: &CleanOptions, execute: bool) -> Result<CleanRepo
             let mut conn = pool.acquire().await?;
             clean_body!(
                 &mut *conn,
+                "BEGIN",
                 re,
                 codes,
                 o,
@@ -233,6 +234,9 @@ async fn run(db: &Database, o: &CleanOptions, execute: bool) -> Result<CleanRepo
             let mut conn = pool.acquire().await?;
             clean_body!(
                 &mut *conn,
+                // IMMEDIATE takes the write lock up front (a deferred transaction that reads
+                // first can fail to upgrade when another writer got in between).
+                if execute { "BEGIN IMMEDIATE" } else { "BEGIN" },
                 re,
                 codes,
                 o,

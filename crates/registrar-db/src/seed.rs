@@ -23,7 +23,6 @@
 use crate::{Database, Result};
 use registrar_model::Password;
 use serde::Serialize;
-use sqlx::Connection;
 
 /// The training accounts: (prefix, role, count, password).
 pub const TRAINING_ACCOUNTS: [(&str, &str, u32, &str); 3] = [
@@ -93,9 +92,8 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
         ..SeedSummary::default()
     };
     macro_rules! insert_all {
-        ($pool:expr, $user_sql:literal, $course_sql:literal) => {{
-            let mut conn = $pool.acquire().await?;
-            let mut tx = conn.begin().await?;
+        ($pool:expr, $begin:literal, $user_sql:literal, $course_sql:literal) => {{
+            let mut tx = $pool.begin_with($begin).await?;
             for (a, h) in missing.iter().zip(&hashes) {
                 let r = sqlx::query($user_sql)
                     .bind(&a.0)
@@ -129,6 +127,7 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
     match db {
         Database::Postgres(pool) => insert_all!(
             pool,
+            "BEGIN",
             "INSERT INTO users (email, password_hash, role, first_name, last_name, is_active) \
              VALUES ($1, $2, $3, $4, $5, TRUE) ON CONFLICT DO NOTHING",
             "INSERT INTO courses (course_code, course_name, description, semester, credits, status) \
@@ -136,6 +135,7 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
         ),
         Database::Sqlite(pool) => insert_all!(
             pool,
+            "BEGIN IMMEDIATE",
             "INSERT INTO users (email, password_hash, role, first_name, last_name, is_active) \
              VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO NOTHING",
             "INSERT INTO courses (course_code, course_name, description, semester, credits, status) \
