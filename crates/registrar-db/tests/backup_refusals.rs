@@ -211,3 +211,41 @@ async fn a_file_that_is_not_a_backup_is_refused() {
     e.finish().unwrap();
     assert_refused(&gz, &target, "not a Registrar backup").await;
 }
+
+#[tokio::test]
+async fn a_restore_that_fails_midway_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, target) = setup(dir.path()).await;
+    // A source with an orphaned enrollment (planted with foreign keys off): the file is
+    // intact, but the target's foreign keys refuse the row during the restore.
+    let src = sqlite(dir.path()).await;
+    populated(&src).await;
+    if let Database::Sqlite(p) = &src {
+        let mut c = p.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO enrollments (student_id, course_id) VALUES (424242, 1)")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    let file = dir.path().join("orphan.gz");
+    backup(&src, &file).await.unwrap();
+    assert!(read_header(&file).is_ok(), "the file itself is intact");
+    let before = table_checksums(&target).await.unwrap();
+    let err = restore(&target, &file).await.unwrap_err();
+    assert!(matches!(err, Error::Sqlx(_)), "{err:?}");
+    assert_eq!(table_checksums(&target).await.unwrap(), before);
+    let v = verify_backup(&file, None).await.unwrap();
+    assert!(
+        !v.ok && v.problems[0].contains("scratch"),
+        "{:?}",
+        v.problems
+    );
+}
