@@ -242,6 +242,24 @@ pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<Chec
             )
         },
     });
+    // Nobody can administer a database that has users but no active admin (for example after
+    // a clean-up whose import brought no admin). An empty database passes.
+    let admins = count(
+        db,
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active",
+    )
+    .await?;
+    let users = count(db, "SELECT COUNT(*) FROM users").await?;
+    out.push(CheckResult {
+        name: "active-admin".into(),
+        count: admins,
+        passed: admins > 0 || users == 0,
+        detail: if admins > 0 || users == 0 {
+            format!("{admins} active admin(s)")
+        } else {
+            "no active admin: nobody can administer the system; import or activate one".into()
+        },
+    });
     let expectations = [
         (
             "students",

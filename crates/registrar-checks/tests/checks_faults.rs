@@ -184,9 +184,39 @@ async fn expectations_postgres() {
 async fn results_serialize_to_json() {
     let db = Database::open("sqlite::memory:").await.unwrap();
     let r = results(&db).await;
-    assert_eq!(r.len(), 10);
+    assert_eq!(r.len(), 11);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json[0]["name"], "orphaned-enrollments");
     assert_eq!(json[0]["passed"], true);
     assert_eq!(json[0]["count"], 0);
+}
+
+#[tokio::test]
+async fn active_admin_check_fires_when_users_have_no_active_admin() {
+    let db = Database::open("sqlite::memory:").await.unwrap();
+    let Database::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    let empty = results(&db).await;
+    assert!(
+        empty
+            .iter()
+            .find(|c| c.name == "active-admin")
+            .unwrap()
+            .passed,
+        "an empty database passes"
+    );
+    sqlx::query("INSERT INTO users (email, password_hash, role, first_name, last_name, is_active) VALUES ('a@x.org', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA', 'admin', 'A', 'B', 0)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let r = results(&db).await;
+    let c = r.iter().find(|c| c.name == "active-admin").unwrap();
+    assert!(!c.passed, "an inactive admin alone fails");
+    sqlx::query("UPDATE users SET is_active = 1")
+        .execute(pool)
+        .await
+        .unwrap();
+    let r = results(&db).await;
+    assert!(r.iter().find(|c| c.name == "active-admin").unwrap().passed);
 }
