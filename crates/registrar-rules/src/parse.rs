@@ -200,6 +200,15 @@ fn email_str_with(s: &str, echo: bool) -> ParseResult<Email> {
 }
 
 fn check_email(t: &str) -> Result<(), &'static str> {
+    if t.is_ascii() {
+        check_email_ascii(t.as_bytes())
+    } else {
+        check_email_chars(t)
+    }
+}
+
+/// [`check_email`] for any text, by characters.
+fn check_email_chars(t: &str) -> Result<(), &'static str> {
     if t.chars().count() > MAX_EMAIL_LEN {
         return Err("it is longer than 254 characters");
     }
@@ -251,6 +260,64 @@ fn check_email(t: &str) -> Result<(), &'static str> {
             return Err("a part of the domain starts or ends with a hyphen");
         }
         if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return Err("the domain may hold only letters, digits, hyphens and dots");
+        }
+    }
+    Ok(())
+}
+
+/// [`check_email`] for ASCII text (the common case), on bytes: same rules, same messages.
+fn check_email_ascii(b: &[u8]) -> Result<(), &'static str> {
+    if b.len() > MAX_EMAIL_LEN {
+        return Err("it is longer than 254 characters");
+    }
+    let mut at = None;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return Err("it contains a space"),
+            0..=0x1f | 0x7f => return Err("it contains a control character"),
+            b'"' | b'(' | b')' | b',' | b':' | b';' | b'<' | b'>' | b'[' | b'\\' | b']' => {
+                return Err("it contains a character not allowed in an address (\"(),:;<>[\\])")
+            }
+            b'@' => {
+                if at.is_some() {
+                    return Err("it has more than one @");
+                }
+                at = Some(i);
+            }
+            _ => {}
+        }
+    }
+    let Some(at) = at else {
+        return Err("it has no @");
+    };
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    if local.is_empty() {
+        return Err("nothing before the @");
+    }
+    if local.len() > MAX_EMAIL_LOCAL_LEN {
+        return Err("the part before the @ is longer than 64 characters");
+    }
+    if local[0] == b'.' || local[local.len() - 1] == b'.' || local.windows(2).any(|w| w == b"..") {
+        return Err("the part before the @ has a misplaced dot");
+    }
+    if domain.is_empty() {
+        return Err("nothing after the @");
+    }
+    if !domain.contains(&b'.') {
+        return Err("the domain needs a dot (e.g. school.edu)");
+    }
+    for label in domain.split(|&c| c == b'.') {
+        let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
+            return Err("the domain has an empty part (two dots in a row, or a dot at an end)");
+        };
+        if first == b'-' || last == b'-' {
+            return Err("a part of the domain starts or ends with a hyphen");
+        }
+        if !label
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        {
             return Err("the domain may hold only letters, digits, hyphens and dots");
         }
     }
@@ -664,6 +731,41 @@ mod tests {
         assert!(e.message.contains("#N/A"));
         let long = format!("{}@school.edu", "a".repeat(65));
         assert_eq!(email(&t(&long)).unwrap_err().code, IssueCode::InvalidEmail);
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_general_path() {
+        for s in [
+            "a@b.cd",
+            "carol@school",
+            "a b@c.de",
+            "a\u{1}@c.de",
+            "a@@c.de",
+            "@c.de",
+            ".a@c.de",
+            "a..b@c.de",
+            "a@",
+            "a@c..de",
+            "a@-c.de",
+            "a@c_d.ef",
+            "a,b@c.de",
+            "no-at-sign",
+        ] {
+            assert_eq!(check_email_ascii(s.as_bytes()), check_email_chars(s), "{s}");
+        }
+        assert!(check_email("jos\u{e9}@\u{e9}cole.fr").is_ok());
+        assert_eq!(
+            check_email("jos\u{e9}@\u{e9}cole").unwrap_err(),
+            "the domain needs a dot (e.g. school.edu)"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_agrees_on_any_ascii(s in "[ -~\t]{0,40}", t in "[a-z.@-]{0,20}") {
+            proptest::prop_assert_eq!(check_email_ascii(s.as_bytes()), check_email_chars(&s));
+            proptest::prop_assert_eq!(check_email_ascii(t.as_bytes()), check_email_chars(&t));
+        }
     }
 
     #[test]

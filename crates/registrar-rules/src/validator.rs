@@ -470,14 +470,6 @@ impl State {
             .unwrap_or("?")
     }
 
-    fn where_(&self, row: u32, file: u16, current: u16) -> String {
-        if file == current {
-            format!("row {row}")
-        } else {
-            format!("row {row} of {}", self.file_name(file))
-        }
-    }
-
     pub(crate) fn validate_source(
         &mut self,
         entity: Entity,
@@ -603,28 +595,7 @@ impl State {
         rc: &RowCx<'_, '_>,
         what: impl FnOnce() -> String,
     ) -> Result<bool, (IssueCode, String)> {
-        if slot.run_row != 0 {
-            return Err((
-                IssueCode::DuplicateKey,
-                format!(
-                    "{} is already used on {}; remove the duplicate",
-                    what(),
-                    self.where_(slot.run_row, slot.run_file, rc.cx.file_idx)
-                ),
-            ));
-        }
-        if slot.in_db && self.on_existing == OnExisting::Error {
-            return Err((
-                IssueCode::AlreadyExists,
-                format!(
-                    "{} is already in the database; remove the row, or use --on-existing skip or update",
-                    what()
-                ),
-            ));
-        }
-        slot.run_row = row32(rc.row).max(1);
-        slot.run_file = rc.cx.file_idx;
-        Ok(slot.in_db)
+        claim_key(self.on_existing, &self.files, slot, rc, what)
     }
 
     fn claim_ref(
@@ -1118,32 +1089,72 @@ impl State {
             return None;
         }
         let key = (student.0, cid, date.num_days_from_ce());
-        let mut slot = self.attendance.get(&key).copied().unwrap_or_default();
-        match self.claim(&mut slot, rc, || {
+        // One hash operation: a fresh entry always claims successfully, so no stray entries.
+        let slot = self.attendance.entry(key).or_default();
+        match claim_key(self.on_existing, &self.files, slot, rc, || {
             format!(
                 "the attendance of {} in {} on {date}",
                 quote(email.as_str()),
                 quote(code.as_str())
             )
         }) {
-            Ok(existing) => {
-                self.attendance.insert(key, slot);
-                Some((
-                    Record::Attendance(Attendance {
-                        student_email: email,
-                        course_code: code,
-                        date,
-                        status,
-                    }),
-                    existing,
-                ))
-            }
+            Ok(existing) => Some((
+                Record::Attendance(Attendance {
+                    student_email: email,
+                    course_code: code,
+                    date,
+                    status,
+                }),
+                existing,
+            )),
             Err((c, m)) => {
                 rc.push(col::STUDENT, c, m);
                 None
             }
         }
     }
+}
+
+/// Claims a uniqueness key for a row that is otherwise valid: `duplicate-key` when an earlier
+/// valid row of this run has it (naming that row), `already-exists` when the database has it
+/// and `on_existing` is `Error`. Returns whether the key is in the database.
+fn claim_key(
+    on_existing: OnExisting,
+    files: &[String],
+    slot: &mut KeySlot,
+    rc: &RowCx<'_, '_>,
+    what: impl FnOnce() -> String,
+) -> Result<bool, (IssueCode, String)> {
+    if slot.run_row != 0 {
+        let place = if slot.run_file == rc.cx.file_idx {
+            format!("row {}", slot.run_row)
+        } else {
+            let f = files
+                .get(slot.run_file as usize)
+                .map(String::as_str)
+                .unwrap_or("?");
+            format!("row {} of {f}", slot.run_row)
+        };
+        return Err((
+            IssueCode::DuplicateKey,
+            format!(
+                "{} is already used on {place}; remove the duplicate",
+                what()
+            ),
+        ));
+    }
+    if slot.in_db && on_existing == OnExisting::Error {
+        return Err((
+            IssueCode::AlreadyExists,
+            format!(
+                "{} is already in the database; remove the row, or use --on-existing skip or update",
+                what()
+            ),
+        ));
+    }
+    slot.run_row = row32(rc.row).max(1);
+    slot.run_file = rc.cx.file_idx;
+    Ok(slot.in_db)
 }
 
 // ---------------------------------------------------------------------------------------------
