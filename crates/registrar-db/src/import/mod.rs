@@ -29,7 +29,7 @@
 //!
 //! SQLite bulk settings: during an execute run the connection uses `PRAGMA synchronous = NORMAL`
 //! (in WAL mode a commit is still atomic and the database never corrupts; at worst a power cut
-//! right after the commit loses that last transaction) and a 64 MiB page cache; both are restored
+//! right after the commit loses that last transaction) and a 16 MiB page cache; both are restored
 //! afterwards.
 
 mod existing;
@@ -392,7 +392,7 @@ async fn run_execute(
             sqlx::query("PRAGMA synchronous = NORMAL")
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("PRAGMA cache_size = -65536")
+            sqlx::query("PRAGMA cache_size = -16384")
                 .execute(&mut *conn)
                 .await?;
             let result = async {

@@ -1,0 +1,76 @@
+//! Load-speed probe (ignored by default): loads the data set in `$REGISTRAR_PERF_DATA`
+//! (e.g. from `cargo run --release --example gen_data -- --out DIR`) file by file and prints
+//! the attendance step's time and rows/s, on SQLite and (with `REGISTRAR_TEST_POSTGRES`) on
+//! PostgreSQL. Run with
+//! `cargo test --release -p registrar-db --test import_perf -- --ignored --nocapture`.
+
+use registrar_db::import::{run_import, ImportMode, ImportOptions, Input};
+use registrar_db::Database;
+use std::path::PathBuf;
+use std::time::Instant;
+
+async fn load(db: &Database, dir: &std::path::Path) {
+    let opts = ImportOptions {
+        mode: ImportMode::Execute,
+        ..ImportOptions::default()
+    };
+    for f in ["users", "courses", "enrollments", "attendance"] {
+        if f == "attendance" {
+            let t = Instant::now();
+            let path = dir.join(format!("{f}.csv"));
+            let r = run_import(
+                db,
+                &Input::File { path, entity: None },
+                &ImportOptions::default(),
+            )
+            .await
+            .expect("validate");
+            eprintln!(
+                "{} {f}: validate only {} rows in {:.2} s",
+                db.engine().as_str(),
+                r.files[0].rows,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        let path = dir.join(format!("{f}.csv"));
+        let t = Instant::now();
+        let r = run_import(db, &Input::File { path, entity: None }, &opts)
+            .await
+            .expect("import");
+        let secs = t.elapsed().as_secs_f64();
+        assert!(r.is_ok(), "{:?}", &r.issues[..r.issues.len().min(5)]);
+        let rows = r.files[0].inserted;
+        eprintln!(
+            "{} {f}: {rows} rows in {secs:.2} s ({:.0} rows/s)",
+            db.engine().as_str(),
+            rows as f64 / secs
+        );
+        assert!(rows > 0);
+    }
+}
+
+fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("REGISTRAR_PERF_DATA").map(PathBuf::from)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "speed probe; needs REGISTRAR_PERF_DATA"]
+async fn attendance_load_speed_sqlite() {
+    let Some(dir) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Database::open(&registrar_db::testing::fresh_sqlite(tmp.path()))
+        .await
+        .unwrap();
+    load(&db, &dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "speed probe; needs REGISTRAR_PERF_DATA"]
+async fn attendance_load_speed_postgres() {
+    let Some(dir) = data_dir() else { return };
+    let Some(url) = registrar_db::testing::fresh_postgres("perf").await else {
+        return;
+    };
+    let db = Database::open(&url).await.unwrap();
+    load(&db, &dir).await;
+}
