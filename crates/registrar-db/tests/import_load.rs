@@ -355,7 +355,7 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
     // update: changed names, statuses and one new password; a new attendance row is inserted.
     let users_v2 = users_csv()
         .replace("Carol,Stu,false", "Carol,Student-Smith,true")
-        .replace("Dav3-Student-pw", "N3w-Dave-Password");
+        .replace("Dav3-Student-pw", "N3w-Secret-Phrase-9");
     std::fs::write(data.join("users.csv"), users_v2).unwrap();
     let att_v2 = ATTENDANCE.replace("2024-09-03,late", "2024-09-03,excused")
         + "dave@example.org,HIST200,2024-09-04,present\n";
@@ -375,7 +375,7 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
     let after = users(db).await;
     assert_eq!(after[2].3, "Student-Smith");
     assert!(after[2].2, "is_active updated");
-    assert!(verify_password("N3w-Dave-Password", &after[3].1));
+    assert!(verify_password("N3w-Secret-Phrase-9", &after[3].1));
     assert_eq!(after[1].1, prehash());
     assert_eq!(
         text(
