@@ -144,22 +144,24 @@ type RunRow = (
     Option<String>,
 );
 
+type PgRunRow = (
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
 /// Every recorded run, newest first.
 pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
     Ok(match db {
         Database::Postgres(pool) => {
-            let rows: Vec<(
-                i64,
-                DateTime<Utc>,
-                Option<DateTime<Utc>>,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                Option<String>,
-            )> = sqlx::query_as(
+            let rows: Vec<PgRunRow> = sqlx::query_as(
                 "SELECT id, started_at, finished_at, mode, operator, tool_version, files::text, \
                  counts::text, outcome, error FROM import_runs ORDER BY started_at DESC, id DESC",
             )
