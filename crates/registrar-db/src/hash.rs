@@ -141,6 +141,7 @@ pub type HashResult = (u32, Result<String, String>);
 pub struct HashPipeline {
     tx: mpsc::UnboundedSender<HashResult>,
     submitted: Arc<std::sync::atomic::AtomicU64>,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The receiving half of a [`HashPipeline`].
@@ -164,6 +165,7 @@ impl HashPipeline {
             HashPipeline {
                 tx,
                 submitted: submitted.clone(),
+                cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             },
             HashResults { rx, submitted },
         )
@@ -175,7 +177,13 @@ impl HashPipeline {
         self.submitted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tx = self.tx.clone();
+        let cancelled = self.cancelled.clone();
         let job = move || {
+            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(password);
+                let _ = tx.send((slot, Err("hashing cancelled".to_owned())));
+                return;
+            }
             let r = hash_with_thread_memory(password.expose_secret().as_bytes())
                 .map_err(|e| format!("argon2 refused to hash a password: {e}"));
             drop(password);
@@ -186,6 +194,15 @@ impl HashPipeline {
             Some(p) => p.spawn(job),
             None => rayon::spawn(job),
         }
+    }
+}
+
+impl HashPipeline {
+    /// Cancels the jobs not started yet (their passwords are dropped unhashed and their
+    /// results are errors): used when the run can no longer succeed.
+    pub fn cancel(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -267,6 +284,13 @@ mod tests {
             let h = h.as_ref().expect("every slot answered");
             assert!(verify_password(&format!("pw-number-{i}"), h));
         }
+        let (pipe, mut results) = HashPipeline::new();
+        pipe.cancel();
+        pipe.submit(7, Password::new("never-hashed-1"));
+        drop(pipe);
+        let (slot, r) = results.recv().await.expect("a result");
+        assert_eq!(slot, 7);
+        assert!(r.is_err());
         let all = hash_all(vec![
             Password::new("a-b-c-d-e-f"),
             Password::new("g-h-i-j-k"),

@@ -446,3 +446,62 @@ both_engines!(
     validate_mode_postgres,
     validate_mode_writes_nothing
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_is_refused_while_one_holds_the_lock_postgres() {
+    let Some(url) = fresh_postgres("lock").await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_dataset(&data);
+    let db = Database::open(&url).await.unwrap();
+    let other = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut holder = other.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(registrar_db::import::PG_LOCK_KEY)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let err = run_import(&db, &Input::Dir(data.clone()), &execute())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("another registrar run"), "{err}");
+    assert_eq!(counts(&db).await, [0; 5]);
+    assert_eq!(list_runs(&db).await.unwrap()[0].outcome, "database-error");
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(registrar_db::import::PG_LOCK_KEY)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let report = run_import(&db, &Input::Dir(data), &execute())
+        .await
+        .unwrap();
+    assert!(report.is_ok());
+    assert_eq!(counts(&db).await, [4, 2, 3, 2, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_sqlite_runs_never_interleave() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_dataset(&data);
+    let url = fresh_sqlite(tmp.path());
+    let db = Database::open(&url).await.unwrap();
+    let skip = ImportOptions {
+        on_existing: OnExisting::Skip,
+        ..execute()
+    };
+    let input = Input::Dir(data);
+    let (a, b) = tokio::join!(
+        run_import(&db, &input, &skip),
+        run_import(&db, &input, &skip)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_ok() && b.is_ok());
+    // One run inserted everything, the other (serialised behind it) skipped everything.
+    let inserted: u64 = a.files.iter().chain(&b.files).map(|f| f.inserted).sum();
+    let skipped: u64 = a.files.iter().chain(&b.files).map(|f| f.skipped).sum();
+    assert_eq!((inserted, skipped), (14, 14));
+    assert_eq!(counts(&db).await, [4, 2, 3, 2, 3]);
+}

@@ -143,8 +143,9 @@ pub(crate) enum Conn<'c> {
 const BATCH: usize = 8_192;
 /// Messages the channel holds before the reader waits for the loader.
 const CHANNEL: usize = 4;
-/// The advisory lock key of execute runs on PostgreSQL (`registrar` in ASCII, truncated).
-const PG_LOCK_KEY: i64 = 0x7265_6769_7374_7261;
+/// The PostgreSQL advisory lock key execute runs take (`pg_try_advisory_xact_lock`), so two
+/// runs never interleave (`"registra"` in ASCII).
+pub const PG_LOCK_KEY: i64 = 0x7265_6769_7374_7261;
 
 /// Imports `input` into `db`: validates (always) and loads (with [`ImportMode::Execute`]).
 ///
@@ -708,6 +709,9 @@ impl ReaderSide {
                     RowOutcome::Invalid { values, issues, .. } => {
                         if !skip_invalid {
                             failed.store(true, Ordering::Relaxed);
+                            if let Some(h) = &hasher {
+                                h.cancel();
+                            }
                         }
                         let Some(dir) = &rejects_dir else {
                             return;
@@ -754,6 +758,12 @@ impl ReaderSide {
                 .any(|i| i.is_error() && (i.row.is_none() || !skip_invalid))
             {
                 failed.store(true, Ordering::Relaxed);
+            }
+            if failed.load(Ordering::Relaxed) {
+                // Nothing will be written: stop spending the cores on hashing.
+                if let Some(h) = &hasher {
+                    h.cancel();
+                }
             }
             summary_of.push((report.files.len() > files_before).then_some(files_before));
             if let Some(w) = writer {
