@@ -350,27 +350,62 @@ impl CsvSource {
                 }
                 return Some(Ok(event));
             }
-            // Validate UTF-8 and find blank records.
-            let mut blank = true;
-            for (i, field) in self.record.iter().enumerate() {
-                if self.validate_utf8 {
-                    if let Err(e) = std::str::from_utf8(field) {
-                        self.done = true;
-                        let bad =
-                            line + newlines_before(&self.record, i, &field[..e.valid_up_to()]);
-                        return Some(Ok(self.issue(
-                            IssueCode::InvalidEncoding,
-                            bad,
-                            self.encoding_message(),
-                        )));
-                    }
+            // Validate UTF-8 once for the whole record (decoded input is UTF-8 already, but
+            // checking it again is cheap and keeps one code path).
+            let record = std::mem::take(&mut self.record);
+            let strings = match csv::StringRecord::from_byte_record(record) {
+                Ok(strings) => strings,
+                Err(e) => {
+                    let field = e.utf8_error().field();
+                    let valid = e.utf8_error().valid_up_to();
+                    self.record = e.into_byte_record();
+                    self.done = true;
+                    let prefix = self.record.get(field).map(|f| &f[..valid.min(f.len())]);
+                    let bad = line + newlines_before(&self.record, field, prefix.unwrap_or(b""));
+                    return Some(Ok(self.issue(
+                        IssueCode::InvalidEncoding,
+                        bad,
+                        self.encoding_message(),
+                    )));
                 }
-                if blank && !field.iter().all(u8::is_ascii_whitespace) {
-                    blank = false;
-                }
-            }
+            };
+            let blank = strings.iter().all(|f| f.trim().is_empty());
             if blank {
+                self.record = strings.into_byte_record();
                 continue;
+            }
+            if strings.len() != self.headers.len()
+                || strings.iter().any(|f| f.len() > self.max_field_size)
+            {
+                self.record = strings.into_byte_record();
+            } else {
+                self.rows += 1;
+                if self.rows > self.max_rows {
+                    self.record = strings.into_byte_record();
+                    self.done = true;
+                    return Some(Ok(Event::Issue(Issue::error(
+                        IssueCode::MalformedFile,
+                        self.file.clone(),
+                        None,
+                        None,
+                        format!(
+                            "the file has more than {} data rows (the --max-rows limit); the rest is not read",
+                            self.max_rows
+                        ),
+                    ))));
+                }
+                let values = strings
+                    .iter()
+                    .map(|f| {
+                        if f.is_empty() {
+                            Value::Empty
+                        } else {
+                            Value::Text(f.to_owned())
+                        }
+                    })
+                    .collect();
+                self.record = strings.into_byte_record();
+                return Some(Ok(Event::Row(Row { row: line, values })));
             }
             if self.record.len() != self.headers.len() {
                 return Some(Ok(self.issue(
@@ -400,30 +435,6 @@ impl CsvSource {
                     ),
                 ))));
             }
-            self.rows += 1;
-            if self.rows > self.max_rows {
-                self.done = true;
-                return Some(Ok(Event::Issue(Issue::error(
-                    IssueCode::MalformedFile,
-                    self.file.clone(),
-                    None,
-                    None,
-                    format!(
-                        "the file has more than {} data rows (the --max-rows limit); the rest is not read",
-                        self.max_rows
-                    ),
-                ))));
-            }
-            let mut values = Vec::with_capacity(self.record.len());
-            for field in self.record.iter() {
-                values.push(if field.is_empty() {
-                    Value::Empty
-                } else {
-                    // Validated above (or produced by the transcoder, which emits UTF-8).
-                    Value::Text(String::from_utf8_lossy(field).into_owned())
-                });
-            }
-            return Some(Ok(Event::Row(Row { row: line, values })));
         }
     }
 

@@ -305,3 +305,38 @@ fn leading_blank_lines_move_the_header() {
     assert_eq!(r.header_row, 3);
     assert_eq!(r.numbers(), [4]);
 }
+
+/// Throughput check: `cargo test --release -p registrar-formats --test csv -- --ignored`.
+#[test]
+#[ignore]
+fn throughput_one_million_attendance_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = b"student_email,course_code,date,status\n".to_vec();
+    for i in 0..1_000_000u32 {
+        data.extend_from_slice(
+            format!(
+                "student{}@example.org,MATH{},2024-09-{:02},present\n",
+                i % 5000,
+                i % 40,
+                1 + i % 28
+            )
+            .as_bytes(),
+        );
+    }
+    let p = write(dir.path(), "attendance.csv", &data);
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let source = registrar_formats::open(&p, &ReaderOptions::default()).unwrap();
+        let rows = source
+            .filter(|e| matches!(e, Ok(registrar_formats::Event::Row(_))))
+            .count();
+        assert_eq!(rows, 1_000_000);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    eprintln!(
+        "{:.0} rows/s, {:.0} MB/s",
+        1e6 / best,
+        data.len() as f64 / best / 1e6
+    );
+}

@@ -6,7 +6,9 @@ use common::{read, write};
 use proptest::prelude::*;
 use registrar_formats::{open, ReaderOptions};
 
-const EXTENSIONS: [&str; 8] = ["csv", "tsv", "json", "ndjson", "jsonl", "xlsx", "xls", "ods"];
+const EXTENSIONS: [&str; 8] = [
+    "csv", "tsv", "json", "ndjson", "jsonl", "xlsx", "xls", "ods",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
