@@ -74,3 +74,44 @@ async fn attendance_load_speed_postgres() {
     let db = Database::open(&url).await.unwrap();
     load(&db, &dir).await;
 }
+
+/// A users import with plain passwords should cost about the pure hashing time on all cores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "speed probe"]
+async fn users_import_costs_about_the_hashing_time() {
+    use registrar_model::Password;
+    let n = 200;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("email,password,role,first_name,last_name\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "person{i}@district.example.org,Zq{i}-long-Secret-x,student,P{i},Q{i}\n"
+        ));
+    }
+    let path = tmp.path().join("users.csv");
+    std::fs::write(&path, csv).unwrap();
+    let passwords: Vec<Password> = (0..n)
+        .map(|i| Password::new(format!("Zq{i}-long-Secret-x")))
+        .collect();
+    let t = Instant::now();
+    let hashes = registrar_db::hash::hash_all(passwords);
+    let pure = t.elapsed().as_secs_f64();
+    assert_eq!(hashes.len(), n);
+    let db = Database::open(&registrar_db::testing::fresh_sqlite(tmp.path()))
+        .await
+        .unwrap();
+    let opts = ImportOptions {
+        mode: ImportMode::Execute,
+        ..ImportOptions::default()
+    };
+    let t = Instant::now();
+    let r = run_import(&db, &Input::File { path, entity: None }, &opts)
+        .await
+        .unwrap();
+    let import = t.elapsed().as_secs_f64();
+    assert!(r.is_ok(), "{:?}", r.issues);
+    eprintln!(
+        "{n} users: pure hashing {pure:.2} s, import {import:.2} s, ratio {:.2}",
+        import / pure
+    );
+}
