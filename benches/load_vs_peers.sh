@@ -91,6 +91,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     exit 2
 fi
 
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 PG_URL="${REGISTRAR_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 # Split the URL into "scheme://user@host:port" and "?query" so other databases can be named.
 PG_QUERY=""
@@ -115,6 +116,12 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # Peak RSS in MB from a `/usr/bin/time -v -o FILE` log.
 rss_mb() { awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); printf "%.1f", $2 / 1024 }' "$1"; }
+# registrar's own JSON report: its duration and what each file inserted.
+summary() {
+    if command -v jq >/dev/null 2>&1; then
+        jq -r '"report: ok=\(.ok) duration_ms=\(.duration_ms) " + ([.files[] | "\(.file): \(.rows) rows, \(.inserted) inserted"] | join("; "))' "$1" 2>/dev/null || true
+    fi
+}
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # ---------------------------------------------------------------------------------------------
@@ -217,8 +224,9 @@ run_size() {
     local base="$WORK/base-$n" only="$WORK/att-$n"
     rm -rf "$base" "$only"
     mkdir -p "$base" "$only"
-    for f in "$data"/users.* "$data"/courses.* "$data"/enrollments.*; do ln -s "$f" "$base/"; done
-    ln -s "$att" "$only/"
+    # Hard links (or copies): registrar's folder discovery takes regular files only.
+    for f in "$data"/users.* "$data"/courses.* "$data"/enrollments.*; do ln "$f" "$base/" 2>/dev/null || cp "$f" "$base/"; done
+    ln "$att" "$only/" 2>/dev/null || cp "$att" "$only/"
 
     local reg_pg="" copy_s="" pgl_s="" rss_pg="" reg_sq="" sq_s="" rss_sq=""
 
@@ -228,9 +236,10 @@ run_size() {
         pg_fresh "$tpl"
         "$REGISTRAR" init --database "$(pg_url "$tpl")" >"$LOGDIR/pg-init.out"
         timed pg-base "$REGISTRAR" import --data "$base" --execute --database "$(pg_url "$tpl")" --format json
-        log "  base load: ${ELAPSED}s, peak RSS ${RSS} MB"
+        log "  base load: ${ELAPSED}s, peak RSS ${RSS} MB; $(summary "$LOGDIR/pg-base.out")"
         record postgres "$rows" registrar-base "$ELAPSED" "$RSS"
         psql "$(pg_url "$tpl")" -Atqc "VACUUM ANALYZE" >/dev/null
+        log "  creating A, B, C from the template"
         pg_from_template "$dba" "$tpl"
         pg_from_template "$dbb" "$tpl"
         [[ $DO_PGLOADER == 1 ]] && pg_from_template "$dbc" "$tpl"
@@ -239,6 +248,7 @@ run_size() {
         log "PostgreSQL A: registrar import (attendance only)"
         timed pg-registrar "$REGISTRAR" import --data "$only" --execute --database "$(pg_url "$dba")" --format json
         reg_pg=$ELAPSED; rss_pg=$RSS
+        log "  ${ELAPSED}s, peak RSS ${RSS} MB; $(summary "$LOGDIR/pg-registrar.out")"
         check_count registrar "$(pg_count "$dba")" "$rows"
         record postgres "$rows" registrar "$reg_pg" "$rss_pg"
         psql "$PG_ADMIN" -Atqc "CHECKPOINT" >/dev/null || true
@@ -247,6 +257,7 @@ run_size() {
         timed pg-copy psql "$(pg_url "$dbb")" -v ON_ERROR_STOP=1 -c \
             "\\copy attendances(student_id, course_id, attendance_date, status) from '$resolved' csv$csvhdr"
         copy_s=$ELAPSED
+        log "  ${ELAPSED}s, peak RSS ${RSS} MB"
         check_count "psql \\copy" "$(pg_count "$dbb")" "$rows"
         record postgres "$rows" psql-copy "$copy_s" "$RSS"
         psql "$PG_ADMIN" -Atqc "CHECKPOINT" >/dev/null || true
@@ -266,6 +277,7 @@ EOF
             # pgloader's defaults for LOAD CSV: no truncate, indexes and triggers left in place.
             timed pg-pgloader pgloader --no-ssl-cert-verification "$cmd"
             pgl_s=$ELAPSED
+        log "  ${ELAPSED}s, peak RSS ${RSS} MB"
             check_count pgloader "$(pg_count "$dbc")" "$rows"
             record postgres "$rows" pgloader "$pgl_s" "$RSS"
         fi
@@ -277,7 +289,7 @@ EOF
         log "SQLite: base load into $sq_base"
         "$REGISTRAR" init --database "sqlite://$sq_base" >"$LOGDIR/sq-init.out"
         timed sq-base "$REGISTRAR" import --data "$base" --execute --database "sqlite://$sq_base" --format json
-        log "  base load: ${ELAPSED}s, peak RSS ${RSS} MB"
+        log "  base load: ${ELAPSED}s, peak RSS ${RSS} MB; $(summary "$LOGDIR/sq-base.out")"
         record sqlite "$rows" registrar-base "$ELAPSED" "$RSS"
         sqlite3 "$sq_base" "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;" >/dev/null
         cp "$sq_base" "$sqa"
@@ -287,6 +299,7 @@ EOF
         log "SQLite A: registrar import (attendance only)"
         timed sq-registrar "$REGISTRAR" import --data "$only" --execute --database "sqlite://$sqa" --format json
         reg_sq=$ELAPSED; rss_sq=$RSS
+        log "  ${ELAPSED}s, peak RSS ${RSS} MB; $(summary "$LOGDIR/sq-registrar.out")"
         check_count registrar "$(sqlite_count "$sqa")" "$rows"
         record sqlite "$rows" registrar "$reg_sq" "$rss_sq"
 
@@ -303,6 +316,7 @@ COMMIT;
 EOF
         timed sq-sqlite3 sqlite3 -init /dev/null "$sqb" ".read '$LOGDIR/sqlite-import.sql'"
         sq_s=$ELAPSED
+        log "  ${ELAPSED}s, peak RSS ${RSS} MB"
         check_count "sqlite3 .import" "$(sqlite_count "$sqb")" "$rows"
         record sqlite "$rows" sqlite3-import "$sq_s" "$RSS"
     fi
