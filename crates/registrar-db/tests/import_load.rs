@@ -505,3 +505,123 @@ async fn two_concurrent_sqlite_runs_never_interleave() {
     assert_eq!((inserted, skipped), (14, 14));
     assert_eq!(counts(&db).await, [4, 2, 3, 2, 3]);
 }
+
+/// A mixed data set: users CSV, courses and enrollments as `.xlsx` (date cells, numeric
+/// credits, boolean cells), grades JSON, attendance NDJSON.
+fn write_mixed_dataset(dir: &Path) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("users.csv"), users_csv()).unwrap();
+
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["course_code", "course_name", "credits", "status"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "MATH101").unwrap();
+    ws.write_string(1, 1, "Calculus I").unwrap();
+    ws.write_number(1, 2, 4.0).unwrap();
+    ws.write_string(2, 0, "HIST200").unwrap();
+    ws.write_string(2, 1, "World History").unwrap();
+    ws.write_number(2, 2, 3.0).unwrap();
+    ws.write_string(2, 3, "Archived").unwrap();
+    wb.save(dir.join("courses.xlsx")).unwrap();
+
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["student_email", "course_code", "enrollment_date"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows = [
+        ("carol@example.org", "MATH101", Some((2024, 9, 1))),
+        ("dave@example.org", "MATH101", None),
+        ("dave@example.org", "HIST200", Some((2025, 1, 31))),
+    ];
+    for (r, (e, c, d)) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, *e).unwrap();
+        ws.write_string(r, 1, *c).unwrap();
+        if let Some((y, m, day)) = d {
+            let dt = ExcelDateTime::from_ymd(*y, *m, *day).unwrap();
+            ws.write_datetime_with_format(r, 2, &dt, &date).unwrap();
+        }
+    }
+    wb.save(dir.join("enrollments.xlsx")).unwrap();
+
+    std::fs::write(
+        dir.join("grades.json"),
+        r#"{"data": [
+            {"student_email": "carol@example.org", "course_code": "MATH101", "score": 91.5},
+            {"student_email": "dave@example.org", "course_code": "HIST200", "assessment": "midterm", "letter_grade": "B", "score": null}
+        ]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("attendance.ndjson"),
+        "{\"student_email\": \"carol@example.org\", \"course_code\": \"MATH101\", \"date\": \"2024-09-02\", \"status\": \"present\"}\n\
+         {\"student_email\": \"carol@example.org\", \"course_code\": \"MATH101\", \"date\": \"2024-09-03\", \"status\": \"Late\"}\n\
+         {\"student_email\": \"dave@example.org\", \"course_code\": \"HIST200\", \"date\": \"2024-09-02\", \"status\": \"absent\"}\n",
+    )
+    .unwrap();
+}
+
+async fn mixed_formats(db: &Database, tmp: &Path) {
+    let data = tmp.join("mixed");
+    write_mixed_dataset(&data);
+    let report = run_import(db, &Input::Dir(data), &execute()).await.unwrap();
+    assert!(report.is_ok(), "{:#?}", report.issues);
+    assert_eq!(counts(db).await, [4, 2, 3, 2, 3]);
+    let formats: Vec<&str> = report.files.iter().map(|f| f.format.as_str()).collect();
+    assert_eq!(formats, ["csv", "xlsx", "xlsx", "json", "ndjson"]);
+    // Excel date cells are stored as the right dates.
+    let dates = match db {
+        Database::Postgres(p) => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT enrollment_date::text FROM enrollments ORDER BY id",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+        Database::Sqlite(p) => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT enrollment_date FROM enrollments ORDER BY id",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+    };
+    assert_eq!(
+        dates,
+        [
+            Some("2024-09-01".to_string()),
+            None,
+            Some("2025-01-31".to_string())
+        ]
+    );
+    assert_eq!(
+        text(
+            db,
+            "SELECT status FROM courses WHERE course_code = 'HIST200'"
+        )
+        .await,
+        "archived"
+    );
+    assert_eq!(
+        text(
+            db,
+            "SELECT CAST(credits AS TEXT) FROM courses WHERE course_code = 'MATH101'"
+        )
+        .await,
+        "4"
+    );
+    assert_eq!(
+        text(db, "SELECT assessment FROM grades ORDER BY id LIMIT 1").await,
+        "final"
+    );
+}
+both_engines!(mixed_formats_sqlite, mixed_formats_postgres, mixed_formats);
