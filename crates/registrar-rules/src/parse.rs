@@ -658,7 +658,7 @@ fn enumerated<T>(
     parse(&t).ok_or_else(|| {
         ParseError::new(
             code,
-            format!("{} is not a {what}; use one of {allowed}", shown(&t, echo)),
+            format!("{} is not {what}; use one of {allowed}", shown(&t, echo)),
         )
     })
 }
@@ -674,7 +674,7 @@ pub(crate) fn role_with(v: &Value, echo: bool) -> ParseResult<Role> {
         v,
         echo,
         IssueCode::InvalidRole,
-        "role",
+        "a role",
         "admin, teacher, student, viewer",
         Role::parse,
     )
@@ -686,7 +686,7 @@ pub fn course_status(v: &Value) -> ParseResult<CourseStatus> {
         v,
         true,
         IssueCode::InvalidStatus,
-        "course status",
+        "a course status",
         "active, inactive, archived",
         CourseStatus::parse,
     )
@@ -698,7 +698,7 @@ pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
         v,
         true,
         IssueCode::InvalidStatus,
-        "attendance status",
+        "an attendance status",
         "present, absent, late, excused",
         AttendanceStatus::parse,
     )
@@ -710,7 +710,7 @@ pub fn letter_grade(v: &Value) -> ParseResult<LetterGrade> {
         v,
         true,
         IssueCode::InvalidGrade,
-        "letter grade",
+        "a letter grade",
         "A+ A A- B+ B B- C+ C C- D+ D D- F P NP I W",
         LetterGrade::parse,
     )
