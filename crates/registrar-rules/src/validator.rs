@@ -1225,12 +1225,17 @@ impl RowCx<'_, '_> {
 /// Validates every data file of `dir` (found by stem) with no database.
 pub fn validate_dir(dir: &Path, options: &ReaderOptions) -> crate::Result<Report> {
     let start = Instant::now();
-    let (files, issues) = registrar_formats::discover(dir)?;
     let mut report = Report::new(Mode::Validate);
-    for i in issues {
-        report.push(i);
+    match registrar_formats::discover(dir) {
+        Ok((files, issues)) => {
+            for i in issues {
+                report.push(i);
+            }
+            run_files(&files, options, ValidationOptions::default(), &mut report)?;
+        }
+        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
+        Err(e) => return Err(e.into()),
     }
-    run_files(&files, options, ValidationOptions::default(), &mut report)?;
     report.duration_ms = elapsed_ms(start);
     report.finish();
     Ok(report)
