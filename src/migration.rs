@@ -219,6 +219,7 @@ impl Migration {
             rejects_dir: self.rejects_dir.clone(),
             reader: self.reader.clone(),
             progress: self.progress.clone(),
+            skip_audit: false,
         }
     }
 
@@ -367,6 +368,52 @@ impl Migration {
     /// that backup. On any failure after the first backup, restore it, verify the restore, and
     /// report what failed. Validation errors stop the run before anything is written.
     pub async fn run_runbook(&self) -> Result<RunbookOutcome, Error> {
+        let started_at = chrono::Utc::now();
+        let input = self.input()?.clone();
+        let db = Database::open(&self.database_url).await?;
+        let result = self.runbook(&db, &input).await;
+        // The whole run is one row of the audit log, written last so that it survives a rollback.
+        let (outcome, error) = match &result {
+            Ok(o) if o.ok => ("success", None),
+            Ok(o) if o.rolled_back => (
+                "rolled-back",
+                o.steps
+                    .iter()
+                    .rev()
+                    .find(|s| !s.ok)
+                    .map(|s| format!("{}: {}", s.step, s.detail)),
+            ),
+            Ok(o) if o.steps.iter().any(|s| s.step == "rollback") => (
+                "rollback-failed",
+                o.steps
+                    .iter()
+                    .rev()
+                    .find(|s| !s.ok)
+                    .map(|s| format!("{}: {}", s.step, s.detail)),
+            ),
+            Ok(_) => ("validation-failed", None),
+            Err(e) => ("error", Some(e.to_string())),
+        };
+        let report = result.as_ref().ok().and_then(|o| o.report.as_ref());
+        let run = registrar_db::audit::NewRun {
+            started_at,
+            finished_at: chrono::Utc::now(),
+            mode: registrar_model::Mode::MigrateExecute.as_str().to_owned(),
+            operator: registrar_db::audit::current_operator(),
+            tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
+            files: registrar_db::audit::files_summary(&input, report).unwrap_or_default(),
+            counts: registrar_db::audit::counts_summary(report),
+            outcome: outcome.to_owned(),
+            error,
+        };
+        let recorded = registrar_db::audit::record_run(&db, &run).await;
+        db.close().await;
+        let out = result?;
+        recorded?;
+        Ok(out)
+    }
+
+    async fn runbook(&self, db: &Database, input: &Input) -> Result<RunbookOutcome, Error> {
         let started = Instant::now();
         let mut out = RunbookOutcome {
             mode: "migrate-execute".into(),
@@ -378,9 +425,6 @@ impl Migration {
             rolled_back: false,
             duration_ms: 0,
         };
-        let input = self.input()?.clone();
-        let db = Database::open(&self.database_url).await?;
-
         // 1. Validate the files before touching anything.
         let report = match &input {
             Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
@@ -402,7 +446,6 @@ impl Migration {
         if !valid {
             out.report = Some(report);
             out.duration_ms = started.elapsed().as_millis() as u64;
-            db.close().await;
             return Ok(out);
         }
 
@@ -414,7 +457,7 @@ impl Migration {
         let pre = self
             .backup_dir
             .join(format!("pre-migration-{stamp}.registrar.gz"));
-        let pre_summary = backup::backup(&db, &pre).await?;
+        let pre_summary = backup::backup(db, &pre).await?;
         out.backups.push(pre.clone());
         self.log(&mut out.steps, "backup", true, format!("{}", pre.display()));
 
@@ -428,9 +471,9 @@ impl Migration {
             Err(e) => Some(e.to_string()),
         };
         if let Some(msg) = failure {
-            match backup::restore(&db, &pre).await {
+            match backup::restore(db, &pre).await {
                 Ok(_) => {
-                    let now = backup::table_checksums(&db).await?;
+                    let now = backup::table_checksums(db).await?;
                     let same = now == pre_summary.tables;
                     out.rolled_back = true;
                     self.log(
@@ -461,7 +504,6 @@ impl Migration {
             out.ok = true;
         }
         out.duration_ms = started.elapsed().as_millis() as u64;
-        db.close().await;
         Ok(out)
     }
 
@@ -499,9 +541,11 @@ impl Migration {
                 Err(e) => return Err(e.into()),
             }
         }
-        let report =
-            registrar_db::import::run_import(db, input, &self.import_options(ImportMode::Execute))
-                .await;
+        let options = ImportOptions {
+            skip_audit: true,
+            ..self.import_options(ImportMode::Execute)
+        };
+        let report = registrar_db::import::run_import(db, input, &options).await;
         let report = match report {
             Ok(r) => r,
             Err(e) => {

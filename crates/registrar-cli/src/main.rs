@@ -465,6 +465,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 rejects_dir: rejects,
                 reader: reader.options(),
                 progress: progress::bars(format == OutputFormat::Human),
+                skip_audit: false,
             };
             let report =
                 db::import::run_import(&database, &input_of(&input, entity), &opts).await?;

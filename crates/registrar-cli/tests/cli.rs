@@ -373,6 +373,20 @@ fn runbook_on(url: &str, dir: &Path) {
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     outputs.push(text(&o));
+    let o = run(&["audit", "--database", url, "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let modes: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["mode"].as_str())
+        .collect();
+    assert_eq!(
+        modes,
+        ["migrate-execute"],
+        "the whole migration is one audit row"
+    );
+    assert_eq!(runs[0]["outcome"], "success");
     for cmd in ["stats", "audit"] {
         let o = run(&[cmd, "--database", url]);
         assert_eq!(code(&o), 0, "{}", text(&o));

@@ -100,6 +100,9 @@ pub struct ImportOptions {
     pub reader: ReaderOptions,
     /// Progress callbacks.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Do not write an `import_runs` row: the caller records the run itself (the runbook of
+    /// `registrar migrate` writes one row for the whole run).
+    pub skip_audit: bool,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -111,6 +114,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("rejects_dir", &self.rejects_dir)
             .field("reader", &self.reader)
             .field("progress", &self.progress.is_some())
+            .field("skip_audit", &self.skip_audit)
             .finish()
     }
 }
@@ -198,7 +202,11 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         outcome: outcome.to_owned(),
         error,
     };
-    let recorded = audit::record_run(db, &run).await;
+    let recorded = if options.skip_audit {
+        Ok(0)
+    } else {
+        audit::record_run(db, &run).await
+    };
     let (mut report, _) = result?;
     recorded?;
     report.duration_ms = t0.elapsed().as_millis() as u64;
@@ -207,7 +215,7 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
 }
 
 /// The files of the run, plus file-level issues found while looking for them.
-fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)> {
+pub(crate) fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)> {
     match input {
         Input::Dir(dir) => Ok(registrar_formats::discover(dir)?),
         Input::File { path, entity } => {
@@ -250,7 +258,7 @@ fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)> {
     }
 }
 
-fn sha256_file(path: &Path) -> Option<String> {
+pub(crate) fn sha256_file(path: &Path) -> Option<String> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     let mut f = std::fs::File::open(path).ok()?;
@@ -266,7 +274,7 @@ fn sha256_file(path: &Path) -> Option<String> {
     Some(hex::encode(h.finalize()))
 }
 
-fn files_json(
+pub(crate) fn files_json(
     files: &[DataFile],
     shas: &[Option<String>],
     report: Option<&Report>,
@@ -292,7 +300,7 @@ fn files_json(
     )
 }
 
-fn counts_json(report: Option<&Report>) -> serde_json::Value {
+pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     if let Some(r) = report {
         for s in &r.files {
