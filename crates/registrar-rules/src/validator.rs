@@ -339,15 +339,28 @@ struct EnrSlot {
     rejected_file: u16,
 }
 
+/// Interned users or courses. `get` remembers the last hit: attendance and grade files are
+/// usually sorted by course or student, so consecutive rows often name the same key, and one
+/// string comparison is cheaper than hashing and probing.
 #[derive(Default)]
 struct Interner {
     ids: FxMap<Box<str>, u32>,
+    keys: Vec<Box<str>>,
     slots: Vec<RefSlot>,
+    last: std::cell::Cell<u32>,
 }
 
 impl Interner {
     fn get(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
+        let last = self.last.get();
+        if let Some(k) = self.keys.get(last as usize) {
+            if **k == *s {
+                return Some(last);
+            }
+        }
+        let id = self.ids.get(s).copied()?;
+        self.last.set(id);
+        Some(id)
     }
     fn intern(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(s) {
@@ -355,6 +368,7 @@ impl Interner {
         }
         let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         self.slots.push(RefSlot::default());
+        self.keys.push(s.into());
         self.ids.insert(s.into(), id);
         id
     }
