@@ -154,3 +154,36 @@ fn unsupported_file_is_an_issue_and_missing_file_an_error() {
         Err(Error::Formats(_))
     ));
 }
+
+#[test]
+fn a_folder_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "users.csv", USERS);
+    write(dir.path(), "courses.csv", COURSES);
+    write(dir.path(), "enrollments.csv", ENROLLMENTS);
+    // Two attendance files: `duplicate-file`, and neither is read.
+    write(dir.path(), "attendance.tsv", ATTENDANCE);
+    std::fs::write(dir.path().join("attendance.csv"), "x\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+    let r = registrar_rules::validate_dir(dir.path(), &ReaderOptions::default()).unwrap();
+    let files: Vec<&str> = r.files.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, ["users.csv", "courses.csv", "enrollments.csv"]);
+    let dup: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.code == IssueCode::DuplicateFile)
+        .collect();
+    assert_eq!(dup.len(), 1, "{:#?}", r.issues);
+    assert_eq!(r.file("enrollments.csv").unwrap().valid, 1);
+    assert!(!r.ok);
+
+    let empty = tempfile::tempdir().unwrap();
+    let r = registrar_rules::validate_dir(empty.path(), &ReaderOptions::default()).unwrap();
+    assert!(r.files.is_empty());
+
+    assert!(registrar_rules::validate_dir(
+        &dir.path().join("no-such-folder"),
+        &ReaderOptions::default()
+    )
+    .is_err());
+}

@@ -116,4 +116,9 @@ fn messy_data_gets_exactly_the_planted_faults() {
         .map(|f| (f.file.clone(), f.rows, f.valid, f.invalid))
         .collect();
     assert_eq!(got_counts, counts);
+
+    // The same through discovery.
+    let by_dir = registrar_rules::validate_dir(&dir, &ReaderOptions::default()).expect("readable");
+    assert_eq!(by_dir.issues, r.issues);
+    assert_eq!(by_dir.files, r.files);
 }
