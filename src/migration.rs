@@ -239,6 +239,8 @@ impl Migration {
     /// `import --execute`: all or nothing (unless [`Migration::skip_invalid`]); one `import_runs` row.
     pub async fn execute(&self) -> Result<Report, Error> {
         let db = Database::open(&self.database_url).await?;
+        // Never beside a runbook (or another import) on the same database.
+        let _run_lock = db.run_lock().await?;
         let report = registrar_db::import::run_import(
             &db,
             self.input()?,
@@ -371,7 +373,16 @@ impl Migration {
         let started_at = chrono::Utc::now();
         let input = self.input()?.clone();
         let db = Database::open(&self.database_url).await?;
-        let result = self.runbook(&db, &input).await;
+        // One runbook at a time per database: a second one beside it could roll back to a
+        // backup taken before this one's import committed, wiping it. A refusal is audited too.
+        let result = match db.run_lock().await {
+            Ok(lock) => {
+                let r = self.runbook(&db, &input).await;
+                drop(lock);
+                r
+            }
+            Err(e) => Err(e.into()),
+        };
         // The whole run is one row of the audit log, written last so that it survives a rollback.
         let (outcome, error) = match &result {
             Ok(o) if o.ok => ("success", None),

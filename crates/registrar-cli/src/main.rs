@@ -454,6 +454,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             reader,
         } => {
             let database = connect(&db).await?;
+            // Never beside a runbook (or another import) on the same database.
+            let _run_lock = if mode.execute {
+                Some(database.run_lock().await?)
+            } else {
+                None
+            };
             let opts = db::import::ImportOptions {
                 mode: if mode.execute {
                     db::import::ImportMode::Execute

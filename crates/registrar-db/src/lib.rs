@@ -30,10 +30,12 @@ pub mod clean;
 mod connect;
 pub mod hash;
 pub mod import;
+mod lock;
 pub mod seed;
 pub mod testing;
 
 pub use connect::{mask_url, Database, Engine, DEFAULT_DATABASE_URL};
+pub use lock::RunLock;
 
 /// The schema version this build writes and reads (the number of the newest migration).
 pub const SCHEMA_VERSION: i64 = 1;

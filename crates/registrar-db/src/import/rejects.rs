@@ -18,12 +18,34 @@ use std::path::{Path, PathBuf};
 
 /// A rejects file being written.
 pub(crate) struct RejectsWriter {
-    tmp: PathBuf,
+    tmp: TmpFile,
     target: PathBuf,
     out: csv::Writer<BufWriter<File>>,
     secret_cols: Vec<bool>,
     width: usize,
     cell: String,
+}
+
+/// A temporary file that is removed when dropped unless [`TmpFile::keep`] took it: a rejects
+/// file whose writing failed (a full disk, say) leaves nothing behind.
+struct TmpFile(Option<PathBuf>);
+
+impl TmpFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    fn keep(mut self) -> PathBuf {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// A finished rejects file waiting for the run to commit.
@@ -102,7 +124,7 @@ impl RejectsWriter {
             })
             .collect();
         let mut w = RejectsWriter {
-            tmp,
+            tmp: TmpFile(Some(tmp)),
             target,
             out,
             secret_cols,
@@ -117,7 +139,7 @@ impl RejectsWriter {
 
     fn csv_err(&self, e: csv::Error) -> Error {
         Error::io(
-            format!("cannot write {}", self.tmp.display()),
+            format!("cannot write {}", self.tmp.path().display()),
             std::io::Error::other(e.to_string()),
         )
     }
@@ -157,7 +179,7 @@ impl RejectsWriter {
 
     /// Flushes and syncs the temporary file.
     pub fn finish(self) -> Result<PendingRejects> {
-        let ctx = format!("cannot write {}", self.tmp.display());
+        let ctx = format!("cannot write {}", self.tmp.path().display());
         let inner = self
             .out
             .into_inner()
@@ -167,7 +189,7 @@ impl RejectsWriter {
             .map_err(|e| Error::io(ctx.clone(), std::io::Error::other(e.to_string())))?;
         file.sync_all().map_err(|e| Error::io(ctx, e))?;
         Ok(PendingRejects {
-            tmp: self.tmp,
+            tmp: self.tmp.keep(),
             target: self.target,
         })
     }

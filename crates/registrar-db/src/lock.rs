@@ -1,0 +1,144 @@
+//! The run lock: one `migrate --execute` (or `import --execute` from the command line) at a
+//! time per database, across processes.
+//!
+//! An import alone is already safe (its one transaction takes an advisory transaction lock on
+//! PostgreSQL and SQLite's write lock), but the runbook is several transactions: backup,
+//! clean-up, import, checks, backup, and on failure a restore of the first backup. A second
+//! runbook running beside it could take its own first backup before the first one's import
+//! commits, fail, and then "roll back" to that backup, wiping the other run's work. The run
+//! lock makes the second run refuse at once instead.
+//!
+//! - PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) held on a connection of its
+//!   own for as long as the [`RunLock`] lives. The server releases it when that connection
+//!   closes, including when the process is killed.
+//! - SQLite: an exclusive `flock` on `<database file>.registrar-lock` (created 0600 beside the
+//!   database, left in place; it holds nothing). The kernel releases it when the process ends,
+//!   however it ends. In-memory databases need no lock.
+
+use crate::{Database, Error, Result};
+use std::path::PathBuf;
+
+/// The advisory lock key of the run lock (distinct from the import's transaction lock key).
+const PG_RUN_LOCK_KEY: i64 = 0x7265_6769_7374_7275;
+
+const REFUSED: &str = "another registrar run (migrate or import) is using this database; wait \
+                       for it to finish, then run again";
+
+/// Holds the database's run lock until dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    _inner: Inner,
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // the fields are held for their lifetime, never read
+enum Inner {
+    /// The connection holding the session advisory lock; closing it releases the lock.
+    Pg(sqlx::PgConnection),
+    /// The open, locked file.
+    File(std::fs::File, PathBuf),
+    /// Nothing to lock (an in-memory database).
+    None,
+}
+
+impl Database {
+    /// Takes the run lock of this database, or refuses at once ([`Error::Refused`], whose
+    /// message says another run is going on) when another process holds it.
+    pub async fn run_lock(&self) -> Result<RunLock> {
+        match self {
+            Database::Postgres(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(PG_RUN_LOCK_KEY)
+                    .fetch_one(&mut conn)
+                    .await?;
+                if !locked {
+                    return Err(Error::Refused(REFUSED.into()));
+                }
+                Ok(RunLock {
+                    _inner: Inner::Pg(conn),
+                })
+            }
+            Database::Sqlite(pool) => {
+                let file = pool.connect_options().get_filename().to_path_buf();
+                if !file.is_file() {
+                    return Ok(RunLock {
+                        _inner: Inner::None,
+                    });
+                }
+                let mut name = file.into_os_string();
+                name.push(".registrar-lock");
+                let path = PathBuf::from(name);
+                let f = lock_file(&path)?;
+                Ok(RunLock {
+                    _inner: Inner::File(f, path),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn lock_file(path: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open the lock file {}", path.display()), e))?;
+    // SAFETY: flock on a file descriptor we own and keep open for the lock's lifetime.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
+            Error::Refused(REFUSED.into())
+        } else {
+            Error::io(format!("cannot lock {}", path.display()), e)
+        });
+    }
+    Ok(f)
+}
+
+#[cfg(not(unix))]
+fn lock_file(path: &std::path::Path) -> Result<std::fs::File> {
+    // No advisory file lock without Unix: the lock file is still opened, and SQLite's own
+    // write lock keeps each transaction whole.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open the lock file {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_lock_on_the_same_sqlite_file_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::testing::fresh_sqlite(dir.path());
+        let a = Database::open(&url).await.unwrap();
+        let b = Database::open(&url).await.unwrap();
+        let held = a.run_lock().await.unwrap();
+        match b.run_lock().await {
+            Err(Error::Refused(m)) => assert!(m.contains("another registrar run"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        drop(held);
+        b.run_lock().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_memory_databases_need_no_lock() {
+        let db = Database::open("sqlite::memory:").await.unwrap();
+        let _a = db.run_lock().await.unwrap();
+        let _b = db.run_lock().await.unwrap();
+    }
+}
