@@ -92,12 +92,32 @@ pub fn discover(dir: &Path) -> Result<(Vec<DataFile>, Vec<Issue>), Error> {
             });
         }
     }
+    if files.is_empty() && issues.is_empty() {
+        issues.push(Issue::error(
+            IssueCode::NoDataFiles,
+            dir.display().to_string(),
+            None,
+            None,
+            "this folder holds no data file; name the files users, courses, enrollments, grades \
+             or attendance with .csv, .tsv, .xlsx, .xls, .ods, .json, .jsonl or .ndjson",
+        ));
+    }
     Ok((files, issues))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_folder_is_an_issue() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let (files, issues) = discover(dir.path()).unwrap();
+        assert!(files.is_empty());
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].code, IssueCode::NoDataFiles);
+    }
 
     #[test]
     fn finds_files_in_import_order_and_flags_duplicates() {

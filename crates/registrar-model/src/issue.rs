@@ -114,6 +114,8 @@ issue_codes! {
     AlreadyExists => "already-exists",
     /// A column Registrar does not know; it is ignored.
     UnknownColumn => "unknown-column",
+    /// A data folder holds no users, courses, enrollments, grades or attendance file.
+    NoDataFiles => "no-data-files",
 }
 
 impl fmt::Display for IssueCode {
@@ -262,7 +264,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 28);
+        assert_eq!(IssueCode::ALL.len(), 30);
     }
 
     #[test]

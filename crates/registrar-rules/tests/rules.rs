@@ -828,6 +828,7 @@ fn every_rule_code_is_produced() {
         "duplicate-file",
         "malformed-file",
         "malformed-row",
+        "no-data-files",
     ];
     let want: BTreeSet<&str> = IssueCode::ALL
         .iter()
