@@ -1,0 +1,22 @@
+//! CSV/TSV reader: the first byte picks options (limits, delimiter, encoding) and the extension.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&knob, bytes)) = data.split_first() else {
+        return;
+    };
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let name = if knob & 0x40 == 0 {
+        "users.csv"
+    } else {
+        "users.tsv"
+    };
+    let path = dir.path().join(name);
+    if std::fs::write(&path, bytes).is_err() {
+        return;
+    }
+    common::drain(&path, &common::options(knob));
+});
