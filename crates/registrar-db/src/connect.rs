@@ -89,14 +89,61 @@ const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The URL with any password replaced by `***`, safe to print.
+/// The URL with any password replaced by `***`, safe to print: the password of the user
+/// part, query parameters such as `password=` / `sslpassword=`, and, for a URL that does not
+/// parse, everything between `://` and the last `@` after the user name.
 pub fn mask_url(url: &str) -> String {
+    fn secret_key(k: &str) -> bool {
+        let k = k.to_ascii_lowercase();
+        k.contains("pass") || k == "pwd" || k.contains("secret") || k.contains("token")
+    }
     match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+        Ok(mut u) => {
+            let mut changed = false;
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+                changed = true;
+            }
+            if u.query_pairs().any(|(k, _)| secret_key(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if secret_key(&k) {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+                changed = true;
+            }
+            if changed {
+                u.to_string()
+            } else {
+                url.to_owned()
+            }
         }
-        _ => url.to_owned(),
+        Err(_) => {
+            // Not a URL: hide the whole user part and any query string.
+            let (head, rest) = match url.find("://") {
+                Some(i) => (&url[..i + 3], &url[i + 3..]),
+                None => ("", url),
+            };
+            let rest = match rest.rfind('@') {
+                Some(at) => {
+                    let user = rest[..at].split(':').next().unwrap_or("");
+                    format!("{user}:***{}", &rest[at..])
+                }
+                None => rest.to_owned(),
+            };
+            let rest = match rest.find('?') {
+                Some(q) => format!("{}?***", &rest[..q]),
+                None => rest,
+            };
+            format!("{head}{rest}")
+        }
     }
 }
 
@@ -256,6 +303,12 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(mask_url("sqlite://x.db"), "sqlite://x.db");
+        let q = mask_url("postgres://u@h/db?sslmode=disable&password=secret");
+        assert!(!q.contains("secret") && q.contains("password=***"), "{q}");
+        assert!(q.contains("sslmode=disable"), "{q}");
+        let bad = mask_url("postgres://u:se:cret@x@h:notaport/db");
+        assert!(!bad.contains("cret"), "{bad}");
+        assert_eq!(mask_url("sqlite::memory:"), "sqlite::memory:");
     }
 
     #[tokio::test]
