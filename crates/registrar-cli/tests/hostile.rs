@@ -725,3 +725,78 @@ fn id_like_text_stays_text() {
     assert!(!issues.iter().any(|i| i["row"] == 3), "{}", run.stdout);
     assert_eq!(v["files"][0]["valid"], 1);
 }
+
+/// An `.ods` member list around `content` (calamine needs the manifest).
+fn ods(content: &str) -> Vec<Member> {
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#;
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Sheet1">{content}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    vec![
+        Member::stored(
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        Member::stored("content.xml", doc.as_bytes()),
+        Member::stored("META-INF/manifest.xml", manifest.as_bytes()),
+    ]
+}
+
+fn ods_text(text: &str, repeat: u32) -> String {
+    format!(
+        r#"<table:table-cell table:number-columns-repeated="{repeat}" office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
+    )
+}
+
+#[test]
+fn ods_of_repeated_cells_is_refused_before_expanding() {
+    let dir = tmp();
+    // 1 KB on disk, 90 million cells once expanded (calamine would take gigabytes).
+    let path = dir.path().join("courses.ods");
+    let content = format!(
+        r#"<table:table-row>{}{}</table:table-row><table:table-row table:number-rows-repeated="1000000">{}</table:table-row>"#,
+        ods_text("course_code", 1),
+        ods_text("course_name", 1),
+        ods_text("x", 90)
+    );
+    write_zip(&path, &ods(&content));
+    let run = validate(&path, &[]);
+    run.assert_bounded("ods of repeated cells");
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.text().contains("malformed-file") && run.text().contains("cells"),
+        "{}",
+        tail(&run.text())
+    );
+
+    // The same with cells at A1 and XFD1048576: refused too, and in no time.
+    let path = dir.path().join("grades.ods");
+    let content = format!(
+        r#"<table:table-row>{}</table:table-row><table:table-row table:number-rows-repeated="1048574"><table:table-cell/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated="16383"/>{}</table:table-row>"#,
+        ods_text("student_email", 1),
+        ods_text("far", 1)
+    );
+    write_zip(&path, &ods(&content));
+    let run = validate(&path, &[]);
+    run.assert_bounded("ods with A1 and XFD1048576");
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.text().contains("malformed-file"),
+        "{}",
+        tail(&run.text())
+    );
+
+    // A genuine small .ods with LibreOffice's trailing formatting rows still reads.
+    let path = dir.path().join("courses-ok.ods");
+    let content = format!(
+        r#"<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row><table:table-row table:number-rows-repeated="1048574"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#,
+        ods_text("course_code", 1),
+        ods_text("course_name", 1),
+        ods_text("MATH101", 1),
+        ods_text("Calculus I", 1)
+    );
+    write_zip(&path, &ods(&content));
+    let run = validate(&path, &["--entity", "courses"]);
+    run.assert_bounded("small genuine ods");
+    assert_eq!(run.code, Some(0), "{}", tail(&run.text()));
+}

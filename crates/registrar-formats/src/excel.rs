@@ -19,11 +19,16 @@
 //!   than 512 MiB in total (or more than `max_file_size`), or a member over 64 MiB that
 //!   inflates more than 100 times its compressed size, is `malformed-file` ("the workbook
 //!   inflates to N bytes"). More than `max_rows` data rows is a `malformed-file` issue.
+//!   A zip member whose declared size lies (small) is stopped by the zip reader as soon as it
+//!   inflates past its declared size (`File is larger than its declared uncompressed size`),
+//!   which ends the sheet with a `malformed-file` issue after the rows read so far.
 //! - **Limitations.** calamine has no streaming reader for `.xls` and `.ods`: they are read
-//!   whole with `worksheet_range` (calamine caps `.ods` at 100 million cells; `.xls` sheets
-//!   are at most 65,536 × 256 by format). A zip member whose declared size lies is not
-//!   caught before inflating; the shared-strings table of an `.xlsx` is held in memory by
-//!   calamine (its declared size is part of the check above).
+//!   whole with `worksheet_range`. An `.ods` whose sheets expand (repeated rows and columns)
+//!   to more than [`MAX_ODS_CELLS`] cells is refused before calamine reads it (calamine's own
+//!   cap, 100 million cells, would take gigabytes). `.xls` sheets are at most 65,536 × 256 by
+//!   format but are not pre-checked: a tiny `.xls` with cells at A1 and IV65536 makes calamine
+//!   build a dense 16.7-million-cell range. The shared-strings table of an `.xlsx` is held in
+//!   memory by calamine (its declared size is part of the check above).
 use crate::channel::{spawn, Consumer, Producer};
 use crate::{Error, Event, Format, ReaderOptions, Row, RowSource, Value};
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, Xls, Xlsx};
@@ -74,6 +79,9 @@ impl SheetSource {
         }
         if matches!(format, Format::Xlsx | Format::Ods) {
             check_zip(path, &file, options.max_file_size.min(MAX_INFLATED))?;
+        }
+        if format == Format::Ods {
+            check_ods_cells(path, &file)?;
         }
         let job = Job {
             path: path.to_path_buf(),
@@ -140,6 +148,171 @@ fn check_zip(path: &Path, file: &str, limit: u64) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Refuses an `.ods` whose sheets expand to more than [`MAX_ODS_CELLS`] cells. calamine
+/// builds `.ods` sheets whole, expanding `number-rows-repeated` / `number-columns-repeated`,
+/// so a 1 KB file of repeated non-empty cells could otherwise take gigabytes. The estimate
+/// streams `content.xml` (already bounded by [`check_zip`]) and counts, per table, the rows up
+/// to the last one holding a non-empty cell times the widest such row, as calamine does.
+fn check_ods_cells(path: &Path, file: &str) -> Result<(), Error> {
+    use std::io::Read;
+    let Ok(f) = File::open(path) else {
+        return Ok(()); // calamine reports it
+    };
+    let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(f)) else {
+        return Ok(());
+    };
+    let Ok(content) = zip.by_name("content.xml") else {
+        return Ok(());
+    };
+    let mut scan = OdsScan::default();
+    let mut reader = BufReader::with_capacity(64 * 1024, content);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break, // a damaged member is calamine's to report
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            scan.byte(b);
+        }
+        if scan.cells() > MAX_ODS_CELLS {
+            break;
+        }
+    }
+    let cells = scan.cells();
+    if cells > MAX_ODS_CELLS {
+        return Err(crate::file_error(
+            IssueCode::MalformedFile,
+            file,
+            format!(
+                "the workbook's sheets expand to {cells} cells (repeated rows and columns), more than the limit of {MAX_ODS_CELLS}; delete the unused rows and columns or export it as CSV"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Most cells the sheets of an `.ods` may expand to (about 70 bytes each in calamine).
+pub const MAX_ODS_CELLS: u64 = 2_000_000;
+
+/// A streaming tag scanner for `.ods` `content.xml` (see [`check_ods_cells`]).
+#[derive(Default)]
+struct OdsScan {
+    in_tag: bool,
+    tag: Vec<u8>,
+    rows: u64,
+    row_repeat: u64,
+    col: u64,
+    row_end: u64,
+    last_row: u64,
+    width: u64,
+    total: u64,
+}
+
+impl OdsScan {
+    const MAX_TAG: usize = 4096;
+
+    fn byte(&mut self, b: u8) {
+        if !self.in_tag {
+            if b == b'<' {
+                self.in_tag = true;
+                self.tag.clear();
+            }
+            return;
+        }
+        if b == b'>' {
+            self.in_tag = false;
+            let tag = std::mem::take(&mut self.tag);
+            self.tag_done(&tag);
+            self.tag = tag;
+        } else if self.tag.len() < Self::MAX_TAG {
+            self.tag.push(b);
+        }
+    }
+
+    /// Cells expanded so far, counting the current table.
+    fn cells(&self) -> u64 {
+        self.total
+            .saturating_add(self.last_row.min(1_048_576) * self.width.min(MAX_COLUMNS as u64))
+    }
+
+    fn tag_done(&mut self, tag: &[u8]) {
+        let end = tag.first() == Some(&b'/');
+        let body = if end { &tag[1..] } else { tag };
+        let name_len = body
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == b'/')
+            .unwrap_or(body.len());
+        let name = &body[..name_len];
+        let local = match name.iter().rposition(|c| *c == b':') {
+            Some(i) => &name[i + 1..],
+            None => name,
+        };
+        let self_closing = !end && body.last() == Some(&b'/');
+        match (local, end) {
+            (b"table", false) => {
+                self.total = self.cells();
+                self.rows = 0;
+                self.last_row = 0;
+                self.width = 0;
+            }
+            (b"table-row", false) => {
+                let repeat = attr_number(body, b"number-rows-repeated").clamp(1, 1_048_576);
+                if self_closing {
+                    self.rows = self.rows.saturating_add(repeat);
+                } else {
+                    self.row_repeat = repeat;
+                    self.col = 0;
+                    self.row_end = 0;
+                }
+            }
+            (b"table-row", true) => {
+                self.rows = self.rows.saturating_add(self.row_repeat);
+                if self.row_end > 0 {
+                    self.last_row = self.rows;
+                    self.width = self.width.max(self.row_end);
+                }
+                self.row_repeat = 0;
+            }
+            (b"table-cell" | b"covered-table-cell", false) => {
+                let repeat =
+                    attr_number(body, b"number-columns-repeated").clamp(1, MAX_COLUMNS as u64);
+                self.col = self.col.saturating_add(repeat);
+                if !self_closing || contains(body, b"value-type") {
+                    self.row_end = self.col;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The number in `name="123"` (or `'123'`) inside a tag; 1 when absent or not a number.
+fn attr_number(tag: &[u8], name: &[u8]) -> u64 {
+    let Some(at) = tag.windows(name.len()).position(|w| w == name) else {
+        return 1;
+    };
+    let rest = &tag[at + name.len()..];
+    let rest = rest.strip_prefix(b"=").unwrap_or(rest);
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return 1;
+    }
+    std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 struct Job {
@@ -533,6 +706,40 @@ mod tests {
             panic!("expected a date-time")
         };
         assert_eq!(dt.to_string(), "2023-03-15 12:00:00");
+    }
+
+    fn scan(xml: &str) -> u64 {
+        let mut s = OdsScan::default();
+        for b in xml.bytes() {
+            s.byte(b);
+        }
+        s.cells()
+    }
+
+    #[test]
+    fn ods_scan_counts_expanded_cells() {
+        let cell =
+            r#"<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>"#;
+        let two = format!("<table:table><table:table-row>{cell}{cell}</table:table-row><table:table-row>{cell}</table:table-row></table:table>");
+        assert_eq!(scan(&two), 4);
+        // Trailing formatting-only rows and columns (LibreOffice writes these) cost nothing.
+        let trailing = format!(
+            r#"<table:table><table:table-row>{cell}<table:table-cell table:number-columns-repeated="16383"/></table:table-row><table:table-row table:number-rows-repeated="1048575"><table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table>"#
+        );
+        assert_eq!(scan(&trailing), 1);
+        // Repeated non-empty cells expand.
+        let bomb = r#"<table:table><table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="90" office:value-type="string"><text:p>y</text:p></table:table-cell></table:table-row></table:table>"#;
+        assert_eq!(scan(bomb), 90_000_000);
+        // Two tables add up.
+        assert_eq!(scan(&format!("{two}{two}")), 8);
+        assert_eq!(
+            attr_number(b"x number-rows-repeated='7'", b"number-rows-repeated"),
+            7
+        );
+        assert_eq!(
+            attr_number(b"x number-rows-repeated=\"zz\"", b"number-rows-repeated"),
+            1
+        );
     }
 
     #[test]
