@@ -36,7 +36,7 @@ pub use registrar_formats as formats;
 pub use registrar_model as model;
 pub use registrar_rules as rules;
 
-pub use migration::{Migration, RunbookOutcome, StepOutcome};
+pub use migration::{Migration, RunbookOutcome, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Report, Severity};
 

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A callback that receives one line per runbook step.
+pub type StepLog = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// A migration of data files into a database, built step by step.
 ///
 /// ```no_run
@@ -36,7 +39,7 @@ pub struct Migration {
     clean_training_data: bool,
     force_password_reset: bool,
     progress: Option<Arc<dyn Progress>>,
-    step_log: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    step_log: Option<StepLog>,
 }
 
 impl fmt::Debug for Migration {
@@ -198,7 +201,7 @@ impl Migration {
     }
 
     /// A callback that receives one line per runbook step as it finishes.
-    pub fn step_log(mut self, log: Option<Arc<dyn Fn(&str) + Send + Sync>>) -> Migration {
+    pub fn step_log(mut self, log: Option<StepLog>) -> Migration {
         self.step_log = log;
         self
     }
@@ -437,7 +440,7 @@ impl Migration {
             duration_ms: 0,
         };
         // 1. Validate the files before touching anything.
-        let report = match &input {
+        let report = match input {
             Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
             Input::File { path, entity } => {
                 registrar_rules::validate_file(path, *entity, &self.reader)?
@@ -474,7 +477,7 @@ impl Migration {
 
         // 3..7. Everything after the first backup rolls back on failure.
         let result = self
-            .after_backup(&db, &input, &mut out, &stamp.to_string())
+            .after_backup(db, input, &mut out, &stamp.to_string())
             .await;
         let failure = match result {
             Ok(None) => None,

@@ -489,7 +489,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             reader,
         } => {
             let human = format == OutputFormat::Human;
-            let step_log: Option<Arc<dyn Fn(&str) + Send + Sync>> = if human {
+            let step_log: Option<registrar::StepLog> = if human {
                 Some(Arc::new(|line: &str| eprintln!("{line}")))
             } else {
                 None

@@ -106,32 +106,6 @@ pub fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use registrar::model::{Entity, FileSummary, Issue, IssueCode, Mode};
-
-    #[test]
-    fn human_groups_by_file() {
-        let mut r = Report::new(Mode::Validate);
-        r.files
-            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
-        r.push(Issue::error(
-            IssueCode::InvalidEmail,
-            "users.csv",
-            Some(4),
-            Some("email"),
-            "bad",
-        ));
-        let s = human_report(&r);
-        assert!(
-            s.contains("users.csv\n  users.csv:4 email: error[invalid-email] bad"),
-            "{s}"
-        );
-        assert!(s.contains("FAILED: 1 error(s)"));
-    }
-}
-
 /// What clean-up deleted or would delete, and any refusal.
 pub fn clean_report(r: &registrar::db::clean::CleanReport) -> String {
     let mut out = String::new();
@@ -214,5 +188,31 @@ fn human_bytes(n: i64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registrar::model::{Entity, FileSummary, Issue, IssueCode, Mode};
+
+    #[test]
+    fn human_groups_by_file() {
+        let mut r = Report::new(Mode::Validate);
+        r.files
+            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
+        r.push(Issue::error(
+            IssueCode::InvalidEmail,
+            "users.csv",
+            Some(4),
+            Some("email"),
+            "bad",
+        ));
+        let s = human_report(&r);
+        assert!(
+            s.contains("users.csv\n  users.csv:4 email: error[invalid-email] bad"),
+            "{s}"
+        );
+        assert!(s.contains("FAILED: 1 error(s)"));
     }
 }
