@@ -11,6 +11,10 @@
 #            --seed S      gen_data seed (default 42)
 #            --skip-pg | --skip-sqlite | --skip-pgloader
 #            --keep        keep the benchmark databases (dropped by default)
+#            --plain-passwords  users.csv with plain passwords, so the base load hashes them
+#                          (argon2id, every core) and its time is recorded as registrar-base;
+#                          by default gen_data pre-hashes them (--prehashed-fraction 1) once per
+#                          data set, so the base load of each engine takes seconds, not minutes
 #
 # Needs (installs nothing itself): cargo, psql, pgloader, sqlite3, /usr/bin/time.
 #   Debian/Ubuntu: apt-get install -y postgresql-client pgloader sqlite3 time
@@ -57,6 +61,7 @@ DO_PG=1
 DO_SQLITE=1
 DO_PGLOADER=1
 KEEP=0
+PREHASHED=1
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -69,6 +74,7 @@ while [[ $# -gt 0 ]]; do
         --skip-sqlite) DO_SQLITE=0; shift ;;
         --skip-pgloader) DO_PGLOADER=0; shift ;;
         --keep) KEEP=1; shift ;;
+        --plain-passwords) PREHASHED=0; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         [0-9]*) SIZES="$1"; shift ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -199,7 +205,11 @@ run_size() {
     local courses=$(( students / 5 ))
     (( courses < 12 )) && courses=12
     (( courses > 400 )) && courses=400
-    local data="$WORK/data-$n-s$SEED"
+    local data="$WORK/data-$n-s$SEED" genflags=()
+    if [[ $PREHASHED == 1 ]]; then
+        data="$data-prehashed"
+        genflags=(--prehashed-fraction 1 --no-password-file)
+    fi
     LOGDIR="$WORK/logs-$n"
     mkdir -p "$LOGDIR"
 
@@ -207,7 +217,7 @@ run_size() {
         log "generating $data: $students students, $courses courses, $per per student, $days days"
         rm -rf "$data"
         "$GEN" --students "$students" --courses "$courses" --per-student "$per" --days "$days" \
-            --seed "$SEED" --out "$data" --formats csv --resolved >"$LOGDIR/gen.out"
+            --seed "$SEED" --out "$data" --formats csv --resolved "${genflags[@]}" >"$LOGDIR/gen.out"
     fi
     local att
     att=$(ls "$data"/attendance.* | grep -v resolved | head -n 1)
