@@ -538,3 +538,61 @@ fn sqlite_full_run_never_leaks_a_password_and_rejects_are_private_and_excel_safe
 fn postgres_full_run_never_leaks_a_password_and_rejects_are_private_and_excel_safe() {
     full_run(Engine::Postgres);
 }
+
+/// Regression fixture: a rejects file fixed by hand re-imports to the original values (exactly
+/// one protecting `'` stripped, other quotes kept), on both engines.
+fn fixed_rejects_fixture(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "fixed_rejects_fixture") else {
+        return;
+    };
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rejects-reimport/users.csv.rejects.csv");
+    let f = s(&fixture);
+    let o = run(&[
+        "validate", "--file", f, "--entity", "users", "--format", "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&[
+        "import",
+        "--file",
+        f,
+        "--entity",
+        "users",
+        "--execute",
+        "--database",
+        &url,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let secrets: Vec<String> = [
+        "Ev3*fixedPass-5150",
+        "Fy6*fixedPass-6161",
+        "Gl7*fixedPass-7272",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    Outputs(vec![("import fixture".into(), text(&o))]).assert_clean(&secrets);
+    let want = [
+        ("eve@realschool.org", "=1+2", "-Formula"),
+        ("fay@realschool.org", "@Fay", "''=kept"),
+        ("gil@realschool.org", "'plain", "O'Brien"),
+    ];
+    for (email, first, last) in want {
+        assert_eq!(
+            names_of(&url, email),
+            Some((first.to_string(), last.to_string())),
+            "{engine:?}: {email}"
+        );
+    }
+}
+
+#[test]
+fn sqlite_a_fixed_rejects_file_reimports_to_the_original_values() {
+    fixed_rejects_fixture(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_a_fixed_rejects_file_reimports_to_the_original_values() {
+    fixed_rejects_fixture(Engine::Postgres);
+}
