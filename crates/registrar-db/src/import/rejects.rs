@@ -6,8 +6,9 @@
 //! - the `password` and `password_hash` cells are blanked: a rejects file must never hold a
 //!   secret, so the operator fills those cells in again before re-importing;
 //! - a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
-//!   so that a spreadsheet opening the file does not run it as a formula (the readers strip
-//!   that quote again on re-import).
+//!   so that a spreadsheet opening the file does not run it as a formula (when a file named
+//!   `*.rejects.csv` is read back, the validation pass strips exactly that one quote again, so a
+//!   fixed rejects file re-imports to the original values; see GUARANTEES.md).
 
 use crate::{Error, Result};
 use registrar_formats::Value;
