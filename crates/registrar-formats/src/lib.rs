@@ -214,10 +214,35 @@ pub fn file_name_of(path: &Path) -> String {
 }
 
 /// The entity a path's stem names (`users.csv` → users).
+///
+/// A rejects file written by `import --skip-invalid` (`users.csv.rejects.csv`) names the
+/// entity of the file it came from.
 pub fn entity_of(path: &Path) -> Option<Entity> {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(Entity::from_stem)
+    let stem = path.file_stem()?.to_str()?;
+    let stem = match stem.strip_suffix(".rejects") {
+        Some(original) => Path::new(original).file_stem()?.to_str()?,
+        None => stem,
+    };
+    Entity::from_stem(stem)
+}
+
+#[cfg(test)]
+mod entity_tests {
+    use super::*;
+
+    #[test]
+    fn entity_from_stem_and_from_rejects_files() {
+        assert_eq!(entity_of(Path::new("d/Users.CSV")), Some(Entity::Users));
+        assert_eq!(
+            entity_of(Path::new("users.csv.rejects.csv")),
+            Some(Entity::Users)
+        );
+        assert_eq!(
+            entity_of(Path::new("grades.xlsx.rejects.csv")),
+            Some(Entity::Grades)
+        );
+        assert_eq!(entity_of(Path::new("people.csv")), None);
+    }
 }
 
 /// Errors of this crate: I/O, or a file that cannot be read as data at all.
