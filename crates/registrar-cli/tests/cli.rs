@@ -413,3 +413,104 @@ fn runbook_end_to_end_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     runbook_on(&url, dir.path());
 }
+
+/// Table checksums of a database, through the library.
+async fn checksums(url: &str) -> Vec<registrar::db::backup::TableChecksum> {
+    let db = registrar::db::Database::open(url).await.unwrap();
+    let c = registrar::db::backup::table_checksums(&db).await.unwrap();
+    db.close().await;
+    c
+}
+
+/// A database error while the fourth file (grades) loads: `migrate --execute` restores the
+/// first backup (same checksums as before the run), exits non-zero and audits the failure.
+async fn migrate_rolls_back_on_a_database_error(url: &str, plant: &str, dir: &Path) {
+    let o = run(&["seed-training", "--database", url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // A rule the validator does not know: no 'final' grades.
+    {
+        let db = registrar::db::Database::open(url).await.unwrap();
+        match &db {
+            registrar::db::Database::Postgres(p) => {
+                sqlx::query(plant).execute(p).await.unwrap();
+            }
+            registrar::db::Database::Sqlite(p) => {
+                sqlx::query(plant).execute(p).await.unwrap();
+            }
+        }
+        db.close().await;
+    }
+    let before = checksums(url).await;
+    let data = examples("data");
+    let backups = dir.join("backups");
+    let o = run(&[
+        "migrate",
+        "--data",
+        data.to_str().unwrap(),
+        "--execute",
+        "--database",
+        url,
+        "--backup-dir",
+        backups.to_str().unwrap(),
+        "--clean-training-data",
+        "--format",
+        "json",
+    ]);
+    assert_ne!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["rolled_back"], true, "{v}");
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert!(
+        steps.contains(&"clean") && steps.contains(&"rollback"),
+        "{steps:?}"
+    );
+    assert_eq!(
+        checksums(url).await,
+        before,
+        "the database is exactly as the first backup says"
+    );
+    let o = run(&["audit", "--database", url, "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(runs[0]["mode"], "migrate-execute");
+    assert_eq!(runs[0]["outcome"], "rolled-back");
+    assert!(
+        runs[0]["error"].as_str().unwrap_or("").contains("import"),
+        "{}",
+        runs[0]
+    );
+}
+
+#[test]
+fn migrate_rolls_back_on_a_database_error_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(migrate_rolls_back_on_a_database_error(
+        &url,
+        "CREATE TRIGGER planted_fault BEFORE INSERT ON grades WHEN NEW.assessment = 'final' \
+         BEGIN SELECT RAISE(ABORT, 'planted fault'); END",
+        dir.path(),
+    ));
+}
+
+#[test]
+fn migrate_rolls_back_on_a_database_error_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = rt.block_on(registrar::db::testing::fresh_postgres(
+        "migrate_rolls_back_on_postgres",
+    )) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    rt.block_on(migrate_rolls_back_on_a_database_error(
+        &url,
+        "ALTER TABLE grades ADD CONSTRAINT planted_fault CHECK (assessment <> 'final')",
+        dir.path(),
+    ));
+}
