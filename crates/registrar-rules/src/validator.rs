@@ -11,11 +11,9 @@ use crate::{Existing, RowOutcome, ValidationOptions};
 use chrono::Datelike;
 use registrar_formats::{DataFile, Event, ReaderOptions, RowSource, Value};
 use registrar_model::{
-    Attendance, Course, CourseStatus, Email, Enrollment, Entity, FileSummary, Grade, Issue,
-    IssueCode, Mode, OnExisting, Password, Record, Report, Role, User,
+    Attendance, Course, CourseCode, CourseStatus, Email, Enrollment, Entity, FileSummary, Grade,
+    Issue, IssueCode, Mode, OnExisting, Password, Record, Report, Role, User,
 };
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -34,66 +32,12 @@ pub const MAX_ASSESSMENT_LEN: usize = 100;
 pub const DEFAULT_ASSESSMENT: &str = "final";
 
 // ---------------------------------------------------------------------------------------------
-// A small, fast hasher for the id-keyed sets (FxHash, as used by rustc). The keys are ids and
-// short strings from the operator's own files, so resistance to hash flooding is not needed.
+// The id-keyed maps and sets use FxHash (`rustc-hash`, as used by rustc): several times faster
+// than the default SipHash on short keys. It is not resistant to hash flooding; the keys are ids
+// and the operator's own emails and course codes, and a crafted file could at worst slow its own
+// validation down (documented in the crate docs).
 
-#[derive(Default, Clone, Copy)]
-struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash ^ w).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_i32(&mut self, i: i32) {
-        self.add(u64::from(i as u32));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash.rotate_left(26)
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 // ---------------------------------------------------------------------------------------------
 // Columns
@@ -375,9 +319,68 @@ impl Interner {
     fn slot(&self, id: u32) -> RefSlot {
         self.slots.get(id as usize).copied().unwrap_or_default()
     }
+    /// The normalised key of `id`.
+    fn key(&self, id: u32) -> &str {
+        self.keys.get(id as usize).map(|k| &**k).unwrap_or("")
+    }
     fn slot_mut(&mut self, id: u32) -> Option<&mut RefSlot> {
         self.slots.get_mut(id as usize)
     }
+}
+
+/// Raw cell text (trimmed, as written) → id of an interned key that this text was parsed to.
+/// Only text that parsed successfully and named a known key is remembered, so a hit is known
+/// valid and skips the parser; its normalised value is the interned key. Remembers the last hit
+/// too (files are usually sorted by course or student).
+#[derive(Default)]
+struct RawCache {
+    ids: FxMap<Box<str>, u32>,
+    last_raw: String,
+    last_id: u32,
+}
+
+/// At most this many raw spellings are remembered (case variants of the same key each take one).
+const RAW_CACHE_MAX: usize = 1 << 20;
+
+impl RawCache {
+    fn get(&mut self, raw: &str) -> Option<u32> {
+        if !self.last_raw.is_empty() && self.last_raw == raw {
+            return Some(self.last_id);
+        }
+        let id = self.ids.get(raw).copied()?;
+        self.last_raw.clear();
+        self.last_raw.push_str(raw);
+        self.last_id = id;
+        Some(id)
+    }
+    fn remember(&mut self, raw: &str, id: u32) {
+        if self.ids.len() < RAW_CACHE_MAX {
+            self.ids.insert(raw.into(), id);
+        }
+    }
+}
+
+/// The trimmed text of a text cell (the only kind the raw caches serve).
+fn raw_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::Text(s) => Some(s.trim()),
+        _ => None,
+    }
+}
+
+/// The attendance key (student id, course id, day number) packed into one `u64` (24, 20 and 20
+/// bits), or `None` when a part does not fit (the key then goes to the wide set).
+fn pack_attendance(sid: u32, cid: u32, day: i32) -> Option<u64> {
+    if sid < (1 << 24) && cid < (1 << 20) && (0..(1 << 20)).contains(&day) {
+        Some((u64::from(sid) << 40) | (u64::from(cid) << 20) | day as u64)
+    } else {
+        None
+    }
+}
+
+/// The enrollment key (student id, course id) as one `u64`.
+fn pack_pair(sid: u32, cid: u32) -> u64 {
+    (u64::from(sid) << 32) | u64::from(cid)
 }
 
 pub(crate) struct State {
@@ -386,9 +389,17 @@ pub(crate) struct State {
     users: Interner,
     courses: Interner,
     assessments: FxMap<Box<str>, u32>,
-    enrollments: FxMap<(u32, u32), EnrSlot>,
+    /// Raw student email text → user id.
+    raw_users: RawCache,
+    /// Raw course code text → course id.
+    raw_courses: RawCache,
+    enrollments: FxMap<u64, EnrSlot>,
     grades: FxMap<(u32, u32, u32), KeySlot>,
-    attendance: FxMap<(u32, u32, i32), KeySlot>,
+    /// Attendance keys packed by [`pack_attendance`] (16 bytes an entry).
+    attendance: FxMap<u64, KeySlot>,
+    /// Attendance keys that do not pack (ids past 2^24 / 2^20, dates before year 1 or after
+    /// about 2870).
+    attendance_wide: FxMap<(u32, u32, i32), KeySlot>,
     row_issues: Vec<Issue>,
 }
 
@@ -418,9 +429,12 @@ impl State {
             users: Interner::default(),
             courses: Interner::default(),
             assessments: FxMap::default(),
+            raw_users: RawCache::default(),
+            raw_courses: RawCache::default(),
             enrollments: FxMap::default(),
             grades: FxMap::default(),
             attendance: FxMap::default(),
+            attendance_wide: FxMap::default(),
             row_issues: Vec::new(),
         };
         if let Some(existing) = options.existing {
@@ -444,7 +458,7 @@ impl State {
             }
         }
         for (email, code) in ex.enrollments {
-            let key = (
+            let key = pack_pair(
                 self.users.intern(&email.trim().to_lowercase()),
                 self.courses.intern(&code.trim().to_uppercase()),
             );
@@ -459,12 +473,18 @@ impl State {
             self.grades.entry(key).or_default().in_db = true;
         }
         for (email, code, date) in ex.attendance {
-            let key = (
-                self.users.intern(&email.trim().to_lowercase()),
-                self.courses.intern(&code.trim().to_uppercase()),
-                date.num_days_from_ce(),
-            );
-            self.attendance.entry(key).or_default().in_db = true;
+            let sid = self.users.intern(&email.trim().to_lowercase());
+            let cid = self.courses.intern(&code.trim().to_uppercase());
+            self.attendance_slot(sid, cid, date.num_days_from_ce())
+                .in_db = true;
+        }
+    }
+
+    /// The attendance slot of a key, created empty when new (one hash operation).
+    fn attendance_slot(&mut self, sid: u32, cid: u32, day: i32) -> &mut KeySlot {
+        match pack_attendance(sid, cid, day) {
+            Some(k) => self.attendance.entry(k).or_default(),
+            None => self.attendance_wide.entry((sid, cid, day)).or_default(),
         }
     }
 
@@ -833,13 +853,18 @@ impl State {
     // -- references ----------------------------------------------------------------------------
 
     /// The student's id and role, or the issue (`unknown-student`).
-    fn resolve_student(&self, email: &Email, rc: &RowCx<'_, '_>) -> Result<(u32, Role), String> {
-        let Some(id) = self.users.get(email.as_str()) else {
-            return Err(format!(
+    fn resolve_student(&self, email: &Email) -> Result<(u32, Role), String> {
+        match self.users.get(email.as_str()) {
+            Some(id) => self.resolve_student_id(id, email),
+            None => Err(format!(
                 "no user {} in the users file or the database; add the user first",
                 quote(email.as_str())
-            ));
-        };
+            )),
+        }
+    }
+
+    /// [`State::resolve_student`] for an interned id.
+    fn resolve_student_id(&self, id: u32, email: &Email) -> Result<(u32, Role), String> {
         let s = self.users.slot(id);
         if let Some(role) = s.run_role.or(s.db_role) {
             return Ok((id, role));
@@ -852,7 +877,6 @@ impl State {
                 s.rejected_row
             ));
         }
-        let _ = rc;
         Err(format!(
             "no user {} in the users file or the database; add the user first",
             quote(email.as_str())
@@ -860,20 +884,29 @@ impl State {
     }
 
     /// The course's id, or the issue (`unknown-course`).
-    fn resolve_course(&self, code: &registrar_model::CourseCode) -> Result<u32, String> {
-        if let Some(id) = self.courses.get(code.as_str()) {
-            let s = self.courses.slot(id);
-            if s.run_row != 0 || s.in_db {
-                return Ok(id);
-            }
-            if s.rejected_row != 0 {
-                return Err(format!(
-                    "{} is not a valid course: the course on {} row {} was rejected; fix it first",
-                    quote(code.as_str()),
-                    self.file_name(s.rejected_file),
-                    s.rejected_row
-                ));
-            }
+    fn resolve_course(&self, code: &CourseCode) -> Result<u32, String> {
+        match self.courses.get(code.as_str()) {
+            Some(id) => self.resolve_course_id(id, code),
+            None => Err(format!(
+                "no course {} in the courses file or the database; add the course first",
+                quote(code.as_str())
+            )),
+        }
+    }
+
+    /// [`State::resolve_course`] for an interned id.
+    fn resolve_course_id(&self, id: u32, code: &CourseCode) -> Result<u32, String> {
+        let s = self.courses.slot(id);
+        if s.run_row != 0 || s.in_db {
+            return Ok(id);
+        }
+        if s.rejected_row != 0 {
+            return Err(format!(
+                "{} is not a valid course: the course on {} row {} was rejected; fix it first",
+                quote(code.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ));
         }
         Err(format!(
             "no course {} in the courses file or the database; add the course first",
@@ -881,34 +914,79 @@ impl State {
         ))
     }
 
+    /// The student email of a row and its interned id when known. Raw text seen before is
+    /// looked up as written (a hit is known valid, and its normalised value is the interned
+    /// key); other values are parsed, and remembered when they name a known user.
+    fn row_email(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<Email>, Option<u32>) {
+        let v = rc.value(col::STUDENT);
+        let raw = raw_text(v);
+        if let Some(id) = raw.and_then(|r| self.raw_users.get(r)) {
+            return (Some(Email::new_unchecked(self.users.key(id))), Some(id));
+        }
+        let email = rc.required(col::STUDENT, parse::email);
+        let id = email.as_ref().and_then(|e| self.users.get(e.as_str()));
+        if let (Some(r), Some(id)) = (raw, id) {
+            self.raw_users.remember(r, id);
+        }
+        (email, id)
+    }
+
+    /// [`State::row_email`] for the course code.
+    fn row_code(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<CourseCode>, Option<u32>) {
+        let v = rc.value(col::COURSE);
+        let raw = raw_text(v);
+        if let Some(id) = raw.and_then(|r| self.raw_courses.get(r)) {
+            return (
+                Some(CourseCode::new_unchecked(self.courses.key(id))),
+                Some(id),
+            );
+        }
+        let code = rc.required(col::COURSE, parse::course_code);
+        let id = code.as_ref().and_then(|c| self.courses.get(c.as_str()));
+        if let (Some(r), Some(id)) = (raw, id) {
+            self.raw_courses.remember(r, id);
+        }
+        (code, id)
+    }
+
     /// Resolves student and course of an enrollment, grade or attendance row, pushing
     /// `unknown-student` / `unknown-course` issues. Returns the parsed values and ids.
     #[allow(clippy::type_complexity)]
     fn student_and_course(
-        &self,
+        &mut self,
         rc: &mut RowCx<'_, '_>,
     ) -> (
         Option<Email>,
-        Option<registrar_model::CourseCode>,
+        Option<CourseCode>,
         Option<(u32, Role)>,
         Option<u32>,
     ) {
-        let email = rc.required(col::STUDENT, parse::email);
-        let code = rc.required(col::COURSE, parse::course_code);
-        let student = email
-            .as_ref()
-            .and_then(|e| match self.resolve_student(e, rc) {
+        let (email, uid) = self.row_email(rc);
+        let (code, cid) = self.row_code(rc);
+        let student = email.as_ref().and_then(|e| {
+            let r = match uid {
+                Some(id) => self.resolve_student_id(id, e),
+                None => self.resolve_student(e),
+            };
+            match r {
                 Ok(s) => Some(s),
                 Err(m) => {
                     rc.push(col::STUDENT, IssueCode::UnknownStudent, m);
                     None
                 }
-            });
-        let course = code.as_ref().and_then(|c| match self.resolve_course(c) {
-            Ok(id) => Some(id),
-            Err(m) => {
-                rc.push(col::COURSE, IssueCode::UnknownCourse, m);
-                None
+            }
+        });
+        let course = code.as_ref().and_then(|c| {
+            let r = match cid {
+                Some(id) => self.resolve_course_id(id, c),
+                None => self.resolve_course(c),
+            };
+            match r {
+                Ok(id) => Some(id),
+                Err(m) => {
+                    rc.push(col::COURSE, IssueCode::UnknownCourse, m);
+                    None
+                }
             }
         });
         (email, code, student, course)
@@ -919,11 +997,11 @@ impl State {
         &self,
         rc: &mut RowCx<'_, '_>,
         email: &Email,
-        code: &registrar_model::CourseCode,
+        code: &CourseCode,
         (sid, role): (u32, Role),
         cid: u32,
     ) {
-        let slot = self.enrollments.get(&(sid, cid)).copied();
+        let slot = self.enrollments.get(&pack_pair(sid, cid)).copied();
         if let Some(s) = slot {
             if s.key.run_row != 0 || s.key.in_db {
                 return;
@@ -981,7 +1059,7 @@ impl State {
         };
         let mut slot = self
             .enrollments
-            .get(&(sid, cid))
+            .get(&pack_pair(sid, cid))
             .copied()
             .unwrap_or_default();
         let mut existing = false;
@@ -1014,7 +1092,7 @@ impl State {
                 None
             }
         };
-        self.enrollments.insert((sid, cid), slot);
+        self.enrollments.insert(pack_pair(sid, cid), slot);
         out
     }
 
@@ -1106,9 +1184,15 @@ impl State {
         if !rc.issues.is_empty() {
             return None;
         }
-        let key = (student.0, cid, date.num_days_from_ce());
+        let day = date.num_days_from_ce();
         // One hash operation: a fresh entry always claims successfully, so no stray entries.
-        let slot = self.attendance.entry(key).or_default();
+        let slot = match pack_attendance(student.0, cid, day) {
+            Some(k) => self.attendance.entry(k).or_default(),
+            None => self
+                .attendance_wide
+                .entry((student.0, cid, day))
+                .or_default(),
+        };
         match claim_key(self.on_existing, &self.files, slot, rc, || {
             format!(
                 "the attendance of {} in {} on {date}",
@@ -1194,8 +1278,8 @@ struct RowCx<'c, 'a> {
 
 static EMPTY: Value = Value::Empty;
 
-impl RowCx<'_, '_> {
-    fn value(&self, slot: usize) -> &Value {
+impl<'c> RowCx<'c, '_> {
+    fn value(&self, slot: usize) -> &'c Value {
         match self.cx.lay.idx.get(slot).copied().flatten() {
             Some(i) => self.values.get(i).unwrap_or(&EMPTY),
             None => &EMPTY,
@@ -1389,5 +1473,53 @@ mod rejects_cells_tests {
         assert!(is_rejects_file("USERS.CSV.REJECTS.CSV"));
         assert!(!is_rejects_file("users.csv"));
         assert!(!is_rejects_file("rejects.csv.bak"));
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn attendance_keys_pack_only_when_every_part_fits() {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 9, 2)
+            .map(|d| d.num_days_from_ce())
+            .unwrap_or_default();
+        let k = pack_attendance(5, 7, day);
+        assert_eq!(k, Some((5u64 << 40) | (7u64 << 20) | day as u64));
+        assert_ne!(pack_attendance(5, 7, day + 1), k);
+        assert_ne!(pack_attendance(5, 8, day), k);
+        assert_ne!(pack_attendance(6, 7, day), k);
+        assert!(pack_attendance((1 << 24) - 1, (1 << 20) - 1, (1 << 20) - 1).is_some());
+        assert_eq!(pack_attendance(1 << 24, 0, day), None);
+        assert_eq!(pack_attendance(0, 1 << 20, day), None);
+        assert_eq!(pack_attendance(0, 0, 1 << 20), None);
+        assert_eq!(pack_attendance(0, 0, -1), None);
+        assert_ne!(pack_pair(1, 2), pack_pair(2, 1));
+    }
+
+    #[test]
+    fn wide_attendance_keys_are_still_unique() {
+        let mut st = State::new(ValidationOptions::default());
+        st.attendance_slot(1 << 24, 3, 10).run_row = 9;
+        assert_eq!(st.attendance_slot(1 << 24, 3, 10).run_row, 9);
+        assert_eq!(st.attendance_slot(1 << 24, 3, 11).run_row, 0);
+        assert_eq!(st.attendance_wide.len(), 2);
+        assert!(st.attendance.is_empty());
+        st.attendance_slot(1, 3, 10).run_row = 4;
+        assert_eq!(st.attendance.len(), 1);
+    }
+
+    #[test]
+    fn raw_cache_remembers_exact_text_and_the_last_hit() {
+        let mut c = RawCache::default();
+        assert_eq!(c.get("Carol@School.edu"), None);
+        c.remember("Carol@School.edu", 3);
+        c.remember("carol@school.edu", 3);
+        assert_eq!(c.get("Carol@School.edu"), Some(3));
+        assert_eq!(c.get("Carol@School.edu"), Some(3));
+        assert_eq!(c.get("carol@school.edu"), Some(3));
+        assert_eq!(c.get("CAROL@SCHOOL.EDU"), None);
+        assert_eq!(c.get(""), None);
     }
 }
