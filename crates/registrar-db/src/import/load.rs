@@ -4,7 +4,12 @@
 //! reads and validates (so reading overlaps with writing). References are resolved in memory
 //! (email / course code → id maps), never with a query per row:
 //! - PostgreSQL: new rows go straight into the final tables with `COPY ... FROM STDIN` (text
-//!   format, one COPY per 64k-row buffer); updates use `UPDATE ... FROM UNNEST($1::bigint[], ...)`.
+//!   format). Enrollments, grades and attendance keep ONE COPY open per file and send each
+//!   ~1 MiB of encoded rows as it fills (no round trip per buffer, so the server never waits
+//!   for the client to start the next COPY); users and courses (few rows) use one COPY per
+//!   64k-row buffer. Updates use `UPDATE ... FROM UNNEST($1::bigint[], ...)`; while a COPY is
+//!   open the connection belongs to it, so rows to update wait and the COPY is finished before
+//!   they are applied (and reopened for the next new rows).
 //! - SQLite: multi-row `INSERT ... VALUES (...), (...)` statements under the 32,766
 //!   bind-parameter limit; updates use `UPDATE ... FROM (VALUES ...)`.
 //!
@@ -22,8 +27,10 @@ use tokio::sync::mpsc;
 
 /// SQLite's limit on bind parameters per statement.
 const SQLITE_MAX_BINDS: usize = 32_766;
-/// Rows buffered before a PostgreSQL COPY.
+/// Rows buffered before a PostgreSQL COPY (users and courses).
 const PG_COPY_ROWS: usize = 65_536;
+/// Bytes of COPY text sent per `CopyData` message on a streaming COPY (links tables).
+const PG_COPY_BYTES: usize = 1 << 20;
 /// Rows per PostgreSQL `UPDATE ... FROM UNNEST` statement.
 const PG_UPDATE_ROWS: usize = 50_000;
 
@@ -127,6 +134,20 @@ impl Rows {
     }
 }
 
+/// What sorting one file's records needs (borrowed from the [`Loader`], so a streaming COPY
+/// can hold the connection at the same time).
+struct Sort<'s> {
+    ids: &'s Ids,
+    counts: &'s mut Counts,
+    on_existing: OnExisting,
+    pending_users: &'s mut Vec<PendingUser>,
+    file: usize,
+}
+
+fn no_counts() -> Error {
+    Error::Refused("internal error: a file index outside the run's files".into())
+}
+
 /// The loader's state for one run.
 pub(crate) struct Loader<'c, 'a> {
     pub conn: &'a mut Conn<'c>,
@@ -207,6 +228,14 @@ impl<'c, 'a> Loader<'c, 'a> {
         entity: Entity,
         rx: &mut mpsc::Receiver<Msg>,
     ) -> Result<()> {
+        if self.is_pg()
+            && matches!(
+                entity,
+                Entity::Enrollments | Entity::Grades | Entity::Attendance
+            )
+        {
+            return self.load_file_pg_stream(file, entity, rx).await;
+        }
         let mut new_rows = Rows::empty(entity);
         let mut updates = Rows::empty(entity);
         let insert_at = if self.is_pg() {
@@ -230,7 +259,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                 }
             };
             for item in items {
-                self.accept(file, item, &mut new_rows, &mut updates)?;
+                self.sort(file)?.accept(item, &mut new_rows, &mut updates)?;
                 if new_rows.len() >= insert_at {
                     self.insert(&new_rows).await?;
                     new_rows.clear();
@@ -253,128 +282,92 @@ impl<'c, 'a> Loader<'c, 'a> {
         Ok(())
     }
 
-    /// Sorts one validated record into new rows, updates or skips (and counts it).
-    fn accept(
+    /// PostgreSQL, enrollments / grades / attendance: ONE `COPY ... FROM STDIN` stays open for
+    /// the file; each ~1 MiB of encoded rows is sent as soon as it fills ([`PG_COPY_BYTES`]) and
+    /// the COPY is finished at the end of the file, so the server loads continuously instead of
+    /// waiting for a round trip per buffer.
+    ///
+    /// Rows to update (`--on-existing update`) cannot go through the connection while the COPY
+    /// holds it: they wait in `updates`; when [`PG_UPDATE_ROWS`] of them are waiting, the open
+    /// COPY is sent what it has and finished, the `UPDATE ... FROM UNNEST` runs, and the next
+    /// new rows open a new COPY. They target rows that were in the database before the run
+    /// (never rows of this file), so the order of the two does not matter.
+    async fn load_file_pg_stream(
         &mut self,
         file: usize,
-        item: Item,
-        new_rows: &mut Rows,
-        updates: &mut Rows,
+        entity: Entity,
+        rx: &mut mpsc::Receiver<Msg>,
     ) -> Result<()> {
-        let Item {
-            record,
-            existing,
-            slot,
-        } = item;
-        if existing && self.on_existing != OnExisting::Update {
-            // `Error` makes such rows invalid in validation, so this is `Skip`.
-            self.counts[file].skipped += 1;
-            return Ok(());
-        }
-        let counts = &mut self.counts[file];
-        if existing {
-            counts.updated += 1;
-        } else if !matches!(record, Record::User(_)) {
-            counts.inserted += 1;
-        }
-        let target = if existing { updates } else { new_rows };
-        match (record, target) {
-            (Record::User(u), _) => {
-                // Users wait for their hashes; counted when written.
-                let User {
-                    email,
-                    password_hash,
-                    role,
-                    first_name,
-                    last_name,
-                    is_active,
-                    password: _,
-                } = u;
-                let id = if existing {
-                    *self
-                        .ids
-                        .users
-                        .get(email.as_str())
-                        .ok_or_else(|| unresolved("user", email.as_str()))?
-                } else {
-                    0
-                };
-                self.pending_users.push(PendingUser {
-                    file,
-                    row: UserRow {
-                        id,
-                        email: email.as_str().to_owned(),
-                        password_hash,
-                        role: role.as_str(),
-                        first_name,
-                        last_name,
-                        is_active,
-                    },
-                    existing,
-                    slot,
-                });
+        let Loader {
+            conn,
+            ids,
+            counts,
+            on_existing,
+            pending_users,
+            copy_buf,
+            ..
+        } = self;
+        let Conn::Pg(conn) = &mut **conn else {
+            return Err(Error::Refused(
+                "internal error: a PostgreSQL load on another engine".into(),
+            ));
+        };
+        let mut sort = Sort {
+            ids,
+            counts: counts.get_mut(file).ok_or_else(no_counts)?,
+            on_existing: *on_existing,
+            pending_users,
+            file,
+        };
+        let mut new_rows = Rows::empty(entity);
+        let mut updates = Rows::empty(entity);
+        let sql = copy_sql(&new_rows);
+        copy_buf.clear();
+        loop {
+            // No COPY is open here.
+            let mut ended =
+                fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await?;
+            if !copy_buf.is_empty() {
+                let mut copy = conn.copy_in_raw(sql).await?;
+                loop {
+                    if !copy_buf.is_empty() {
+                        copy.send(copy_buf.as_slice()).await?;
+                        copy_buf.clear();
+                    }
+                    if ended || updates.len() >= PG_UPDATE_ROWS {
+                        break;
+                    }
+                    match fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await
+                    {
+                        Ok(e) => ended = e,
+                        Err(e) => {
+                            // Leave the connection usable for the rollback.
+                            let _ = copy.abort("registrar: the load stopped").await;
+                            return Err(e);
+                        }
+                    }
+                }
+                copy.finish().await?;
             }
-            (Record::Course(c), Rows::Courses(v)) => {
-                let id = if existing {
-                    *self
-                        .ids
-                        .courses
-                        .get(c.course_code.as_str())
-                        .ok_or_else(|| unresolved("course", c.course_code.as_str()))?
-                } else {
-                    0
-                };
-                v.push(CourseRow { id, c });
+            if updates.len() >= PG_UPDATE_ROWS || (ended && updates.len() > 0) {
+                pg_update(conn, &updates).await?;
+                updates.clear();
             }
-            (Record::Enrollment(e), Rows::Enrollments(v)) => {
-                let (s, c) = self.resolve(e.student_email.as_str(), e.course_code.as_str())?;
-                v.push(EnrollRow {
-                    s,
-                    c,
-                    date: e.enrollment_date,
-                });
-            }
-            (Record::Grade(g), Rows::Grades(v)) => {
-                let (s, c) = self.resolve(g.student_email.as_str(), g.course_code.as_str())?;
-                v.push(GradeRow {
-                    s,
-                    c,
-                    assessment: g.assessment,
-                    score: g.score,
-                    letter: g.letter_grade.map(|l| l.as_str()),
-                    graded_on: g.graded_on,
-                });
-            }
-            (Record::Attendance(a), Rows::Attendance(v)) => {
-                let (s, c) = self.resolve(a.student_email.as_str(), a.course_code.as_str())?;
-                v.push(AttRow {
-                    s,
-                    c,
-                    date: a.date,
-                    status: a.status.as_str(),
-                });
-            }
-            _ => {
-                return Err(Error::Refused(
-                    "internal error: a record arrived in another entity's file".into(),
-                ))
+            if ended {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
-    fn resolve(&self, email: &str, code: &str) -> Result<(i64, i64)> {
-        let s = *self
-            .ids
-            .users
-            .get(email)
-            .ok_or_else(|| unresolved("student", email))?;
-        let c = *self
-            .ids
-            .courses
-            .get(code)
-            .ok_or_else(|| unresolved("course", code))?;
-        Ok((s, c))
+    /// The sorting state for `file`.
+    fn sort(&mut self, file: usize) -> Result<Sort<'_>> {
+        Ok(Sort {
+            ids: &self.ids,
+            counts: self.counts.get_mut(file).ok_or_else(no_counts)?,
+            on_existing: self.on_existing,
+            pending_users: &mut self.pending_users,
+            file,
+        })
     }
 
     /// Waits for the pending users' hashes, then writes them and refreshes the email map.
@@ -458,6 +451,153 @@ impl<'c, 'a> Loader<'c, 'a> {
     }
 }
 
+impl Sort<'_> {
+    /// Sorts one validated record into new rows, updates or skips (and counts it).
+    fn accept(&mut self, item: Item, new_rows: &mut Rows, updates: &mut Rows) -> Result<()> {
+        let Item {
+            record,
+            existing,
+            slot,
+        } = item;
+        if existing && self.on_existing != OnExisting::Update {
+            // `Error` makes such rows invalid in validation, so this is `Skip`.
+            self.counts.skipped += 1;
+            return Ok(());
+        }
+        let counts = &mut *self.counts;
+        if existing {
+            counts.updated += 1;
+        } else if !matches!(record, Record::User(_)) {
+            counts.inserted += 1;
+        }
+        let target = if existing { updates } else { new_rows };
+        match (record, target) {
+            (Record::User(u), _) => {
+                // Users wait for their hashes; counted when written.
+                let User {
+                    email,
+                    password_hash,
+                    role,
+                    first_name,
+                    last_name,
+                    is_active,
+                    password: _,
+                } = u;
+                let id = if existing {
+                    *self
+                        .ids
+                        .users
+                        .get(email.as_str())
+                        .ok_or_else(|| unresolved("user", email.as_str()))?
+                } else {
+                    0
+                };
+                self.pending_users.push(PendingUser {
+                    file: self.file,
+                    row: UserRow {
+                        id,
+                        email: email.as_str().to_owned(),
+                        password_hash,
+                        role: role.as_str(),
+                        first_name,
+                        last_name,
+                        is_active,
+                    },
+                    existing,
+                    slot,
+                });
+            }
+            (Record::Course(c), Rows::Courses(v)) => {
+                let id = if existing {
+                    *self
+                        .ids
+                        .courses
+                        .get(c.course_code.as_str())
+                        .ok_or_else(|| unresolved("course", c.course_code.as_str()))?
+                } else {
+                    0
+                };
+                v.push(CourseRow { id, c });
+            }
+            (Record::Enrollment(e), Rows::Enrollments(v)) => {
+                let (s, c) = resolve(self.ids, e.student_email.as_str(), e.course_code.as_str())?;
+                v.push(EnrollRow {
+                    s,
+                    c,
+                    date: e.enrollment_date,
+                });
+            }
+            (Record::Grade(g), Rows::Grades(v)) => {
+                let (s, c) = resolve(self.ids, g.student_email.as_str(), g.course_code.as_str())?;
+                v.push(GradeRow {
+                    s,
+                    c,
+                    assessment: g.assessment,
+                    score: g.score,
+                    letter: g.letter_grade.map(|l| l.as_str()),
+                    graded_on: g.graded_on,
+                });
+            }
+            (Record::Attendance(a), Rows::Attendance(v)) => {
+                let (s, c) = resolve(self.ids, a.student_email.as_str(), a.course_code.as_str())?;
+                v.push(AttRow {
+                    s,
+                    c,
+                    date: a.date,
+                    status: a.status.as_str(),
+                });
+            }
+            _ => {
+                return Err(Error::Refused(
+                    "internal error: a record arrived in another entity's file".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+fn resolve(ids: &Ids, email: &str, code: &str) -> Result<(i64, i64)> {
+    let s = *ids
+        .users
+        .get(email)
+        .ok_or_else(|| unresolved("student", email))?;
+    let c = *ids
+        .courses
+        .get(code)
+        .ok_or_else(|| unresolved("course", code))?;
+    Ok((s, c))
+}
+
+/// Receives and sorts records until `buf` holds [`PG_COPY_BYTES`] of COPY text, or
+/// [`PG_UPDATE_ROWS`] updates wait, or the file ends (`true`).
+async fn fill_copy_buf(
+    rx: &mut mpsc::Receiver<Msg>,
+    sort: &mut Sort<'_>,
+    new_rows: &mut Rows,
+    updates: &mut Rows,
+    buf: &mut Vec<u8>,
+) -> Result<bool> {
+    while buf.len() < PG_COPY_BYTES && updates.len() < PG_UPDATE_ROWS {
+        let items = match rx.recv().await {
+            Some(Msg::Rows(items)) => items,
+            // A closed channel ends the file like `End` (the reader stopped).
+            Some(Msg::End) | None => return Ok(true),
+            Some(Msg::Begin { .. }) => {
+                return Err(Error::Refused(
+                    "internal error: a file started before the previous one ended".into(),
+                ))
+            }
+        };
+        for item in items {
+            sort.accept(item, new_rows, updates)?;
+        }
+        encode_rows(new_rows, buf);
+        new_rows.clear();
+    }
+    Ok(false)
+}
+
 fn take_user(u: &mut UserRow) -> UserRow {
     UserRow {
         id: u.id,
@@ -512,9 +652,36 @@ fn copy_num<T: std::fmt::Display>(out: &mut Vec<u8>, n: Option<T>) {
     }
 }
 
-/// Encodes `rows` as COPY text into `buf`; returns the COPY statement.
+/// Encodes `rows` as COPY text into `buf` (cleared first); returns the COPY statement.
 fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
     buf.clear();
+    encode_rows(rows, buf);
+    copy_sql(rows)
+}
+
+/// The `COPY ... FROM STDIN` statement of `rows`' table.
+fn copy_sql(rows: &Rows) -> &'static str {
+    match rows {
+        Rows::Users(_) => {
+            "COPY users (email, password_hash, role, first_name, last_name, is_active) FROM STDIN"
+        }
+        Rows::Courses(_) => {
+            "COPY courses (course_code, course_name, description, semester, credits, status) FROM STDIN"
+        }
+        Rows::Enrollments(_) => {
+            "COPY enrollments (student_id, course_id, enrollment_date) FROM STDIN"
+        }
+        Rows::Grades(_) => {
+            "COPY grades (student_id, course_id, assessment, score, letter_grade, graded_on) FROM STDIN"
+        }
+        Rows::Attendance(_) => {
+            "COPY attendances (student_id, course_id, attendance_date, status) FROM STDIN"
+        }
+    }
+}
+
+/// Appends `rows` as COPY text to `buf`.
+fn encode_rows(rows: &Rows, buf: &mut Vec<u8>) {
     match rows {
         Rows::Users(v) => {
             for u in v {
@@ -529,7 +696,6 @@ fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
                 copy_text(buf, &u.last_name);
                 buf.extend_from_slice(if u.is_active { b"\tt\n" } else { b"\tf\n" });
             }
-            "COPY users (email, password_hash, role, first_name, last_name, is_active) FROM STDIN"
         }
         Rows::Courses(v) => {
             for r in v {
@@ -547,7 +713,6 @@ fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
                 copy_text(buf, c.status.as_str());
                 buf.push(b'\n');
             }
-            "COPY courses (course_code, course_name, description, semester, credits, status) FROM STDIN"
         }
         Rows::Enrollments(v) => {
             for r in v {
@@ -555,7 +720,6 @@ fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
                 copy_date(buf, r.date);
                 buf.push(b'\n');
             }
-            "COPY enrollments (student_id, course_id, enrollment_date) FROM STDIN"
         }
         Rows::Grades(v) => {
             for r in v {
@@ -569,7 +733,6 @@ fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
                 copy_date(buf, r.graded_on);
                 buf.push(b'\n');
             }
-            "COPY grades (student_id, course_id, assessment, score, letter_grade, graded_on) FROM STDIN"
         }
         Rows::Attendance(v) => {
             for r in v {
@@ -579,7 +742,6 @@ fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
                 buf.extend_from_slice(r.status.as_bytes());
                 buf.push(b'\n');
             }
-            "COPY attendances (student_id, course_id, attendance_date, status) FROM STDIN"
         }
     }
 }
@@ -841,6 +1003,107 @@ async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streaming COPY on PostgreSQL: a file large enough for several 1 MiB sends, then an
+    /// `--on-existing update` run whose updates (more than [`PG_UPDATE_ROWS`]) interleave with
+    /// new rows, so the COPY is finished for an UPDATE mid-file and reopened after it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_streaming_copy_with_updates_mid_file() {
+        use crate::import::{run_import, ImportMode, ImportOptions, Input};
+        let Some(url) = crate::testing::fresh_postgres("pg_streaming_copy").await else {
+            return;
+        };
+        let db = crate::Database::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let (students, courses, days, first_days) = (5, 12, 1_500, 1_000);
+        let mut users =
+            String::from("email,password,password_hash,role,first_name,last_name,is_active\n");
+        let hash = {
+            use argon2::password_hash::{PasswordHasher, SaltString};
+            let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+            argon2::Argon2::default()
+                .hash_password(b"prehashed-secret-1", &salt)
+                .unwrap()
+                .to_string()
+        };
+        for s in 0..students {
+            users.push_str(&format!(
+                "s{s}@example.org,,\"{hash}\",student,S{s},Stu,true\n"
+            ));
+        }
+        std::fs::write(data.join("users.csv"), users).unwrap();
+        let mut course_csv =
+            String::from("course_code,course_name,description,semester,credits,status\n");
+        let mut enroll = String::from("student_email,course_code,enrollment_date\n");
+        for c in 0..courses {
+            course_csv.push_str(&format!("C{c:03},Course {c},,Fall 2024,3,active\n"));
+            for s in 0..students {
+                enroll.push_str(&format!("s{s}@example.org,C{c:03},\n"));
+            }
+        }
+        std::fs::write(data.join("courses.csv"), course_csv).unwrap();
+        std::fs::write(data.join("enrollments.csv"), enroll).unwrap();
+        let day0 = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+        let attendance = |upto: usize, status: &str| {
+            let mut a = String::from("student_email,course_code,date,status\n");
+            for s in 0..students {
+                for c in 0..courses {
+                    for d in 0..upto {
+                        let date = day0 + chrono::Days::new(d as u64);
+                        a.push_str(&format!("s{s}@example.org,C{c:03},{date},{status}\n"));
+                    }
+                }
+            }
+            a
+        };
+        std::fs::write(
+            data.join("attendance.csv"),
+            attendance(first_days, "present"),
+        )
+        .unwrap();
+        let execute = ImportOptions {
+            mode: ImportMode::Execute,
+            ..ImportOptions::default()
+        };
+        let report = run_import(&db, &Input::Dir(data.clone()), &execute)
+            .await
+            .unwrap();
+        assert!(report.is_ok(), "{:#?}", report.issues);
+        let first = (students * courses * first_days) as u64;
+        assert_eq!(report.file("attendance.csv").unwrap().inserted, first);
+
+        // Every old row changes status and 500 new days per (student, course) come in between.
+        std::fs::write(data.join("attendance.csv"), attendance(days, "late")).unwrap();
+        let update = ImportOptions {
+            on_existing: OnExisting::Update,
+            ..execute
+        };
+        let report = run_import(&db, &Input::Dir(data.clone()), &update)
+            .await
+            .unwrap();
+        assert!(report.is_ok(), "{:#?}", report.issues);
+        let att = report.file("attendance.csv").unwrap();
+        assert!(att.updated as usize > PG_UPDATE_ROWS);
+        assert_eq!(
+            (att.inserted, att.updated),
+            ((students * courses * (days - first_days)) as u64, first)
+        );
+        let crate::Database::Postgres(pool) = &db else {
+            panic!("a PostgreSQL database");
+        };
+        let by_status: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM attendances GROUP BY status ORDER BY status",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            by_status,
+            vec![("late".to_owned(), (students * courses * days) as i64)]
+        );
+    }
 
     #[test]
     fn copy_text_escapes_specials() {
