@@ -5,7 +5,7 @@
 //! - [`open`] picks a reader from the file's extension and returns a [`RowSource`]: the header
 //!   plus an iterator of [`Event`]s, each a [`Row`] (values with the row number a person sees)
 //!   or an [`Issue`] (a data problem found while reading, e.g. `malformed-row`).
-//! - [`discover`] finds the data files of a folder by stem (`users`, `courses`, ...).
+//! - [`discover()`] finds the data files of a folder by stem (`users`, `courses`, ...).
 //! - [`ReaderOptions`] carries `--encoding`, `--delimiter`, `--sheet` and the size limits.
 //!
 //! Data problems are [`Issue`]s, never panics; [`Error`] is for I/O failures and for files
