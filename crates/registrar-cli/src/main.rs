@@ -509,7 +509,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             match format {
                 OutputFormat::Json => println!("{}", json(&outcome)),
-                OutputFormat::Human => print!("{outcome}"),
+                // The steps were already printed live (stderr); end with the issues and the verdict.
+                OutputFormat::Human => print!("{}", render::runbook_summary(&outcome)),
             }
             Ok(exit(outcome.ok))
         }

@@ -191,6 +191,34 @@ fn human_bytes(n: i64) -> String {
     }
 }
 
+/// The end of a runbook for a person whose terminal already shows the steps: the issues, any
+/// failed check, whether it rolled back, and the verdict.
+pub fn runbook_summary(o: &registrar::RunbookOutcome) -> String {
+    let mut out = String::new();
+    if let Some(r) = &o.report {
+        if !r.issues.is_empty() {
+            out.push_str(&human_report(r));
+        }
+    }
+    for c in o.checks.iter().filter(|c| !c.passed) {
+        let _ = writeln!(out, "check failed: {} ({}) {}", c.name, c.count, c.detail);
+    }
+    if o.rolled_back {
+        let _ = writeln!(out, "the database was restored to the first backup");
+    }
+    let _ = writeln!(
+        out,
+        "{} in {} ms",
+        if o.ok {
+            "migration OK"
+        } else {
+            "migration FAILED"
+        },
+        o.duration_ms
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
