@@ -143,6 +143,8 @@ pub(crate) enum Conn<'c> {
     Sqlite(&'c mut sqlx::SqliteConnection),
 }
 
+/// How long an execute run waits for another run's advisory lock before refusing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Records per channel message.
 const BATCH: usize = 8_192;
 /// Messages the channel holds before the reader waits for the loader.
@@ -374,10 +376,20 @@ async fn run_execute(
     match db {
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                .bind(PG_LOCK_KEY)
-                .fetch_one(&mut *tx)
-                .await?;
+            // A run killed a moment ago may still hold the lock until its server process
+            // notices the dead client (`client_connection_check_interval`, a few seconds):
+            // wait for up to LOCK_WAIT before refusing.
+            let deadline = Instant::now() + LOCK_WAIT;
+            let locked = loop {
+                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(PG_LOCK_KEY)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if locked || Instant::now() >= deadline {
+                    break locked;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            };
             if !locked {
                 let _ = tx.rollback().await;
                 return Err(Error::Refused(
