@@ -42,16 +42,26 @@ enum Inner {
 }
 
 impl Database {
-    /// Takes the run lock of this database, or refuses at once ([`Error::Refused`], whose
-    /// message says another run is going on) when another process holds it.
+    /// Takes the run lock of this database, or refuses ([`Error::Refused`], whose message says
+    /// another run is going on) when another process holds it (PostgreSQL: after retrying for
+    /// 5 s, so that a just-killed run's lock is released first).
     pub async fn run_lock(&self) -> Result<RunLock> {
         match self {
             Database::Postgres(pool) => {
                 let mut conn = pool.acquire().await?.detach();
-                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(PG_RUN_LOCK_KEY)
-                    .fetch_one(&mut conn)
-                    .await?;
+                // A run killed a moment ago holds the lock until its server process sees the
+                // closed connection: retry for a few seconds before refusing.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                let locked = loop {
+                    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                        .bind(PG_RUN_LOCK_KEY)
+                        .fetch_one(&mut conn)
+                        .await?;
+                    if locked || std::time::Instant::now() >= deadline {
+                        break locked;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                };
                 if !locked {
                     return Err(Error::Refused(REFUSED.into()));
                 }
