@@ -56,6 +56,19 @@ fn passwords_of(users_csv: &Path) -> Vec<String> {
     out
 }
 
+/// Runs `set-password` with the two passwords on stdin.
+fn set_password(url: &str, email: &str, stdin: &[u8]) -> Output {
+    let mut child = bin()
+        .args(["set-password", "--database", url, "--email", email])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn assert_no_secret(outputs: &[String], secrets: &[String]) {
     for o in outputs {
         for s in secrets {
@@ -258,52 +271,22 @@ fn set_password_reads_stdin_never_argv() {
         "x",
     ]);
     assert_eq!(code(&o), 2);
-    let mut child = bin()
-        .args([
-            "set-password",
-            "--database",
-            &url,
-            "--email",
-            "admin1@school.edu",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"AdminPass123!\nKettle-Orbit-93-Lantern\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = set_password(
+        &url,
+        "admin1@school.edu",
+        b"AdminPass123!\nKettle-Orbit-93-Lantern\n",
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_no_secret(
         &[text(&o)],
         &["AdminPass123!".into(), "Kettle-Orbit-93-Lantern".into()],
     );
     // The old password no longer works: changing it again with the old one is refused.
-    let mut child = bin()
-        .args([
-            "set-password",
-            "--database",
-            &url,
-            "--email",
-            "admin1@school.edu",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"AdminPass123!\nAnother-Good-Phrase-77\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = set_password(
+        &url,
+        "admin1@school.edu",
+        b"AdminPass123!\nAnother-Good-Phrase-77\n",
+    );
     assert_eq!(code(&o), 1, "{}", text(&o));
 }
 
