@@ -12,8 +12,12 @@
 //!   own for as long as the [`RunLock`] lives. The server releases it when that connection
 //!   closes, including when the process is killed.
 //! - SQLite: an exclusive `flock` on `<database file>.registrar-lock` (created 0600 beside the
-//!   database, left in place; it holds nothing). The kernel releases it when the process ends,
-//!   however it ends. In-memory databases need no lock.
+//!   database, left in place; it holds nothing), where the database file is its *canonical*
+//!   path (symlinks, `.` and `..` resolved): `real.db`, `./real.db`, `/abs/real.db` and a
+//!   symlink `current.db -> real.db` all share one lock. The kernel releases it when the
+//!   process ends, however it ends. In-memory databases need no lock. (Two hard links to one
+//!   file are two paths the lock cannot tell apart; SQLite's own write lock still keeps each
+//!   transaction whole.)
 
 use crate::{Database, Error, Result};
 use std::path::PathBuf;
@@ -76,9 +80,7 @@ impl Database {
                         _inner: Inner::None,
                     });
                 }
-                let mut name = file.into_os_string();
-                name.push(".registrar-lock");
-                let path = PathBuf::from(name);
+                let path = sqlite_lock_path(&file)?;
                 let f = lock_file(&path)?;
                 Ok(RunLock {
                     _inner: Inner::File(f, path),
@@ -86,6 +88,20 @@ impl Database {
             }
         }
     }
+}
+
+/// The lock file of a SQLite database file: `<canonical path>.registrar-lock`, so that every
+/// name of one file (relative, absolute, through a symlink) maps to the same lock.
+pub(crate) fn sqlite_lock_path(file: &std::path::Path) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(file).map_err(|e| {
+        Error::io(
+            format!("cannot resolve the database file {}", file.display()),
+            e,
+        )
+    })?;
+    let mut name = canonical.into_os_string();
+    name.push(".registrar-lock");
+    Ok(PathBuf::from(name))
 }
 
 #[cfg(unix)]
@@ -143,6 +159,41 @@ mod tests {
         }
         drop(held);
         b.run_lock().await.unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sqlite_locks_by_path_not_by_database_is_fixed_a_symlink_and_a_relative_path_share_the_lock(
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        let real_url = format!("sqlite://{}", real.display());
+        let a = Database::open(&real_url).await.unwrap();
+        let link = dir.path().join("current.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let b = Database::open(&format!("sqlite://{}", link.display()))
+            .await
+            .unwrap();
+        // The same file by a path with `.` and `..` in it.
+        let dotted = dir.path().join(".").join("sub").join("..").join("real.db");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let c = Database::open(&format!("sqlite://{}", dotted.display()))
+            .await
+            .unwrap();
+        let held = a.run_lock().await.unwrap();
+        for (name, db) in [("symlink", &b), ("dotted path", &c)] {
+            match db.run_lock().await {
+                Err(Error::Refused(m)) => assert!(m.contains("another registrar run"), "{m}"),
+                other => panic!("{name}: expected a refusal, got {other:?}"),
+            }
+        }
+        drop(held);
+        let by_link = b.run_lock().await.unwrap();
+        assert!(matches!(a.run_lock().await, Err(Error::Refused(_))));
+        drop(by_link);
+        // One lock file, beside the real file; none beside the symlink.
+        assert!(dir.path().join("real.db.registrar-lock").exists());
+        assert!(!dir.path().join("current.db.registrar-lock").exists());
     }
 
     #[tokio::test]
