@@ -127,9 +127,29 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
-/// The result of one hashing job: the slot it was submitted with, and the PHC string (or
-/// argon2's refusal, as text that never contains the password).
-pub type HashResult = (u32, Result<String, String>);
+/// The result of one hashing job: the slot it was submitted with, and the PHC string (or why
+/// there is none).
+pub type HashResult = (u32, Result<String, HashError>);
+
+/// Why a hashing job gave no hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashError {
+    /// [`HashPipeline::cancel`] was called before the job started: the run that submitted it
+    /// can no longer succeed, and the password was dropped unhashed. Not a failure of its own:
+    /// a consumer stops waiting and lets the run report why it failed.
+    Cancelled,
+    /// argon2 refused the input (text that never contains the password).
+    Refused(String),
+}
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashError::Cancelled => f.write_str("hashing cancelled"),
+            HashError::Refused(m) => f.write_str(m),
+        }
+    }
+}
 
 /// A hashing pipeline: [`HashPipeline::submit`] queues a password on the rayon pool (one
 /// thread per core, each reusing its memory block) and returns at once; results arrive on the
@@ -179,13 +199,13 @@ impl HashPipeline {
         let tx = self.tx.clone();
         let cancelled = self.cancelled.clone();
         let job = move || {
-            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+            if cancelled.load(std::sync::atomic::Ordering::Acquire) {
                 drop(password);
-                let _ = tx.send((slot, Err("hashing cancelled".to_owned())));
+                let _ = tx.send((slot, Err(HashError::Cancelled)));
                 return;
             }
             let r = hash_with_thread_memory(password.expose_secret().as_bytes())
-                .map_err(|e| format!("argon2 refused to hash a password: {e}"));
+                .map_err(|e| HashError::Refused(format!("argon2 refused to hash a password: {e}")));
             drop(password);
             // The receiver may be gone (the run failed); nothing to do then.
             let _ = tx.send((slot, r));
@@ -199,10 +219,12 @@ impl HashPipeline {
 
 impl HashPipeline {
     /// Cancels the jobs not started yet (their passwords are dropped unhashed and their
-    /// results are errors): used when the run can no longer succeed.
+    /// results are [`HashError::Cancelled`]): used when the run can no longer succeed. Writes
+    /// the caller made before cancelling (the run's `failed` flag) are visible to whoever
+    /// receives a `Cancelled` result.
     pub fn cancel(&self) {
         self.cancelled
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -291,6 +313,7 @@ mod tests {
         let (slot, r) = results.recv().await.expect("a result");
         assert_eq!(slot, 7);
         assert!(r.is_err());
+        assert_eq!(r, Err(HashError::Cancelled));
         let all = hash_all(vec![
             Password::new("a-b-c-d-e-f"),
             Password::new("g-h-i-j-k"),

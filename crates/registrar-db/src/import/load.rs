@@ -17,7 +17,7 @@
 
 use super::existing::{refresh_courses, refresh_users, Ids};
 use super::{Conn, Item, Msg};
-use crate::hash::HashResults;
+use crate::hash::{HashError, HashResults};
 use crate::{Error, Result};
 use chrono::NaiveDate;
 use registrar_model::{Course, Entity, OnExisting, Record, User};
@@ -158,6 +158,9 @@ pub(crate) struct Loader<'c, 'a> {
     pending_users: Vec<PendingUser>,
     progress: Option<std::sync::Arc<dyn super::Progress>>,
     copy_buf: Vec<u8>,
+    /// Set when the hashes were cancelled (the reading side found the run cannot commit):
+    /// nothing more is written, the channel is only drained.
+    pub abandoned: bool,
 }
 
 fn unresolved(what: &str, key: &str) -> Error {
@@ -185,6 +188,7 @@ impl<'c, 'a> Loader<'c, 'a> {
             pending_users: Vec::new(),
             progress,
             copy_buf: Vec::new(),
+            abandoned: false,
         }
     }
 
@@ -201,8 +205,11 @@ impl<'c, 'a> Loader<'c, 'a> {
     ) -> Result<()> {
         while let Some(msg) = rx.recv().await {
             let Msg::Begin { file, entity } = msg else {
-                continue; // rows of a file whose Begin was not seen cannot happen
+                continue; // rows of a skipped (or abandoned) file: drained
             };
+            if self.abandoned {
+                continue;
+            }
             if matches!(
                 entity,
                 Entity::Enrollments | Entity::Grades | Entity::Attendance
@@ -212,10 +219,13 @@ impl<'c, 'a> Loader<'c, 'a> {
                     continue;
                 }
                 self.flush_users().await?;
+                if self.abandoned {
+                    continue;
+                }
             }
             self.load_file(file, entity, rx).await?;
         }
-        if !failed.load(std::sync::atomic::Ordering::Relaxed) {
+        if !self.abandoned && !failed.load(std::sync::atomic::Ordering::Relaxed) {
             self.flush_users().await?;
         }
         Ok(())
@@ -389,7 +399,17 @@ impl<'c, 'a> Loader<'c, 'a> {
                         "internal error: the hashing pipeline stopped early".into(),
                     ));
                 };
-                let hash = r.map_err(Error::Refused)?;
+                let hash = match r {
+                    Ok(hash) => hash,
+                    // The reading side cancelled the hashes because the run can no longer
+                    // commit (a validation error): whichever of the two threads gets here
+                    // first, the run ends with its report, never with this as an error.
+                    Err(HashError::Cancelled) => {
+                        self.abandoned = true;
+                        return Ok(());
+                    }
+                    Err(e @ HashError::Refused(_)) => return Err(Error::Refused(e.to_string())),
+                };
                 if wanted.contains(&slot) {
                     got.insert(slot, hash);
                     if let Some(p) = &self.progress {

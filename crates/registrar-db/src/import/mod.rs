@@ -538,6 +538,7 @@ async fn execute_in(
     }
     drop(rx);
     let counts = loader.counts.clone();
+    let abandoned = loader.abandoned;
     let read = reading
         .await
         .map_err(|e| Error::Refused(format!("internal error: the reading thread failed: {e}")))?;
@@ -558,8 +559,10 @@ async fn execute_in(
         .issues
         .iter()
         .any(|i| i.is_error() && i.row.is_none());
-    let commit =
-        !failed.load(Ordering::Relaxed) && !file_level && (!has_errors || options.skip_invalid);
+    let commit = !abandoned
+        && !failed.load(Ordering::Relaxed)
+        && !file_level
+        && (!has_errors || options.skip_invalid);
     Ok(ExecOutcome {
         report: out.report,
         commit,
