@@ -190,11 +190,11 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The SQL of the training-accounts check: a `LIKE` prefilter on both engines; the emails it
-/// returns are then matched with the Rust regex [`TRAINING_PATTERN`] (so the pattern means the
-/// same on SQLite, which has no regex operator, and PostgreSQL). Only emails ending in
-/// `@school.edu` are ever read, so this stays small on a real database.
-const TRAINING_SQL: &str = "SELECT email FROM users WHERE lower(email) LIKE '%@school.edu'";
+/// The SQL of the training-accounts check: every stored email is streamed and matched with
+/// [`registrar_model::EmailPattern::training`] (trimmed, ignoring case), so the check means
+/// the same on SQLite, which has no regex operator, and PostgreSQL, and finds what `clean`
+/// deletes (`Admin1@School.edu`, ` admin1@school.edu`). Only the count is kept.
+const TRAINING_SQL: &str = "SELECT email FROM users";
 
 async fn count(db: &Database, sql: &str) -> Result<i64> {
     Ok(match db {
@@ -204,13 +204,24 @@ async fn count(db: &Database, sql: &str) -> Result<i64> {
 }
 
 async fn training_left(db: &Database) -> Result<i64> {
-    let re = regex::Regex::new(TRAINING_PATTERN)
-        .map_err(|e| Error::Refused(format!("bad training pattern: {e}")))?;
-    let emails: Vec<String> = match db {
-        Database::Postgres(p) => sqlx::query_scalar(TRAINING_SQL).fetch_all(p).await?,
-        Database::Sqlite(p) => sqlx::query_scalar(TRAINING_SQL).fetch_all(p).await?,
-    };
-    Ok(emails.iter().filter(|e| re.is_match(e)).count() as i64)
+    use futures::TryStreamExt;
+    let re = registrar_model::EmailPattern::training();
+    let mut n = 0i64;
+    match db {
+        Database::Postgres(p) => {
+            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(p);
+            while let Some(e) = rows.try_next().await? {
+                n += i64::from(re.is_match(&e));
+            }
+        }
+        Database::Sqlite(p) => {
+            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(p);
+            while let Some(e) = rows.try_next().await? {
+                n += i64::from(re.is_match(&e));
+            }
+        }
+    }
+    Ok(n)
 }
 
 /// Runs every integrity check (in a fixed order) and one count check per expectation.
@@ -238,7 +249,7 @@ pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<Chec
             "no training accounts (admin1@school.edu ...) left".into()
         } else {
             format!(
-                "{n} training account(s) matching {TRAINING_PATTERN} left; run `registrar clean`"
+                "{n} training account(s) matching {TRAINING_PATTERN} (ignoring case and surrounding spaces) left; run `registrar clean`"
             )
         },
     });

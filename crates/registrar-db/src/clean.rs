@@ -4,8 +4,11 @@
 //! [`plan`] is the dry run: it reports what [`execute`] would delete, and any reason it would
 //! refuse. [`execute`] deletes it all in one transaction.
 //!
-//! The email pattern is a Rust [`regex`] evaluated over the stored emails (streamed; only the
-//! matching ids are kept), so it means the same on both engines. Course codes are compared
+//! The email pattern is a Rust regex evaluated over the stored emails (streamed; only the
+//! matching ids are kept), so it means the same on both engines. It is matched as
+//! [`registrar_model::EmailPattern`] matches: on the email without surrounding whitespace or
+//! invisible characters, ignoring case, so `Admin1@School.edu` and ` admin1@school.edu` stored
+//! by an SMS are training accounts like `admin1@school.edu`. Course codes are compared
 //! case-insensitively. The ids to delete are put in temporary tables of the transaction and
 //! the dependent rows are counted and deleted with set-based SQL.
 //!
@@ -14,18 +17,20 @@
 
 use crate::{Database, Error, Result};
 use futures::TryStreamExt;
+use registrar_model::EmailPattern;
 use serde::Serialize;
 use sqlx::{Connection, Row};
 
-/// The runbook's training-account pattern.
-pub const DEFAULT_PATTERN: &str = r"^(admin|teacher|student)\d+@school\.edu$";
+/// The runbook's training-account pattern ([`registrar_model::TRAINING_EMAIL_PATTERN`]).
+pub const DEFAULT_PATTERN: &str = registrar_model::TRAINING_EMAIL_PATTERN;
 /// The runbook's sample course codes.
 pub const DEFAULT_COURSE_CODES: [&str; 5] = ["CS101", "CS102", "WEB201", "DB301", "NET202"];
 
 /// What to clean up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanOptions {
-    /// A Rust regex over user emails (default [`DEFAULT_PATTERN`]).
+    /// A Rust regex over user emails (default [`DEFAULT_PATTERN`]), matched on the trimmed
+    /// email, ignoring case.
     pub pattern: String,
     /// Course codes to delete (default [`DEFAULT_COURSE_CODES`]).
     pub course_codes: Vec<String>,
@@ -78,8 +83,8 @@ pub async fn execute(db: &Database, o: &CleanOptions) -> Result<CleanReport> {
     run(db, o, true).await
 }
 
-fn compile(o: &CleanOptions) -> Result<(regex::Regex, Vec<String>)> {
-    let re = regex::Regex::new(&o.pattern).map_err(|e| {
+fn compile(o: &CleanOptions) -> Result<(EmailPattern, Vec<String>)> {
+    let re = EmailPattern::new(&o.pattern).map_err(|e| {
         Error::Refused(format!(
             "the pattern {:?} is not a valid regex: {e}",
             o.pattern
@@ -261,6 +266,10 @@ mod tests {
         assert!(!re.is_match("john.doe@school.edu"));
         assert!(!re.is_match("student1@school.edu.evil"));
         assert_eq!(codes.len(), 5);
+        // As an SMS may have stored them.
+        assert!(re.is_match("Admin1@School.edu"));
+        assert!(re.is_match("ADMIN1@SCHOOL.EDU"));
+        assert!(re.is_match(" admin1@school.edu "));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`Issue`] is one data problem (code, severity, file, row, column, message); a [`Report`]
 //!   collects them with per-file counts and serialises to the JSON of SPEC §3.
 //! - [`Password`] holds a plain password, is zeroized on drop and never prints its content.
+//! - [`EmailPattern`] / [`is_training_email`]: the training-account pattern, matched on
+//!   trimmed, case-folded emails (the one definition every crate uses).
 //!
 //! This crate does no I/O.
 //!
@@ -27,6 +29,7 @@
 mod issue;
 mod records;
 mod report;
+mod text;
 
 pub use issue::{Issue, IssueCode, Position, Severity};
 pub use records::{
@@ -34,6 +37,9 @@ pub use records::{
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{FileSummary, Mode, OnExisting, Report};
+pub use text::{
+    is_invisible, is_training_email, trim_invisible, EmailPattern, TRAINING_EMAIL_PATTERN,
+};
 
 /// Re-export of the date type used by the records.
 pub use chrono::NaiveDate;

@@ -15,7 +15,6 @@ use registrar_model::{
     Issue, IssueCode, Mode, OnExisting, Password, Record, Report, Role, User,
 };
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Longest first or last name, in characters.
@@ -403,18 +402,10 @@ pub(crate) struct State {
     row_issues: Vec<Issue>,
 }
 
-fn training_pattern() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        // A constant pattern: it compiles (the tests exercise it).
-        regex::Regex::new(r"^(admin|teacher|student)\d+@school\.edu$")
-            .expect("the training pattern is a valid regex")
-    })
-}
-
-/// True when `email` (lower-case) matches the training-account pattern of SPEC §2.
+/// True when `email` matches the training-account pattern of SPEC §2 (trimmed, ignoring case;
+/// the one definition is [`registrar_model::EmailPattern::training`]).
 pub fn is_training_account(email: &str) -> bool {
-    training_pattern().is_match(email)
+    registrar_model::is_training_email(email)
 }
 
 fn normalize_assessment(s: &str) -> String {
