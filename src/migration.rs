@@ -1,8 +1,8 @@
 //! The `Migration` plan API: import a data folder, or run the whole runbook.
 
 use crate::Error;
-use registrar_db::import::{ImportMode, ImportOptions, Input, Progress};
-use registrar_db::{backup, clean, Database};
+use registrar_db::import::{ImportMode, ImportOptions, Input, Progress, Staged};
+use registrar_db::{backup, clean, Database, RunLock};
 use registrar_formats::ReaderOptions;
 use registrar_model::{Entity, OnExisting, Report, Role};
 use serde::Serialize;
@@ -71,6 +71,11 @@ pub struct RunbookOutcome {
     pub mode: String,
     /// True when every step succeeded.
     pub ok: bool,
+    /// How the run ended, as recorded in `import_runs`: `success`, `validation-failed`,
+    /// `rolled-back` (nothing of the run is left in the database), `rollback-failed`,
+    /// `rollback-refused` (not restored: the database changed since this run committed),
+    /// `lock-lost`; `planned` for `--validate`.
+    pub outcome: String,
     /// The steps in order.
     pub steps: Vec<StepOutcome>,
     /// The import (or validation) report.
@@ -79,7 +84,8 @@ pub struct RunbookOutcome {
     pub checks: Vec<registrar_checks::CheckResult>,
     /// Backups written.
     pub backups: Vec<PathBuf>,
-    /// True when a failure made the runbook restore the first backup.
+    /// True when a failure undid the run: its transaction was rolled back, or (after the
+    /// commit) the first backup was restored.
     pub rolled_back: bool,
     /// Wall time.
     pub duration_ms: u64,
@@ -109,7 +115,10 @@ impl fmt::Display for RunbookOutcome {
             )?;
         }
         if self.rolled_back {
-            writeln!(f, "the database was restored to the first backup")?;
+            writeln!(
+                f,
+                "the run's changes were undone: the database is as before the run"
+            )?;
         }
         writeln!(
             f,
@@ -244,6 +253,7 @@ impl Migration {
         let db = Database::open(&self.database_url).await?;
         // Never beside a runbook (or another import) on the same database.
         let _run_lock = db.run_lock().await?;
+        registrar_db::audit::close_interrupted(&db).await?;
         let report = registrar_db::import::run_import(
             &db,
             self.input()?,
@@ -359,6 +369,7 @@ impl Migration {
         Ok(RunbookOutcome {
             mode: "migrate-validate".into(),
             ok,
+            outcome: "planned".into(),
             steps,
             report: Some(report),
             checks: Vec::new(),
@@ -368,70 +379,122 @@ impl Migration {
         })
     }
 
-    /// `migrate --execute`: validate the files; back up; optionally clean up; import in order;
-    /// run the integrity checks; optionally force password resets; back up again and verify
-    /// that backup. On any failure after the first backup, restore it, verify the restore, and
-    /// report what failed. Validation errors stop the run before anything is written.
+    /// `migrate --execute`: the runbook (see the README, "The runbook"):
+    ///
+    /// 1. Take the run lock; mark any unfinished earlier run `interrupted` (step
+    ///    `previous-run`, which says what that run left behind) and record this run as started
+    ///    (`import_runs` outcome `running`) before anything is written.
+    /// 2. Validate the files (errors stop the run before anything is written); back up.
+    /// 3. ONE transaction: clean-up (optional), import, integrity checks, forced password reset
+    ///    (optional), this run's audit row moved to `committed`; it commits only when all of it
+    ///    succeeded, so a failure or a kill before the commit leaves the database as before.
+    /// 4. Back up again and verify that backup. When that fails, restore the first backup, but
+    ///    only when the database is still exactly what this run committed (same table
+    ///    checksums); otherwise leave it as it is and say so (`rollback-refused`).
+    ///
+    /// The run lock is checked before every step and before any restore: a run that lost it
+    /// stops at once ([`registrar_db::Error::LockLost`], exit 2), restores nothing, and its
+    /// audit row says `lock-lost` and what had been committed.
     pub async fn run_runbook(&self) -> Result<RunbookOutcome, Error> {
         let started_at = chrono::Utc::now();
         let input = self.input()?.clone();
         let db = Database::open(&self.database_url).await?;
+        let mode = registrar_model::Mode::MigrateExecute.as_str().to_owned();
+        let new_run = |outcome: &str, error: Option<String>, report: Option<&Report>| {
+            registrar_db::audit::NewRun {
+                started_at,
+                finished_at: chrono::Utc::now(),
+                mode: mode.clone(),
+                operator: registrar_db::audit::current_operator(),
+                tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
+                files: registrar_db::audit::files_summary(&input, report).unwrap_or_default(),
+                counts: registrar_db::audit::counts_summary(report),
+                outcome: outcome.to_owned(),
+                error,
+            }
+        };
         // One runbook at a time per database: a second one beside it could roll back to a
         // backup taken before this one's import committed, wiping it. A refusal is audited too.
-        let result = match db.run_lock().await {
-            Ok(lock) => {
-                let r = self.runbook(&db, &input).await;
-                drop(lock);
-                r
+        let mut lock = match db.run_lock().await {
+            Ok(lock) => lock,
+            Err(e) => {
+                let _ = registrar_db::audit::record_run(
+                    &db,
+                    &new_run("error", Some(e.to_string()), None),
+                )
+                .await;
+                db.close().await;
+                return Err(e.into());
             }
-            Err(e) => Err(e.into()),
         };
-        // The whole run is one row of the audit log, written last so that it survives a rollback.
-        let (outcome, error) = match &result {
-            Ok(o) if o.ok => ("success", None),
-            Ok(o) if o.rolled_back => (
-                "rolled-back",
-                o.steps
-                    .iter()
-                    .rev()
-                    .find(|s| !s.ok)
-                    .map(|s| format!("{}: {}", s.step, s.detail)),
+        // Holding the lock, no other run is going on: an unfinished row is a run that ended
+        // without finishing. Then this run is recorded as started, before it writes.
+        let begun = async {
+            let interrupted = registrar_db::audit::close_interrupted(&db).await?;
+            let files = registrar_db::audit::files_summary(&input, None).unwrap_or_default();
+            let id = registrar_db::audit::start_run(&db, started_at, &mode, &files).await?;
+            Ok::<_, registrar_db::Error>((interrupted, id))
+        }
+        .await;
+        let (interrupted, run_id) = match begun {
+            Ok(x) => x,
+            Err(e) => {
+                db.close().await;
+                return Err(e.into());
+            }
+        };
+        let result = self
+            .runbook(&db, &input, &mut lock, run_id, &interrupted)
+            .await;
+        // The whole run is one row of the audit log, filled in last so that it says how the
+        // run ended (it survives a rollback: restores touch only the SMS tables).
+        let run = match &result {
+            Ok(o) => new_run(
+                &o.outcome,
+                (!o.ok)
+                    .then(|| {
+                        o.steps
+                            .iter()
+                            .rev()
+                            .find(|s| !s.ok)
+                            .map(|s| format!("{}: {}", s.step, s.detail))
+                    })
+                    .flatten(),
+                o.report.as_ref(),
             ),
-            Ok(o) if o.steps.iter().any(|s| s.step == "rollback") => (
-                "rollback-failed",
-                o.steps
-                    .iter()
-                    .rev()
-                    .find(|s| !s.ok)
-                    .map(|s| format!("{}: {}", s.step, s.detail)),
-            ),
-            Ok(_) => ("validation-failed", None),
-            Err(e) => ("error", Some(e.to_string())),
+            Err(e) => new_run("error", Some(e.to_string()), None),
         };
-        let report = result.as_ref().ok().and_then(|o| o.report.as_ref());
-        let run = registrar_db::audit::NewRun {
-            started_at,
-            finished_at: chrono::Utc::now(),
-            mode: registrar_model::Mode::MigrateExecute.as_str().to_owned(),
-            operator: registrar_db::audit::current_operator(),
-            tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
-            files: registrar_db::audit::files_summary(&input, report).unwrap_or_default(),
-            counts: registrar_db::audit::counts_summary(report),
-            outcome: outcome.to_owned(),
-            error,
-        };
-        let recorded = registrar_db::audit::record_run(&db, &run).await;
+        let recorded = registrar_db::audit::finish_run(&db, run_id, &run).await;
+        drop(lock);
         db.close().await;
         let out = result?;
+        if out.outcome == LOCK_LOST {
+            let detail = out
+                .steps
+                .iter()
+                .rev()
+                .find(|s| !s.ok)
+                .map(|s| s.detail.clone())
+                .unwrap_or_default();
+            return Err(Error::Db(registrar_db::Error::LockLost(detail)));
+        }
         recorded?;
         Ok(out)
     }
 
-    async fn runbook(&self, db: &Database, input: &Input) -> Result<RunbookOutcome, Error> {
+    async fn runbook(
+        &self,
+        db: &Database,
+        input: &Input,
+        lock: &mut RunLock,
+        run_id: i64,
+        interrupted: &[registrar_db::audit::ImportRun],
+    ) -> Result<RunbookOutcome, Error> {
         let started = Instant::now();
         let mut out = RunbookOutcome {
             mode: "migrate-execute".into(),
             ok: false,
+            outcome: "validation-failed".into(),
             steps: Vec::new(),
             report: None,
             checks: Vec::new(),
@@ -439,6 +502,18 @@ impl Migration {
             rolled_back: false,
             duration_ms: 0,
         };
+        for r in interrupted {
+            self.log(
+                &mut out.steps,
+                "previous-run",
+                true,
+                format!(
+                    "{}; marked {}",
+                    registrar_db::audit::describe_unfinished(r),
+                    registrar_db::audit::INTERRUPTED
+                ),
+            );
+        }
         // 1. Validate the files before touching anything.
         let report = match input {
             Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
@@ -464,6 +539,9 @@ impl Migration {
         }
 
         // 2. The first backup.
+        if !self.lock_held(lock, &mut out, "nothing was written").await {
+            return Ok(self.done(out, started));
+        }
         std::fs::create_dir_all(&self.backup_dir).map_err(|e| {
             registrar_db::Error::io(format!("cannot create {}", self.backup_dir.display()), e)
         })?;
@@ -474,101 +552,276 @@ impl Migration {
         let pre_summary = backup::backup(db, &pre).await?;
         out.backups.push(pre.clone());
         self.log(&mut out.steps, "backup", true, format!("{}", pre.display()));
+        if !self.lock_held(lock, &mut out, "nothing was written").await {
+            return Ok(self.done(out, started));
+        }
 
-        // 3..7. Everything after the first backup rolls back on failure.
-        let result = self
-            .after_backup(db, input, &mut out, &stamp.to_string())
-            .await;
-        let failure = match result {
+        // 3. Clean-up, import, checks and lock-down: one transaction.
+        let committed = match self
+            .data_transaction(db, input, lock, run_id, &mut out)
+            .await
+        {
+            Ok(Committed::Yes(left)) => left,
+            Ok(Committed::LockLost) => return Ok(self.done(out, started)),
+            Ok(Committed::No(msg)) => {
+                self.after_rollback(db, &pre_summary.tables, &mut out, &msg)
+                    .await?;
+                return Ok(self.done(out, started));
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.after_rollback(db, &pre_summary.tables, &mut out, &msg)
+                    .await?;
+                return Ok(self.done(out, started));
+            }
+        };
+
+        // 4. The post-migration backup, verified; on failure, restore the first backup, but
+        // never over changes this run did not make.
+        let failure = match self
+            .after_commit(db, lock, &mut out, &stamp.to_string())
+            .await
+        {
             Ok(None) => None,
             Ok(Some(msg)) => Some(msg),
             Err(e) => Some(e.to_string()),
         };
-        if let Some(msg) = failure {
-            match backup::restore(db, &pre).await {
-                Ok(_) => {
-                    let now = backup::table_checksums(db).await?;
-                    let same = now == pre_summary.tables;
-                    out.rolled_back = true;
-                    self.log(
-                        &mut out.steps,
-                        "rollback",
-                        same,
-                        if same {
-                            format!(
-                                "{msg}; restored {} and verified its checksums",
-                                pre.display()
-                            )
-                        } else {
-                            format!("{msg}; restored {} but checksums differ", pre.display())
-                        },
-                    );
-                }
-                Err(e) => {
-                    self.log(
-                        &mut out.steps,
-                        "rollback",
-                        false,
-                        format!("{msg}; restoring {} FAILED: {e}", pre.display()),
-                    );
-                }
-            }
-            out.ok = false;
-        } else {
-            out.ok = true;
+        if out.outcome == LOCK_LOST {
+            return Ok(self.done(out, started));
         }
-        out.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(out)
+        let Some(msg) = failure else {
+            out.ok = true;
+            out.outcome = "success".into();
+            return Ok(self.done(out, started));
+        };
+        if !self
+            .lock_held(
+                lock,
+                &mut out,
+                "the data had committed; nothing was restored",
+            )
+            .await
+        {
+            return Ok(self.done(out, started));
+        }
+        let now = backup::table_checksums(db).await?;
+        if now != committed {
+            let changed: Vec<&str> = now
+                .iter()
+                .zip(&committed)
+                .filter(|(a, b)| a != b)
+                .map(|(a, _)| a.table.as_str())
+                .collect();
+            out.outcome = "rollback-refused".into();
+            self.log(
+                &mut out.steps,
+                "rollback",
+                false,
+                format!(
+                    "{msg}; NOT restored: the database changed since this run committed \
+                     (table(s) {}), so restoring {} would undo changes this run did not make; \
+                     the database was left as it is",
+                    changed.join(", "),
+                    pre.display()
+                ),
+            );
+            return Ok(self.done(out, started));
+        }
+        match backup::restore(db, &pre).await {
+            Ok(_) => {
+                let now = backup::table_checksums(db).await?;
+                let same = now == pre_summary.tables;
+                out.rolled_back = true;
+                out.outcome = if same {
+                    "rolled-back"
+                } else {
+                    "rollback-failed"
+                }
+                .into();
+                self.log(
+                    &mut out.steps,
+                    "rollback",
+                    same,
+                    if same {
+                        format!(
+                            "{msg}; restored {} and verified its checksums",
+                            pre.display()
+                        )
+                    } else {
+                        format!("{msg}; restored {} but checksums differ", pre.display())
+                    },
+                );
+            }
+            Err(e) => {
+                out.outcome = "rollback-failed".into();
+                self.log(
+                    &mut out.steps,
+                    "rollback",
+                    false,
+                    format!("{msg}; restoring {} FAILED: {e}", pre.display()),
+                );
+            }
+        }
+        Ok(self.done(out, started))
     }
 
-    /// The steps after the first backup; `Ok(Some(reason))` for a failure that needs a rollback.
-    async fn after_backup(
+    fn done(&self, mut out: RunbookOutcome, started: Instant) -> RunbookOutcome {
+        out.duration_ms = started.elapsed().as_millis() as u64;
+        out
+    }
+
+    /// True when the run lock is still held; else logs the loss (`lock` step, with `state`:
+    /// what the database holds of this run) and sets the outcome to `lock-lost`.
+    async fn lock_held(&self, lock: &mut RunLock, out: &mut RunbookOutcome, state: &str) -> bool {
+        match lock.ensure_held().await {
+            Ok(()) => true,
+            Err(e) => {
+                out.ok = false;
+                out.outcome = LOCK_LOST.into();
+                self.log(&mut out.steps, "lock", false, format!("{e}; {state}"));
+                false
+            }
+        }
+    }
+
+    /// After the data transaction was rolled back: nothing of this run was written. Logs the
+    /// `rollback` step (and notes when the database no longer matches the first backup, which
+    /// means another program wrote to it meanwhile: it is left as it is).
+    async fn after_rollback(
+        &self,
+        db: &Database,
+        pre: &[backup::TableChecksum],
+        out: &mut RunbookOutcome,
+        msg: &str,
+    ) -> Result<(), Error> {
+        let now = backup::table_checksums(db).await?;
+        out.ok = false;
+        out.rolled_back = true;
+        out.outcome = "rolled-back".into();
+        let note = if now == pre {
+            "the database equals the first backup (checksums verified)"
+        } else {
+            "the database differs from the first backup: another program changed it \
+             meanwhile, and it was left as it is"
+        };
+        self.log(
+            &mut out.steps,
+            "rollback",
+            true,
+            format!(
+                "{msg}; the transaction was rolled back, nothing of this run was written; {note}"
+            ),
+        );
+        Ok(())
+    }
+
+    /// Step 3: clean-up, import, checks and lock-down in one transaction.
+    async fn data_transaction(
         &self,
         db: &Database,
         input: &Input,
+        lock: &mut RunLock,
+        run_id: i64,
         out: &mut RunbookOutcome,
-        stamp: &str,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Committed, Error> {
+        let mut tx = db.begin_write().await?;
+        let result = self.in_transaction(&mut tx, input, run_id, out).await;
+        let (mut staged, left) = match result {
+            Ok(Ok(x)) => x,
+            Ok(Err(msg)) => {
+                let _ = tx.rollback().await;
+                return Ok(Committed::No(msg));
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        };
+        // The last moment to find out that another run may have started beside this one.
+        if !self
+            .lock_held(
+                lock,
+                out,
+                "the transaction was rolled back, nothing of this run was written",
+            )
+            .await
+        {
+            let _ = tx.rollback().await;
+            return Ok(Committed::LockLost);
+        }
+        let installed = match staged.install_rejects() {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                self.log(&mut out.steps, "commit", false, e.to_string());
+                return Ok(Committed::No(format!("commit failed: {e}")));
+            }
+        };
+        if let Err(e) = tx.commit().await {
+            installed.undo();
+            self.log(&mut out.steps, "commit", false, e.to_string());
+            return Ok(Committed::No(format!("commit failed: {e}")));
+        }
+        installed.keep();
+        out.report = Some(staged.into_report());
+        self.log(
+            &mut out.steps,
+            "commit",
+            true,
+            "clean-up, import and lock-down committed together",
+        );
+        Ok(Committed::Yes(left))
+    }
+
+    /// Inside the data transaction; `Ok(Err(reason))` for a failure that rolls back.
+    #[allow(clippy::type_complexity)]
+    async fn in_transaction(
+        &self,
+        tx: &mut registrar_db::WriteTx,
+        input: &Input,
+        run_id: i64,
+        out: &mut RunbookOutcome,
+    ) -> Result<Result<(Staged, Vec<backup::TableChecksum>), String>, Error> {
         if self.clean_training_data {
             // The runbook deletes the training admins before the real ones are imported, so
             // "no active admin left" is judged after the import (the `active-admin` check);
             // every other refusal still stops the run.
-            let plan = clean::plan(db, &clean::CleanOptions::default()).await?;
+            let plan = clean::execute_in(
+                tx.conn()?,
+                &clean::CleanOptions {
+                    force: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
             let admin_refusal =
                 usize::from(plan.active_admins_left == 0 && !plan.refusals.is_empty());
-            let force = plan.refusals.len() == admin_refusal;
-            let opts = clean::CleanOptions {
-                force,
-                ..Default::default()
-            };
-            match clean::execute(db, &opts).await {
-                Ok(r) => self.log(
-                    &mut out.steps,
-                    "clean",
-                    true,
-                    format!("deleted {}", clean_summary(&r)),
-                ),
-                Err(registrar_db::Error::Refused(m)) => {
-                    self.log(&mut out.steps, "clean", false, format!("refused: {m}"));
-                    return Ok(Some(m));
-                }
-                Err(e) => return Err(e.into()),
+            if plan.refusals.len() > admin_refusal {
+                let m = format!("clean-up refused: {}", plan.refusals.join("; "));
+                self.log(&mut out.steps, "clean", false, format!("refused: {m}"));
+                return Ok(Err(m));
             }
+            self.log(
+                &mut out.steps,
+                "clean",
+                true,
+                format!("deleted {}", clean_summary(&plan)),
+            );
         }
         let options = ImportOptions {
             skip_audit: true,
             ..self.import_options(ImportMode::Execute)
         };
-        let report = registrar_db::import::run_import(db, input, &options).await;
-        let report = match report {
-            Ok(r) => r,
+        let staged = match registrar_db::import::stage(tx.conn()?, input, &options).await {
+            Ok(s) => s,
             Err(e) => {
                 self.log(&mut out.steps, "import", false, e.to_string());
-                return Ok(Some(format!("import failed: {e}")));
+                return Ok(Err(format!("import failed: {e}")));
             }
         };
+        let report = staged.report();
         let inserted: u64 = report.files.iter().map(|f| f.inserted).sum();
-        let imported_ok = report.is_ok() || self.skip_invalid;
+        let imported_ok = staged.would_commit() && (report.is_ok() || self.skip_invalid);
         self.log(
             &mut out.steps,
             "import",
@@ -578,11 +831,12 @@ impl Migration {
                 report.error_count()
             ),
         );
-        out.report = Some(report);
         if !imported_ok {
-            return Ok(Some("the import found errors".into()));
+            out.report = Some(staged.discard());
+            return Ok(Err("the import found errors".into()));
         }
-        let checks = registrar_checks::run_checks(db, &Default::default()).await?;
+        out.report = Some(staged.report().clone());
+        let checks = registrar_checks::run_checks_on(tx.conn()?, &Default::default()).await?;
         let failed: Vec<String> = checks
             .iter()
             .filter(|c| !c.passed)
@@ -600,19 +854,48 @@ impl Migration {
         );
         out.checks = checks;
         if !failed.is_empty() {
-            return Ok(Some(format!(
+            if let Some(r) = out.report.take() {
+                out.report = Some(zero_counts(r));
+            }
+            return Ok(Err(format!(
                 "integrity checks failed: {}",
                 failed.join(", ")
             )));
         }
         if self.force_password_reset {
-            let n = registrar_checks::force_password_reset(db, Some(Role::Admin)).await?;
+            let n =
+                registrar_checks::force_password_reset_on(tx.conn()?, Some(Role::Admin)).await?;
             self.log(
                 &mut out.steps,
                 "password-reset",
                 true,
                 format!("{n} non-admin user(s) must change their password"),
             );
+        }
+        registrar_db::audit::set_outcome_on(
+            &mut tx.conn()?,
+            run_id,
+            registrar_db::audit::COMMITTED,
+        )
+        .await?;
+        // What this transaction leaves in the database, to compare with before any restore.
+        let left = backup::table_checksums_on(&mut tx.conn()?).await?;
+        Ok(Ok((staged, left)))
+    }
+
+    /// Step 4: the post-migration backup and its verification; `Ok(Some(reason))` for a failure
+    /// that calls for a restore.
+    async fn after_commit(
+        &self,
+        db: &Database,
+        lock: &mut RunLock,
+        out: &mut RunbookOutcome,
+        stamp: &str,
+    ) -> Result<Option<String>, Error> {
+        const COMMITTED_STATE: &str = "the data had committed; nothing was restored; take a \
+                                       backup now (the post-migration backup was not finished)";
+        if !self.lock_held(lock, out, COMMITTED_STATE).await {
+            return Ok(None);
         }
         let post = self
             .backup_dir
@@ -625,6 +908,9 @@ impl Migration {
             true,
             format!("{}", post.display()),
         );
+        if !self.lock_held(lock, out, COMMITTED_STATE).await {
+            return Ok(None);
+        }
         let v = backup::verify_backup(&post, None).await?;
         self.log(
             &mut out.steps,
@@ -641,6 +927,28 @@ impl Migration {
         }
         Ok(None)
     }
+}
+
+/// The outcome of a run that lost its run lock.
+const LOCK_LOST: &str = "lock-lost";
+
+/// How the data transaction ended.
+enum Committed {
+    /// Committed; the table checksums it left.
+    Yes(Vec<backup::TableChecksum>),
+    /// Rolled back for this reason (nothing written).
+    No(String),
+    /// Rolled back because the run lock was lost (logged).
+    LockLost,
+}
+
+fn zero_counts(mut r: Report) -> Report {
+    for f in &mut r.files {
+        f.inserted = 0;
+        f.updated = 0;
+        f.skipped = 0;
+    }
+    r
 }
 
 /// One line: what a clean-up deleted (or would delete).

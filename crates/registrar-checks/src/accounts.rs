@@ -282,21 +282,39 @@ pub async fn set_password(
 /// Sets `password_reset_required` on every user, except those with `except_role` (the
 /// runbook: `--except-role admin`). Returns the number of users flagged.
 pub async fn force_password_reset(db: &Database, except_role: Option<Role>) -> Result<u64> {
+    match db {
+        Database::Postgres(p) => {
+            let mut c = p.acquire().await?;
+            force_password_reset_on(registrar_db::Conn::Pg(&mut c), except_role).await
+        }
+        Database::Sqlite(p) => {
+            let mut c = p.acquire().await?;
+            force_password_reset_on(registrar_db::Conn::Sqlite(&mut c), except_role).await
+        }
+    }
+}
+
+/// [`force_password_reset`] on `conn`, inside the caller's transaction (the runbook's lock-down
+/// commits together with its clean-up and import).
+pub async fn force_password_reset_on(
+    conn: registrar_db::Conn<'_>,
+    except_role: Option<Role>,
+) -> Result<u64> {
     let except = except_role.map(|r| r.as_str().to_string());
-    let r = match db {
-        Database::Postgres(p) => sqlx::query(
+    let r = match conn {
+        registrar_db::Conn::Pg(c) => sqlx::query(
             "UPDATE users SET password_reset_required = TRUE \
                  WHERE $1::text IS NULL OR role <> $1::text",
         )
         .bind(except)
-        .execute(p)
+        .execute(&mut *c)
         .await?
         .rows_affected(),
-        Database::Sqlite(p) => sqlx::query(
+        registrar_db::Conn::Sqlite(c) => sqlx::query(
             "UPDATE users SET password_reset_required = 1 WHERE ?1 IS NULL OR role <> ?1",
         )
         .bind(except)
-        .execute(p)
+        .execute(&mut *c)
         .await?
         .rows_affected(),
     };

@@ -22,10 +22,13 @@
 mod accounts;
 mod stats;
 
-pub use accounts::{force_password_reset, set_password, verify_logins, LoginFailure, LoginReport};
+pub use accounts::{
+    force_password_reset, force_password_reset_on, set_password, verify_logins, LoginFailure,
+    LoginReport,
+};
 pub use stats::{stats, Stats, TableStats};
 
-use registrar_db::Database;
+use registrar_db::{Conn, Database};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -196,26 +199,34 @@ const CHECKS: &[(&str, &str, &str)] = &[
 /// deletes (`Admin1@School.edu`, ` admin1@school.edu`). Only the count is kept.
 const TRAINING_SQL: &str = "SELECT email FROM users";
 
-async fn count(db: &Database, sql: &str) -> Result<i64> {
-    Ok(match db {
-        Database::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?,
-        Database::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?,
+async fn count(conn: &mut Conn<'_>, sql: &str) -> Result<i64> {
+    Ok(match conn {
+        Conn::Pg(c) => {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut **c)
+                .await?
+        }
+        Conn::Sqlite(c) => {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut **c)
+                .await?
+        }
     })
 }
 
-async fn training_left(db: &Database) -> Result<i64> {
+async fn training_left(conn: &mut Conn<'_>) -> Result<i64> {
     use futures::TryStreamExt;
     let re = registrar_model::EmailPattern::training();
     let mut n = 0i64;
-    match db {
-        Database::Postgres(p) => {
-            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(p);
+    match conn {
+        Conn::Pg(c) => {
+            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(&mut **c);
             while let Some(e) = rows.try_next().await? {
                 n += i64::from(re.is_match(&e));
             }
         }
-        Database::Sqlite(p) => {
-            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(p);
+        Conn::Sqlite(c) => {
+            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(&mut **c);
             while let Some(e) = rows.try_next().await? {
                 n += i64::from(re.is_match(&e));
             }
@@ -226,9 +237,51 @@ async fn training_left(db: &Database) -> Result<i64> {
 
 /// Runs every integrity check (in a fixed order) and one count check per expectation.
 pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<CheckResult>> {
+    match db {
+        Database::Postgres(p) => {
+            let mut c = p.acquire().await?;
+            run_checks_on(Conn::Pg(&mut c), expect).await
+        }
+        Database::Sqlite(p) => {
+            let mut c = p.acquire().await?;
+            run_checks_on(Conn::Sqlite(&mut c), expect).await
+        }
+    }
+}
+
+/// The `unfinished-runs` check (`registrar check` runs it after [`run_checks`]): fails while
+/// `import_runs` holds a run that started and never finished (killed, or still going on),
+/// naming each with its start time. The next `migrate --execute` or `import --execute` marks
+/// such runs `interrupted` (see `registrar_db::audit`), and the check passes again.
+pub async fn unfinished_runs_check(db: &Database) -> Result<CheckResult> {
+    let runs = registrar_db::audit::unfinished_runs(db).await?;
+    let n = runs.len() as i64;
+    Ok(CheckResult {
+        name: "unfinished-runs".into(),
+        count: n,
+        passed: n == 0,
+        detail: if n == 0 {
+            "no unfinished runs in the audit log".into()
+        } else {
+            format!(
+                "{n} run(s) never finished: {}; see `registrar audit`, then re-run migrate \
+                 (it marks them interrupted)",
+                runs.iter()
+                    .map(registrar_db::audit::describe_unfinished)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+    })
+}
+
+/// [`run_checks`] on `conn`, inside the caller's transaction (the runbook checks the data it
+/// is about to commit, and rolls back instead when a check fails).
+pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<Vec<CheckResult>> {
+    let conn = &mut conn;
     let mut out = Vec::new();
     for (name, sql, what) in CHECKS {
-        let n = count(db, sql).await?;
+        let n = count(conn, sql).await?;
         out.push(CheckResult {
             name: name.to_string(),
             count: n,
@@ -240,7 +293,7 @@ pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<Chec
             },
         });
     }
-    let n = training_left(db).await?;
+    let n = training_left(conn).await?;
     out.push(CheckResult {
         name: "training-accounts-left".into(),
         count: n,
@@ -256,11 +309,11 @@ pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<Chec
     // Nobody can administer a database that has users but no active admin (for example after
     // a clean-up whose import brought no admin). An empty database passes.
     let admins = count(
-        db,
+        conn,
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active",
     )
     .await?;
-    let users = count(db, "SELECT COUNT(*) FROM users").await?;
+    let users = count(conn, "SELECT COUNT(*) FROM users").await?;
     out.push(CheckResult {
         name: "active-admin".into(),
         count: admins,
@@ -296,7 +349,7 @@ pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<Chec
     ];
     for (what, want, sql) in expectations {
         let Some(want) = want else { continue };
-        let n = count(db, sql).await?;
+        let n = count(conn, sql).await?;
         out.push(CheckResult {
             name: format!("expected-{what}"),
             count: n,

@@ -456,7 +456,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let database = connect(&db).await?;
             // Never beside a runbook (or another import) on the same database.
             let _run_lock = if mode.execute {
-                Some(database.run_lock().await?)
+                let lock = database.run_lock().await?;
+                // Holding the lock, an unfinished run in the audit log is one that ended
+                // without finishing: mark it interrupted and say so.
+                for r in db::audit::close_interrupted(&database).await? {
+                    eprintln!(
+                        "note: {}; marked interrupted",
+                        db::audit::describe_unfinished(&r)
+                    );
+                }
+                Some(lock)
             } else {
                 None
             };
@@ -614,7 +623,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(s) => s.parse().map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
                 None => Default::default(),
             };
-            let results = registrar::checks::run_checks(&database, &expect).await?;
+            let mut results = registrar::checks::run_checks(&database, &expect).await?;
+            results.push(registrar::checks::unfinished_runs_check(&database).await?);
             let ok = results.iter().all(|c| c.passed);
             match format {
                 OutputFormat::Json => println!(
@@ -699,12 +709,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         println!("no runs recorded");
                     }
                     for r in &runs {
+                        let unfinished = r.finished_at.is_none()
+                            && (r.outcome == db::audit::RUNNING
+                                || r.outcome == db::audit::COMMITTED);
                         println!(
                             "#{:<5} {}  {:<16} {:<18} by {:<12} v{}{}",
                             r.id,
                             r.started_at,
                             r.mode,
-                            r.outcome,
+                            if unfinished {
+                                format!("{} (UNFINISHED)", r.outcome)
+                            } else {
+                                r.outcome.clone()
+                            },
                             r.operator,
                             r.tool_version,
                             r.error

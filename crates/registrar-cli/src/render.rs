@@ -204,7 +204,10 @@ pub fn runbook_summary(o: &registrar::RunbookOutcome) -> String {
         let _ = writeln!(out, "check failed: {} ({}) {}", c.name, c.count, c.detail);
     }
     if o.rolled_back {
-        let _ = writeln!(out, "the database was restored to the first backup");
+        let _ = writeln!(
+            out,
+            "the run's changes were undone: the database is as before the run"
+        );
     }
     let _ = writeln!(
         out,

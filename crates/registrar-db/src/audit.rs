@@ -1,7 +1,17 @@
 //! The audit log: one `import_runs` row per import (or migrate) run, failed runs included.
 //!
-//! A failed run's row is written after its transaction was rolled back, on its own
-//! connection, so it survives the rollback.
+//! A writing run (`import --execute`, `migrate --execute`) records itself as started
+//! ([`start_run`], outcome [`RUNNING`], no `finished_at`) and commits that row **before** it
+//! writes anything, then fills the row in when it ends ([`finish_run`]), after its
+//! transaction was committed or rolled back, so the row survives a rollback. The runbook moves
+//! its row to [`COMMITTED`] inside its data transaction, so that the row says whether the data
+//! of a run that never finished went in.
+//!
+//! A run killed before it finished leaves its row `running` (nothing of it was written) or
+//! `committed` (its data went in, the steps after the commit did not finish). Such a row is an
+//! *unfinished run*: `audit` shows it, `check` fails while one exists (the `unfinished-runs`
+//! check), and the next writing run, which holds the run lock and so knows that no other run
+//! is going on, marks it [`INTERRUPTED`] ([`close_interrupted`]) and says so before it goes on.
 
 use crate::{Database, Result};
 use chrono::{DateTime, Utc};
@@ -14,7 +24,8 @@ pub struct ImportRun {
     pub id: i64,
     /// When the run started (UTC).
     pub started_at: DateTime<Utc>,
-    /// When it ended (UTC); `None` only for rows written by other tools.
+    /// When it ended (UTC); `None` for a run that has not finished (or never did: outcome
+    /// `running`, `committed` or `interrupted`) and for rows written by other tools.
     pub finished_at: Option<DateTime<Utc>>,
     /// `"validate"`, `"execute"`, `"migrate-execute"`, ...
     pub mode: String,
@@ -26,7 +37,10 @@ pub struct ImportRun {
     pub files: serde_json::Value,
     /// `{"users": {"inserted", "updated", "skipped", "rejected"}, ...}`.
     pub counts: serde_json::Value,
-    /// `"success"`, `"validated"`, `"validation-failed"`, `"database-error"` or `"error"`.
+    /// `"success"`, `"validated"`, `"validation-failed"`, `"database-error"`, `"error"`; for
+    /// migrate also `"rolled-back"`, `"rollback-failed"`, `"rollback-refused"`, `"lock-lost"`;
+    /// [`RUNNING`] / [`COMMITTED`] while a run has not finished, [`INTERRUPTED`] once the next
+    /// run found it unfinished.
     pub outcome: String,
     /// The error text of a failed run.
     pub error: Option<String>,
@@ -54,6 +68,14 @@ pub struct NewRun {
     /// See [`ImportRun::error`].
     pub error: Option<String>,
 }
+
+/// The outcome of a run that started and has not finished (nothing of it was committed yet).
+pub const RUNNING: &str = "running";
+/// The outcome of a runbook whose data transaction committed and whose later steps (post-
+/// migration backup and its verification) have not finished yet.
+pub const COMMITTED: &str = "committed";
+/// The outcome given to an unfinished run by the next writing run.
+pub const INTERRUPTED: &str = "interrupted";
 
 /// This crate's version, recorded as `tool_version`.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -109,6 +131,170 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
             .await?,
         };
     Ok(id)
+}
+
+/// Records a run as started (outcome [`RUNNING`], no `finished_at`) and returns its id; the
+/// row is committed at once, before the run writes anything.
+pub async fn start_run(
+    db: &Database,
+    started_at: DateTime<Utc>,
+    mode: &str,
+    files: &serde_json::Value,
+) -> Result<i64> {
+    let files = files.to_string();
+    let operator = current_operator();
+    let id = match db {
+        Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(
+            "INSERT INTO import_runs (started_at, mode, operator, tool_version, files, outcome) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id",
+        )
+        .bind(started_at)
+        .bind(mode)
+        .bind(&operator)
+        .bind(TOOL_VERSION)
+        .bind(files)
+        .bind(RUNNING)
+        .fetch_one(pool)
+        .await?,
+        Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
+            "INSERT INTO import_runs (started_at, mode, operator, tool_version, files, outcome) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )
+        .bind(sqlite_time(started_at))
+        .bind(mode)
+        .bind(&operator)
+        .bind(TOOL_VERSION)
+        .bind(files)
+        .bind(RUNNING)
+        .fetch_one(pool)
+        .await?,
+    };
+    Ok(id)
+}
+
+/// Fills in the row of a run recorded with [`start_run`] (end time, files, counts, outcome,
+/// error). When that row is gone, writes a new one instead.
+pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
+    let files = run.files.to_string();
+    let counts = run.counts.to_string();
+    let updated = match db {
+        Database::Postgres(pool) => sqlx::query(
+            "UPDATE import_runs SET finished_at = $2, files = $3::jsonb, counts = $4::jsonb, \
+             outcome = $5, error = $6 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(run.finished_at)
+        .bind(files)
+        .bind(counts)
+        .bind(&run.outcome)
+        .bind(&run.error)
+        .execute(pool)
+        .await?
+        .rows_affected(),
+        Database::Sqlite(pool) => sqlx::query(
+            "UPDATE import_runs SET finished_at = ?2, files = ?3, counts = ?4, outcome = ?5, \
+             error = ?6 WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(sqlite_time(run.finished_at))
+        .bind(files)
+        .bind(counts)
+        .bind(&run.outcome)
+        .bind(&run.error)
+        .execute(pool)
+        .await?
+        .rows_affected(),
+    };
+    if updated == 0 {
+        return record_run(db, run).await;
+    }
+    Ok(id)
+}
+
+/// Sets the outcome of run `id` on `conn`, inside the caller's transaction (the runbook moves
+/// its row to [`COMMITTED`] in the transaction that writes its data).
+pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) -> Result<()> {
+    match conn {
+        crate::Conn::Pg(c) => {
+            sqlx::query("UPDATE import_runs SET outcome = $2 WHERE id = $1")
+                .bind(id)
+                .bind(outcome)
+                .execute(&mut **c)
+                .await?;
+        }
+        crate::Conn::Sqlite(c) => {
+            sqlx::query("UPDATE import_runs SET outcome = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(outcome)
+                .execute(&mut **c)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The unfinished runs (outcome [`RUNNING`] or [`COMMITTED`]), oldest first.
+pub async fn unfinished_runs(db: &Database) -> Result<Vec<ImportRun>> {
+    let mut runs: Vec<ImportRun> = list_runs(db)
+        .await?
+        .into_iter()
+        .filter(|r| r.finished_at.is_none() && (r.outcome == RUNNING || r.outcome == COMMITTED))
+        .collect();
+    runs.reverse();
+    Ok(runs)
+}
+
+/// What an unfinished run left behind, in one sentence.
+pub fn describe_unfinished(r: &ImportRun) -> String {
+    let when = r.started_at.format("%Y-%m-%d %H:%M:%S UTC");
+    if r.outcome == COMMITTED {
+        format!(
+            "run #{} ({}, started {when}) ended after its data was committed but before it \
+             finished (no verified post-migration backup): take a backup now",
+            r.id, r.mode
+        )
+    } else {
+        format!(
+            "run #{} ({}, started {when}) ended before it finished (killed?); its \
+             transaction never committed, so nothing of it was written",
+            r.id, r.mode
+        )
+    }
+}
+
+/// Marks every unfinished run [`INTERRUPTED`] (its `error` says what it left behind) and
+/// returns them as they were. Only call this while holding the run lock: then no other run is
+/// going on, and an unfinished row belongs to a run that ended without finishing.
+pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
+    let runs = unfinished_runs(db).await?;
+    for r in &runs {
+        let error = describe_unfinished(r);
+        match db {
+            Database::Postgres(pool) => {
+                sqlx::query(
+                    "UPDATE import_runs SET outcome = $2, error = $3 WHERE id = $1 \
+                     AND finished_at IS NULL",
+                )
+                .bind(r.id)
+                .bind(INTERRUPTED)
+                .bind(&error)
+                .execute(pool)
+                .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(
+                    "UPDATE import_runs SET outcome = ?2, error = ?3 WHERE id = ?1 \
+                     AND finished_at IS NULL",
+                )
+                .bind(r.id)
+                .bind(INTERRUPTED)
+                .bind(&error)
+                .execute(pool)
+                .await?;
+            }
+        }
+    }
+    Ok(runs)
 }
 
 /// A UTC time as SQLite stores it (`2024-05-01T12:00:00.123Z`).

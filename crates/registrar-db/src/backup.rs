@@ -829,6 +829,20 @@ pub async fn table_checksums(db: &Database) -> Result<Vec<TableChecksum>> {
     Ok(out)
 }
 
+/// [`table_checksums`] on `conn`, inside the caller's transaction (the runbook records the
+/// state its data transaction is about to commit, so that it can later tell whether anything
+/// changed the database since).
+pub async fn table_checksums_on(conn: &mut crate::Conn<'_>) -> Result<Vec<TableChecksum>> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for spec in &TABLES {
+        out.push(match conn {
+            crate::Conn::Pg(c) => stream_pg(c, spec, |_| Ok(())).await?,
+            crate::Conn::Sqlite(c) => stream_sqlite(c, spec, |_| Ok(())).await?,
+        });
+    }
+    Ok(out)
+}
+
 fn bad_value(table: &str, col: &str) -> Error {
     Error::BadBackup(format!(
         "a value of {table}.{col} cannot be stored in this database"

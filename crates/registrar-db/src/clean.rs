@@ -2,7 +2,9 @@
 //! every enrollment, grade and attendance row that depends on them.
 //!
 //! [`plan`] is the dry run: it reports what [`execute`] would delete, and any reason it would
-//! refuse. [`execute`] deletes it all in one transaction.
+//! refuse. [`execute`] deletes it all in one transaction; [`execute_in`] does the same inside a
+//! transaction the caller owns (the runbook of `registrar migrate`, whose clean-up, import and
+//! lock-down commit together).
 //!
 //! The email pattern is a Rust regex evaluated over the stored emails (streamed; only the
 //! matching ids are kept), so it means the same on both engines. It is matched as
@@ -15,7 +17,7 @@
 //! Without `force`, clean-up refuses ([`Error::Refused`]) to delete a listed course in which
 //! users outside the pattern are enrolled, and to leave the database without an active admin.
 
-use crate::{Database, Error, Result};
+use crate::{Conn, Database, Error, Result};
 use futures::TryStreamExt;
 use registrar_model::EmailPattern;
 use serde::Serialize;
@@ -118,10 +120,11 @@ const DELETES: [&str; 5] = [
     "DELETE FROM users WHERE id IN (SELECT id FROM registrar_clean_users)",
 ];
 
+/// The clean-up on `$tx` (a connection already inside a transaction the caller owns): the
+/// caller commits or rolls back.
 macro_rules! clean_body {
-    ($conn:expr, $begin:expr, $re:expr, $codes:expr, $o:expr, $execute:expr, $drop_prefix:literal, $create:literal) => {{
-        let conn = $conn;
-        let mut tx = conn.begin_with($begin).await?;
+    ($tx:expr, $re:expr, $codes:expr, $o:expr, $execute:expr, $drop_prefix:literal, $create:literal) => {{
+        let tx = $tx;
         for t in ["registrar_clean_users", "registrar_clean_courses"] {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}{t}", $drop_prefix))
                 .execute(&mut *tx)
@@ -196,7 +199,6 @@ macro_rules! clean_body {
         report.courses.sort();
         if $execute {
             if !report.refusals.is_empty() && !$o.force {
-                tx.rollback().await?;
                 return Err(Error::Refused(format!(
                     "clean-up refused: {}",
                     report.refusals.join("; ")
@@ -205,17 +207,14 @@ macro_rules! clean_body {
             for sql in DELETES {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
-            for t in ["registrar_clean_users", "registrar_clean_courses"] {
-                sqlx::query(&format!("DROP TABLE {}{t}", $drop_prefix))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
             report.executed = true;
-        } else {
-            tx.rollback().await?;
         }
-        Ok(report)
+        for t in ["registrar_clean_users", "registrar_clean_courses"] {
+            sqlx::query(&format!("DROP TABLE {}{t}", $drop_prefix))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok::<CleanReport, Error>(report)
     }};
 }
 
@@ -224,33 +223,77 @@ async fn run(db: &Database, o: &CleanOptions, execute: bool) -> Result<CleanRepo
     match db {
         Database::Postgres(pool) => {
             let mut conn = pool.acquire().await?;
-            clean_body!(
-                &mut *conn,
-                "BEGIN",
-                re,
-                codes,
-                o,
-                execute,
-                "pg_temp.",
-                "CREATE TEMP TABLE {} (id BIGINT PRIMARY KEY) ON COMMIT DROP"
-            )
+            let mut tx = conn.begin().await?;
+            let r = body(Conn::Pg(&mut tx), &re, &codes, o, execute).await;
+            finish(tx, r, execute).await
         }
         Database::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
-            clean_body!(
-                &mut *conn,
-                // IMMEDIATE takes the write lock up front (a deferred transaction that reads
-                // first can fail to upgrade when another writer got in between).
-                if execute { "BEGIN IMMEDIATE" } else { "BEGIN" },
-                re,
-                codes,
-                o,
-                execute,
-                "temp.",
-                "CREATE TEMP TABLE {} (id INTEGER PRIMARY KEY)"
-            )
+            // IMMEDIATE takes the write lock up front (a deferred transaction that reads
+            // first can fail to upgrade when another writer got in between).
+            let mut tx = conn
+                .begin_with(if execute { "BEGIN IMMEDIATE" } else { "BEGIN" })
+                .await?;
+            let r = body(Conn::Sqlite(&mut tx), &re, &codes, o, execute).await;
+            finish(tx, r, execute).await
         }
     }
+}
+
+/// Commits an executed clean-up; rolls back a plan or a failure.
+async fn finish<DB: sqlx::Database>(
+    tx: sqlx::Transaction<'_, DB>,
+    r: Result<CleanReport>,
+    execute: bool,
+) -> Result<CleanReport> {
+    match r {
+        Ok(report) if execute => {
+            tx.commit().await?;
+            Ok(report)
+        }
+        other => {
+            tx.rollback().await?;
+            other
+        }
+    }
+}
+
+/// The clean-up inside a transaction the caller owns.
+async fn body(
+    conn: Conn<'_>,
+    re: &EmailPattern,
+    codes: &[String],
+    o: &CleanOptions,
+    execute: bool,
+) -> Result<CleanReport> {
+    match conn {
+        Conn::Pg(tx) => clean_body!(
+            tx,
+            re,
+            codes,
+            o,
+            execute,
+            "pg_temp.",
+            "CREATE TEMP TABLE {} (id BIGINT PRIMARY KEY) ON COMMIT DROP"
+        ),
+        Conn::Sqlite(tx) => clean_body!(
+            tx,
+            re,
+            codes,
+            o,
+            execute,
+            "temp.",
+            "CREATE TEMP TABLE {} (id INTEGER PRIMARY KEY)"
+        ),
+    }
+}
+
+/// Deletes the training users and sample courses with their dependent rows on `conn`, inside
+/// a transaction the caller owns (the runbook's one data transaction): nothing is committed
+/// here. [`Error::Refused`] as for [`execute`]; the caller then rolls back.
+pub async fn execute_in(conn: Conn<'_>, o: &CleanOptions) -> Result<CleanReport> {
+    let (re, codes) = compile(o)?;
+    body(conn, &re, &codes, o, true).await
 }
 
 #[cfg(test)]

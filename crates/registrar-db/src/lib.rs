@@ -33,9 +33,11 @@ pub mod import;
 mod lock;
 pub mod seed;
 pub mod testing;
+mod tx;
 
 pub use connect::{mask_url, Database, Engine, DEFAULT_DATABASE_URL};
-pub use lock::RunLock;
+pub use lock::{RunLock, PG_RUN_LOCK_KEY};
+pub use tx::{Conn, WriteTx};
 
 /// The schema version this build writes and reads (the number of the newest migration).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -96,6 +98,10 @@ pub enum Error {
     /// A step refused to run (e.g. clean-up would leave no active admin); the message says why.
     #[error("{0}")]
     Refused(String),
+    /// The run lock was lost while the run was going on ([`RunLock::ensure_held`]); the run
+    /// stops without restoring anything.
+    #[error("{0}")]
+    LockLost(String),
 }
 
 impl Error {

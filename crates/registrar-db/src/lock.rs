@@ -10,7 +10,12 @@
 //!
 //! - PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) held on a connection of its
 //!   own for as long as the [`RunLock`] lives. The server releases it when that connection
-//!   closes, including when the process is killed.
+//!   closes, including when the process is killed. That connection sits idle, so it is kept
+//!   alive: `idle_session_timeout` and `idle_in_transaction_session_timeout` are set to 0 on it.
+//!   It can still be cut (`pg_terminate_backend`, a restarted server, a network failure), and
+//!   then the lock is gone while the run goes on: a run calls [`RunLock::ensure_held`] before
+//!   every step and before any restore, which asks the server on the lock's own connection
+//!   whether this session still holds the lock, and stops with [`Error::LockLost`] when not.
 //! - SQLite: an exclusive `flock` on `<database file>.registrar-lock` (created 0600 beside the
 //!   database, left in place; it holds nothing), where the database file is its *canonical*
 //!   path (symlinks, `.` and `..` resolved): `real.db`, `./real.db`, `/abs/real.db` and a
@@ -23,7 +28,7 @@ use crate::{Database, Error, Result};
 use std::path::PathBuf;
 
 /// The advisory lock key of the run lock (distinct from the import's transaction lock key).
-const PG_RUN_LOCK_KEY: i64 = 0x7265_6769_7374_7275;
+pub const PG_RUN_LOCK_KEY: i64 = 0x7265_6769_7374_7275;
 
 const REFUSED: &str = "another registrar run (migrate or import) is using this database; wait \
                        for it to finish, then run again";
@@ -69,6 +74,15 @@ impl Database {
                 if !locked {
                     return Err(Error::Refused(REFUSED.into()));
                 }
+                // The lock lives as long as this idle session: never let a server-side idle
+                // timeout end it (`idle_session_timeout` exists from PostgreSQL 14 on; older
+                // servers have no such timeout, so an error here is ignored).
+                for setting in [
+                    "SET idle_session_timeout = 0",
+                    "SET idle_in_transaction_session_timeout = 0",
+                ] {
+                    let _ = sqlx::query(setting).execute(&mut conn).await;
+                }
                 Ok(RunLock {
                     _inner: Inner::Pg(conn),
                 })
@@ -102,6 +116,42 @@ pub(crate) fn sqlite_lock_path(file: &std::path::Path) -> Result<PathBuf> {
     let mut name = canonical.into_os_string();
     name.push(".registrar-lock");
     Ok(PathBuf::from(name))
+}
+
+const LOST: &str = "the run lock was lost (its PostgreSQL connection was closed: terminated \
+                    by an administrator, an idle timeout, a server restart or a network failure)";
+
+impl RunLock {
+    /// Checks that the lock is still held; [`Error::LockLost`] when it is not.
+    ///
+    /// PostgreSQL: asks the server, on the lock's own connection, whether this session still
+    /// holds the advisory lock (a closed connection or a lock no longer held both mean lost).
+    /// SQLite: the `flock` lasts as long as the open file, so it is always held.
+    pub async fn ensure_held(&mut self) -> Result<()> {
+        match &mut self._inner {
+            Inner::Pg(conn) => {
+                let held: std::result::Result<bool, sqlx::Error> = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
+                     AND pid = pg_backend_pid() AND granted AND objsubid = 1 \
+                     AND classid::bigint = $1 AND objid::bigint = $2)",
+                )
+                .bind(PG_RUN_LOCK_KEY >> 32)
+                .bind(PG_RUN_LOCK_KEY & 0xffff_ffff)
+                .fetch_one(&mut *conn)
+                .await;
+                match held {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(Error::LockLost(format!(
+                        "{LOST}; this run stopped so that it cannot undo another run's work"
+                    ))),
+                    Err(e) => Err(Error::LockLost(format!(
+                        "{LOST} ({e}); this run stopped so that it cannot undo another run's work"
+                    ))),
+                }
+            }
+            Inner::File(..) | Inner::None => Ok(()),
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -3,8 +3,11 @@
 //!
 //! # How a run goes
 //! 1. The files are found ([`Input::Dir`] by stem, in import order) or given ([`Input::File`]).
-//! 2. **Execute**: one transaction is opened for the whole run (PostgreSQL: plus
-//!    `pg_try_advisory_xact_lock`, so two runs never interleave; SQLite: `BEGIN IMMEDIATE`).
+//! 2. **Execute**: the run is recorded as started (`import_runs` outcome `running`, see
+//!    [`crate::audit`]), then one transaction is opened for the whole run
+//!    ([`crate::WriteTx`]; PostgreSQL: plus `pg_try_advisory_xact_lock`, so two runs never
+//!    interleave; SQLite: `BEGIN IMMEDIATE`). [`stage`] runs the same import inside a
+//!    transaction the caller owns (the runbook's clean-up + import + lock-down).
 //!    What the database already holds is read inside it with one set-based query per table.
 //! 3. A blocking thread reads and validates the files in order (`registrar_rules::Validator`)
 //!    and streams valid records in batches through a bounded channel to the loader, an async
@@ -18,11 +21,13 @@
 //!    loader stops writing and the transaction is **rolled back at the end**, so nothing is
 //!    written. This reads every file once and keeps memory bounded.
 //! 5. Commit when the data is clean (or `skip_invalid`), else roll back; a database error rolls
-//!    back and returns `Err`. Either way one `import_runs` row is written **after** the
+//!    back and returns `Err`. Either way the run's one `import_runs` row is filled in **after** the
 //!    transaction ended, so it survives a rollback.
 //!
 //! With `skip_invalid`, invalid rows (and rows depending on them, which the rules reject too)
-//! are left out and written to `rejects_dir/<file>.rejects.csv` (0600, atomic rename at commit),
+//! are left out and written to `rejects_dir/<file>.rejects.csv` (0600, renamed into place right
+//! before the commit, taken back out if the commit fails; anything in the way fails the run
+//! before its commit),
 //! with `password` / `password_hash` cells blanked (the operator fills them in again) and
 //! spreadsheet formulas neutralised with a leading `'`. File-level errors (a missing column, an
 //! unreadable file, two files with the same stem) are never skipped: nothing is written.
@@ -138,13 +143,8 @@ pub(crate) enum Msg {
 }
 
 /// A connection inside the run's transaction.
-pub(crate) enum Conn<'c> {
-    Pg(&'c mut sqlx::PgConnection),
-    Sqlite(&'c mut sqlx::SqliteConnection),
-}
-
-/// How long an execute run waits for another run's advisory lock before refusing.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+pub(crate) use crate::Conn;
+pub use rejects::InstalledRejects;
 /// Records per channel message.
 const BATCH: usize = 8_192;
 /// Messages the channel holds before the reader waits for the loader.
@@ -172,6 +172,21 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         sha_paths.iter().map(|p| sha256_file(p)).collect::<Vec<_>>()
     });
 
+    // An execute run records itself as started before it writes, so that a run killed
+    // half-way is visible as unfinished (see `audit`).
+    let run_id = if options.mode == ImportMode::Execute && !options.skip_audit {
+        Some(
+            audit::start_run(
+                db,
+                started_at,
+                mode.as_str(),
+                &files_json(&files, &[], None),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let result = match options.mode {
         ImportMode::Validate => run_validate(db, files.clone(), pre_issues, options).await,
         ImportMode::Execute => run_execute(db, files.clone(), pre_issues, options).await,
@@ -180,14 +195,35 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         p.finish();
     }
     let shas = shas.await.unwrap_or_default();
+    finish_audit(
+        db, run_id, started_at, mode, &files, &shas, &result, options,
+    )
+    .await?;
+    let (mut report, _) = result?;
+    report.duration_ms = t0.elapsed().as_millis() as u64;
+    report.finish();
+    Ok(report)
+}
 
-    let (outcome, error) = match &result {
+/// Writes (or fills in) the run's `import_runs` row; returns the error of writing it.
+#[allow(clippy::too_many_arguments)]
+async fn finish_audit(
+    db: &Database,
+    run_id: Option<i64>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    mode: Mode,
+    files: &[DataFile],
+    shas: &[Option<String>],
+    result: &Result<(Report, bool)>,
+    options: &ImportOptions,
+) -> Result<()> {
+    let (outcome, error) = match result {
         Ok((report, committed)) => match (options.mode, committed) {
             (ImportMode::Execute, true) => ("success", None),
             (ImportMode::Validate, _) if report.is_ok() => ("validated", None),
             _ => ("validation-failed", None),
         },
-        Err(e @ (Error::Sqlx(_) | Error::Refused(_) | Error::Migrate(_))) => {
+        Err(e @ (Error::Sqlx(_) | Error::Refused(_) | Error::Migrate(_) | Error::LockLost(_))) => {
             ("database-error", Some(e.to_string()))
         }
         Err(e) => ("error", Some(e.to_string())),
@@ -199,21 +235,23 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         mode: mode.as_str().to_owned(),
         operator: audit::current_operator(),
         tool_version: audit::TOOL_VERSION.to_owned(),
-        files: files_json(&files, &shas, report_ref),
+        files: files_json(files, shas, report_ref),
         counts: counts_json(report_ref),
         outcome: outcome.to_owned(),
         error,
     };
-    let recorded = if options.skip_audit {
-        Ok(0)
-    } else {
-        audit::record_run(db, &run).await
+    if options.skip_audit {
+        return Ok(());
+    }
+    let recorded = match run_id {
+        Some(id) => audit::finish_run(db, id, &run).await,
+        None => audit::record_run(db, &run).await,
     };
-    let (mut report, _) = result?;
-    recorded?;
-    report.duration_ms = t0.elapsed().as_millis() as u64;
-    report.finish();
-    Ok(report)
+    // A failed run's own error matters more than a failure to audit it.
+    if result.is_ok() {
+        recorded?;
+    }
+    Ok(())
 }
 
 /// The files of the run, plus file-level issues found while looking for them.
@@ -366,117 +404,113 @@ async fn run_validate(
     Ok((out.report, false))
 }
 
-/// `--execute`: engine-specific transaction around [`execute_in`].
+/// `--execute`: one write transaction ([`Database::begin_write`]) around [`execute_in`].
 async fn run_execute(
     db: &Database,
     files: Vec<DataFile>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<(Report, bool)> {
-    match db {
-        Database::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            // A run killed a moment ago may still hold the lock until its server process
-            // notices the dead client (`client_connection_check_interval`, a few seconds):
-            // wait for up to LOCK_WAIT before refusing.
-            let deadline = Instant::now() + LOCK_WAIT;
-            let locked = loop {
-                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                    .bind(PG_LOCK_KEY)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if locked || Instant::now() >= deadline {
-                    break locked;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            };
-            if !locked {
-                let _ = tx.rollback().await;
-                return Err(Error::Refused(
-                    "another registrar run holds the lock on this database; wait for it to \
-                     finish, then run again"
-                        .into(),
-                ));
-            }
-            let out = execute_in(Conn::Pg(&mut tx), files, pre_issues, options).await;
-            finish_tx(out, tx).await
-        }
-        Database::Sqlite(pool) => {
-            use sqlx::Connection;
-            let mut conn = pool.acquire().await?;
-            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(&mut *conn)
-                .await?;
-            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
-                .fetch_one(&mut *conn)
-                .await?;
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("PRAGMA cache_size = -16384")
-                .execute(&mut *conn)
-                .await?;
-            let result = async {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
-                    if is_sqlite_busy(&e) {
-                        Error::Refused(
-                            "another program (or registrar run) is writing to this SQLite \
-                             database; wait for it to finish, then run again"
-                                .into(),
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?;
-                let out = execute_in(Conn::Sqlite(&mut tx), files, pre_issues, options).await;
-                finish_tx(out, tx).await
-            }
-            .await;
-            let _ = sqlx::query(&format!("PRAGMA synchronous = {sync}"))
-                .execute(&mut *conn)
-                .await;
-            let _ = sqlx::query(&format!("PRAGMA cache_size = {cache}"))
-                .execute(&mut *conn)
-                .await;
-            result
-        }
-    }
-}
-
-fn is_sqlite_busy(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5") | Some("6")),
-        _ => false,
-    }
-}
-
-/// Commits or rolls back, then renames (or discards) the rejects files.
-async fn finish_tx<DB: sqlx::Database>(
-    out: Result<ExecOutcome>,
-    tx: sqlx::Transaction<'_, DB>,
-) -> Result<(Report, bool)> {
-    match out {
+    let mut tx = db.begin_write().await?;
+    let out = match tx.conn() {
+        Ok(conn) => execute_in(conn, files, pre_issues, options).await,
+        Err(e) => Err(e),
+    };
+    let mut staged = match out {
+        Ok(o) => Staged { out: o },
         Err(e) => {
             let _ = tx.rollback().await;
-            Err(e)
+            return Err(e);
         }
-        Ok(mut out) => {
-            if out.commit {
-                tx.commit().await?;
-                out.rejects.commit()?;
-                Ok((out.report, true))
-            } else {
-                tx.rollback().await?;
-                drop(out.rejects);
-                for f in &mut out.report.files {
-                    f.inserted = 0;
-                    f.updated = 0;
-                    f.skipped = 0;
-                }
-                Ok((out.report, false))
-            }
-        }
+    };
+    if !staged.would_commit() {
+        tx.rollback().await?;
+        return Ok((staged.discard(), false));
     }
+    // Everything that can fail happens before the commit: the rejects files are put in
+    // place first (a failure there rolls back, with nothing written), then the commit (a
+    // failure there takes the rejects files back out).
+    let installed = match staged.install_rejects() {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = tx.commit().await {
+        installed.undo();
+        return Err(e);
+    }
+    installed.keep();
+    Ok((staged.into_report(), true))
+}
+
+/// An import run inside a transaction the caller owns ([`stage`]): validated and written, not
+/// committed. The caller decides: when [`Staged::would_commit`], put the rejects files in place
+/// ([`Staged::install_rejects`]) and commit, else roll back and take [`Staged::discard`].
+pub struct Staged {
+    out: ExecOutcome,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("commit", &self.out.commit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Staged {
+    /// True when the data is clean (or `skip_invalid`) and every file was read: the run may
+    /// commit.
+    pub fn would_commit(&self) -> bool {
+        self.out.commit
+    }
+
+    /// The report so far (counts as written in the transaction).
+    pub fn report(&self) -> &Report {
+        &self.out.report
+    }
+
+    /// Puts the rejects files in place (call right before the commit; undo them when the
+    /// commit fails).
+    pub fn install_rejects(&mut self) -> Result<InstalledRejects> {
+        std::mem::take(&mut self.out.rejects).install()
+    }
+
+    /// The report of a run that committed.
+    pub fn into_report(self) -> Report {
+        self.out.report
+    }
+
+    /// The report of a run that was rolled back: nothing inserted, updated or skipped; the
+    /// rejects files are discarded.
+    pub fn discard(mut self) -> Report {
+        drop(std::mem::take(&mut self.out.rejects));
+        for f in &mut self.out.report.files {
+            f.inserted = 0;
+            f.updated = 0;
+            f.skipped = 0;
+        }
+        self.out.report
+    }
+}
+
+/// Imports `input` on `conn`, inside a transaction the caller owns (the runbook of
+/// `registrar migrate`, whose clean-up, import and lock-down commit together). Nothing is
+/// committed and no `import_runs` row is written: see [`Staged`]. `options.mode` is ignored
+/// (this always writes). File-level issues and validation errors are in the report, as for
+/// [`run_import`].
+pub async fn stage(conn: Conn<'_>, input: &Input, options: &ImportOptions) -> Result<Staged> {
+    let t0 = Instant::now();
+    let (files, pre_issues) = resolve_input(input)?;
+    let mut out = execute_in(conn, files, pre_issues, options).await?;
+    if let Some(p) = &options.progress {
+        p.finish();
+    }
+    out.report.duration_ms = t0.elapsed().as_millis() as u64;
+    out.report.finish();
+    Ok(Staged { out })
 }
 
 struct ExecOutcome {

@@ -1,6 +1,11 @@
 //! Rejects files: each input file's invalid rows, as read, plus an `error` column, written to
-//! `DIR/<file name>.rejects.csv` with permissions 0600, atomically (a temporary file in the
-//! same folder, renamed into place only when the run commits).
+//! `DIR/<file name>.rejects.csv` with permissions 0600, atomically: a temporary file in the
+//! same folder, written and synced while the run reads, and put in place **before** the
+//! transaction commits ([`PendingRejectsGuard::install`]), so that nothing that can fail is left
+//! for after the commit. A file already under the final name is moved aside first; when the
+//! commit then fails (or the run rolls back), [`InstalledRejects::undo`] removes the new file
+//! and puts the old one back. Something that is not a file under the final name (a
+//! directory, say) makes the run fail before the commit, with nothing written.
 //!
 //! Two deliberate changes to the values, both for safety:
 //! - the `password` and `password_hash` cells are blanked: a rejects file must never hold a
@@ -58,6 +63,7 @@ pub(crate) struct PendingRejects {
 
 impl PendingRejects {
     /// Renames the file into place.
+    #[cfg(test)]
     pub fn commit(self) -> Result<PathBuf> {
         std::fs::rename(&self.tmp, &self.target)
             .map_err(|e| Error::io(format!("cannot write {}", self.target.display()), e))?;
@@ -208,24 +214,152 @@ impl Drop for PendingRejectsGuard {
 #[derive(Debug, Default)]
 pub(crate) struct PendingRejectsGuard(pub Vec<PendingRejects>);
 
+/// One rejects file put in place, with the file it replaced (moved aside).
+#[derive(Debug)]
+struct Placed {
+    target: PathBuf,
+    aside: Option<PathBuf>,
+}
+
+/// Rejects files put in place before the commit: [`InstalledRejects::keep`] after the commit,
+/// [`InstalledRejects::undo`] when the run does not commit after all.
+#[derive(Debug, Default)]
+pub struct InstalledRejects {
+    placed: Vec<Placed>,
+}
+
+impl InstalledRejects {
+    /// The run committed: drops the replaced files; returns the rejects files.
+    pub fn keep(mut self) -> Vec<PathBuf> {
+        let placed = std::mem::take(&mut self.placed);
+        placed
+            .into_iter()
+            .map(|p| {
+                if let Some(a) = p.aside {
+                    let _ = std::fs::remove_file(a);
+                }
+                p.target
+            })
+            .collect()
+    }
+
+    /// The run did not commit: removes the new files and puts the replaced ones back.
+    pub fn undo(mut self) {
+        self.undo_all();
+    }
+
+    fn undo_all(&mut self) {
+        for p in self.placed.drain(..).rev() {
+            let _ = std::fs::remove_file(&p.target);
+            if let Some(a) = p.aside {
+                let _ = std::fs::rename(&a, &p.target);
+            }
+        }
+    }
+}
+
+impl Drop for InstalledRejects {
+    fn drop(&mut self) {
+        // Neither kept nor undone (an early return): the run did not commit.
+        self.undo_all();
+    }
+}
+
+fn aside_path(target: &Path) -> PathBuf {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut n = 0u32;
+    loop {
+        let p = dir.join(format!(".{name}.{}.{n}.old", std::process::id()));
+        if std::fs::symlink_metadata(&p).is_err() || n > 1000 {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+impl PendingRejects {
+    /// Puts the file in place, moving an existing file under the final name aside. On an
+    /// error the temporary file is removed.
+    fn place(self) -> Result<Placed> {
+        let tmp = self.tmp.clone();
+        let r = self.place_inner();
+        if r.is_err() {
+            let _ = std::fs::remove_file(tmp);
+        }
+        r
+    }
+
+    fn place_inner(self) -> Result<Placed> {
+        let cannot =
+            |e: std::io::Error| Error::io(format!("cannot write {}", self.target.display()), e);
+        let aside = match std::fs::symlink_metadata(&self.target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(cannot(e)),
+            Ok(m) if m.is_dir() => {
+                return Err(Error::io(
+                    format!(
+                        "cannot write {}: a folder of that name is in the way; move it or \
+                         choose another --rejects folder (nothing was written)",
+                        self.target.display()
+                    ),
+                    std::io::Error::other("is a directory"),
+                ))
+            }
+            Ok(m) if !(m.is_file() || m.file_type().is_symlink()) => {
+                return Err(Error::io(
+                    format!(
+                        "cannot write {}: something that is not a file is in the way; move it \
+                         or choose another --rejects folder (nothing was written)",
+                        self.target.display()
+                    ),
+                    std::io::Error::other("not a regular file"),
+                ))
+            }
+            Ok(_) => {
+                let a = aside_path(&self.target);
+                std::fs::rename(&self.target, &a).map_err(cannot)?;
+                Some(a)
+            }
+        };
+        if let Err(e) = std::fs::rename(&self.tmp, &self.target) {
+            if let Some(a) = &aside {
+                let _ = std::fs::rename(a, &self.target);
+            }
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(cannot(e));
+        }
+        Ok(Placed {
+            target: self.target,
+            aside,
+        })
+    }
+}
+
 impl PendingRejectsGuard {
-    /// Renames every file into place.
-    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
-        let mut done = Vec::new();
+    /// Puts every file in place before the commit. On an error, whatever was placed is undone
+    /// and the rest discarded: the caller rolls back, and no rejects file claims rows of a run
+    /// that did not commit.
+    pub fn install(mut self) -> Result<InstalledRejects> {
+        let mut installed = InstalledRejects::default();
         let all: Vec<PendingRejects> = self.0.drain(..).collect();
         let mut iter = all.into_iter();
         for p in iter.by_ref() {
-            match p.commit() {
-                Ok(path) => done.push(path),
+            match p.place() {
+                Ok(placed) => installed.placed.push(placed),
                 Err(e) => {
                     for rest in iter {
                         rest.discard();
                     }
+                    installed.undo();
                     return Err(e);
                 }
             }
         }
-        Ok(done)
+        Ok(installed)
     }
 }
 
@@ -284,6 +418,55 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_folder_at_the_rejects_path_fails_the_install_and_leaves_everything_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.csv.rejects.csv"), "old a\n").unwrap();
+        std::fs::create_dir(dir.path().join("b.csv.rejects.csv")).unwrap();
+        let hdr = ["x".to_string()];
+        let a = RejectsWriter::create(dir.path(), "a.csv", &hdr).unwrap();
+        let b = RejectsWriter::create(dir.path(), "b.csv", &hdr).unwrap();
+        let guard = PendingRejectsGuard(vec![a.finish().unwrap(), b.finish().unwrap()]);
+        let e = guard.install().unwrap_err().to_string();
+        assert!(
+            e.contains("b.csv.rejects.csv") && e.contains("folder"),
+            "{e}"
+        );
+        // a's old file is back, b's folder untouched, no temporary file left.
+        let old = std::fs::read_to_string(dir.path().join("a.csv.rejects.csv")).unwrap();
+        assert_eq!(old, "old a\n");
+        assert!(dir.path().join("b.csv.rejects.csv").is_dir());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn installed_rejects_replace_old_ones_and_undo_restores_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.csv.rejects.csv");
+        std::fs::write(&target, "old\n").unwrap();
+        let hdr = ["x".to_string()];
+        let w = RejectsWriter::create(dir.path(), "a.csv", &hdr).unwrap();
+        let installed = PendingRejectsGuard(vec![w.finish().unwrap()])
+            .install()
+            .unwrap();
+        assert!(std::fs::read_to_string(&target)
+            .unwrap()
+            .starts_with("x,error"));
+        installed.undo();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let w = RejectsWriter::create(dir.path(), "a.csv", &hdr).unwrap();
+        let kept = PendingRejectsGuard(vec![w.finish().unwrap()])
+            .install()
+            .unwrap()
+            .keep();
+        assert_eq!(kept, vec![target.clone()]);
+        assert!(std::fs::read_to_string(&target)
+            .unwrap()
+            .starts_with("x,error"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
