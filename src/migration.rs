@@ -747,18 +747,21 @@ impl Migration {
             .await
         {
             let _ = tx.rollback().await;
+            out.report = Some(staged.discard());
             return Ok(Committed::LockLost);
         }
         let installed = match staged.install_rejects() {
             Ok(i) => i,
             Err(e) => {
                 let _ = tx.rollback().await;
+                out.report = Some(staged.discard());
                 self.log(&mut out.steps, "commit", false, e.to_string());
                 return Ok(Committed::No(format!("commit failed: {e}")));
             }
         };
         if let Err(e) = tx.commit().await {
             installed.undo();
+            out.report = Some(staged.discard());
             self.log(&mut out.steps, "commit", false, e.to_string());
             return Ok(Committed::No(format!("commit failed: {e}")));
         }

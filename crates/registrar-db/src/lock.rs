@@ -252,4 +252,55 @@ mod tests {
         let _a = db.run_lock().await.unwrap();
         let _b = db.run_lock().await.unwrap();
     }
+
+    /// Item 1 of issue 10: a database-wide `idle_session_timeout` must not end the idle lock
+    /// session, and a terminated lock session must be noticed.
+    #[tokio::test]
+    async fn postgres_the_run_lock_survives_an_idle_timeout_and_a_terminated_lock_is_noticed() {
+        let Some(url) = crate::testing::fresh_postgres("run_lock_keepalive").await else {
+            return;
+        };
+        let db = Database::open(&url).await.unwrap();
+        let Database::Postgres(pool) = &db else {
+            unreachable!()
+        };
+        let name: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "ALTER DATABASE {name} SET idle_session_timeout = '1s'"
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
+        // A fresh pool, so that its sessions start with the database's setting.
+        db.close().await;
+        let db = Database::open(&url).await.unwrap();
+        let mut lock = db.run_lock().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        lock.ensure_held()
+            .await
+            .expect("still held after 2.5 s idle");
+        // Cut the lock's session: the next check says so.
+        let Database::Postgres(pool) = &db else {
+            unreachable!()
+        };
+        let mut admin = pool.acquire().await.unwrap().detach();
+        let cut: i64 = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' \
+             AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .bind(PG_RUN_LOCK_KEY >> 32)
+        .bind(PG_RUN_LOCK_KEY & 0xffff_ffff)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(cut, 1);
+        match lock.ensure_held().await {
+            Err(Error::LockLost(m)) => assert!(m.contains("run lock was lost"), "{m}"),
+            other => panic!("expected LockLost, got {other:?}"),
+        }
+    }
 }
