@@ -521,7 +521,7 @@ impl Migration {
                 registrar_rules::validate_file(path, *entity, &self.reader)?
             }
         };
-        let valid = report.is_ok() || self.skip_invalid;
+        let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
             &mut out.steps,
             "validate",
@@ -824,7 +824,8 @@ impl Migration {
         };
         let report = staged.report();
         let inserted: u64 = report.files.iter().map(|f| f.inserted).sum();
-        let imported_ok = staged.would_commit() && (report.is_ok() || self.skip_invalid);
+        let imported_ok = staged.would_commit()
+            && (report.is_ok() || (self.skip_invalid && !report.has_file_level_errors()));
         self.log(
             &mut out.steps,
             "import",

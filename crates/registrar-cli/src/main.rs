@@ -485,7 +485,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let report =
                 db::import::run_import(&database, &input_of(&input, entity), &opts).await?;
             print_report(&report, format);
-            Ok(exit(report.is_ok() || (skip_invalid && mode.execute)))
+            // --skip-invalid skips invalid rows, never unread ones: a file-level error fails.
+            Ok(exit(
+                report.is_ok() || (skip_invalid && mode.execute && !report.has_file_level_errors()),
+            ))
         }
         Command::Migrate {
             data,

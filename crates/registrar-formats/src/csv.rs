@@ -33,7 +33,6 @@ use crate::text::{text_source, DecodeError, Source, Tape, TooLong};
 use crate::{Error, Event, Format, ReaderOptions, Row, RowSource, Value};
 use csv::ByteRecord;
 use registrar_model::{Issue, IssueCode};
-use std::fs::File;
 use std::path::Path;
 
 /// Streaming CSV/TSV reader (see the module docs for the rules).
@@ -66,7 +65,7 @@ impl CsvSource {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_err)?;
+        let file = crate::open_regular(path)?;
         let len = file.metadata().map_err(io_err)?.len();
         if len > options.max_file_size {
             return Err(crate::file_error(

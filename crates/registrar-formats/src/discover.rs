@@ -4,7 +4,9 @@
 //! `enrollments`, `grades` or `attendance`. With a supported extension it is used; with another
 //! extension it gives an `unsupported-format` issue; other files are ignored. Two files with
 //! the same stem (`users.csv` and `users.xlsx`) give one `duplicate-file` issue naming both
-//! (all of them) and none of them is used. Sub-folders are not searched.
+//! (all of them) and none of them is used. Sub-folders are not searched. A data file's name on
+//! something that is not a regular file (a FIFO, a folder, a device such as a link to
+//! `/dev/zero`, a dangling symbolic link) gives an `unreadable-file` issue; it is never opened.
 use crate::{Error, Format};
 use registrar_model::{Entity, Issue, IssueCode};
 use std::collections::BTreeMap;
@@ -29,16 +31,24 @@ pub fn discover(dir: &Path) -> Result<(Vec<DataFile>, Vec<Issue>), Error> {
         source,
     };
     let mut names = Vec::new();
+    let mut refused = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
         let path = entry.path();
         if path.is_file() {
             names.push(path);
+        } else if crate::entity_of(&path).is_some() && Format::from_path(&path).is_some() {
+            // A data file's name on something that is not a regular file (a FIFO, a folder,
+            // a device, a dangling link) is refused, never skipped without a word.
+            if let Some(what) = crate::not_regular(&path) {
+                refused.push(crate::not_regular_issue(&path, &what));
+            }
         }
     }
     names.sort();
+    refused.sort_by(|a, b| a.file.cmp(&b.file));
     let mut by_entity: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
-    let mut issues = Vec::new();
+    let mut issues = refused;
     for path in names {
         let Some(entity) = crate::entity_of(&path) else {
             continue;

@@ -330,10 +330,7 @@ impl<'de> DeserializeSeed<'de> for TopVisitor<'_> {
 
 /// Streams the items of a `.json` file to `f` (which returns false to stop).
 fn stream_array(path: &Path, file: &str, f: &mut dyn FnMut(Item) -> bool) -> Result<(), Error> {
-    let reader = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let reader = crate::open_regular(path)?;
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
     let top = TopVisitor {
         f,
@@ -408,10 +405,7 @@ struct Lines {
 
 impl Lines {
     fn open(path: &Path, file: &str, options: &ReaderOptions, keys: Keys) -> Result<Lines, Error> {
-        let f = File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let f = crate::open_regular(path)?;
         Ok(Lines {
             reader: BufReader::with_capacity(64 * 1024, f),
             path: path.to_path_buf(),

@@ -190,11 +190,16 @@ pub fn open(path: &Path, options: &ReaderOptions) -> Result<Box<dyn RowSource>, 
 }
 
 /// Opens a data file as the given format.
+///
+/// Anything that is not a regular file (a directory, a FIFO, a device such as a link to
+/// `/dev/zero`, a socket, a dangling symbolic link) is [`Error::File`] with `unreadable-file`,
+/// at once: nothing ever waits for a writer or reads forever.
 pub fn open_as(
     path: &Path,
     format: Format,
     options: &ReaderOptions,
 ) -> Result<Box<dyn RowSource>, Error> {
+    check_regular(path)?;
     match format {
         Format::Csv | Format::Tsv => Ok(Box::new(csv::CsvSource::open(path, format, options)?)),
         Format::Xlsx | Format::Xls | Format::Ods => {
@@ -204,6 +209,97 @@ pub fn open_as(
             Ok(Box::new(json::JsonSource::open(path, format, options)?))
         }
     }
+}
+
+/// What a path that is not a regular file is, for messages (`None`: a regular file, or
+/// nothing there at all). Follows symbolic links; a dangling link is named as such.
+pub fn not_regular(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => None,
+        Ok(meta) => Some(kind_of(&meta.file_type()).to_owned()),
+        Err(_) => match std::fs::symlink_metadata(path) {
+            Ok(link) if link.file_type().is_symlink() => {
+                let target = std::fs::read_link(path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                Some(format!(
+                    "a symbolic link to {target:?}, which does not exist"
+                ))
+            }
+            _ => None,
+        },
+    }
+}
+
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The `unreadable-file` issue for a path that is not a regular file.
+pub fn not_regular_issue(path: &Path, what: &str) -> Issue {
+    Issue::error(
+        registrar_model::IssueCode::UnreadableFile,
+        file_name_of(path),
+        None,
+        None,
+        format!(
+            "this is {what}, not a regular file, so it is not read; put the data file itself here"
+        ),
+    )
+}
+
+/// [`Error::File`] (`unreadable-file`) unless `path` is a regular file (symbolic links
+/// followed).
+pub(crate) fn check_regular(path: &Path) -> Result<(), Error> {
+    match not_regular(path) {
+        Some(what) => Err(Error::File(Box::new(not_regular_issue(path, &what)))),
+        None => Ok(()),
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file, without ever blocking: on Unix the
+/// open is non-blocking (a FIFO without a writer would otherwise wait forever) and the type
+/// is checked on the opened file, so a file swapped for a FIFO after [`check_regular`] is
+/// refused too.
+pub fn open_regular(path: &Path) -> Result<std::fs::File, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    check_regular(path)?;
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o.open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::File(Box::new(not_regular_issue(
+            path,
+            kind_of(&meta.file_type()),
+        ))));
+    }
+    Ok(f)
 }
 
 /// The file name of a path (no folder), as used in issues.

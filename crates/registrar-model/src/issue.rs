@@ -237,6 +237,36 @@ impl Issue {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// True for an error about a file as a whole rather than one row: the file (or part of
+    /// it) could not be read, or its header cannot be used (`missing-column`,
+    /// `duplicate-column`, `duplicate-file`, `no-data-files`, `unsupported-format`,
+    /// `unreadable-file`, and `invalid-encoding` / `malformed-file` even when they name the
+    /// line where reading stopped). Every error without a row is file-level too.
+    ///
+    /// `--skip-invalid` skips invalid rows, never unread ones: a run with a file-level error
+    /// writes nothing and fails.
+    pub fn is_file_level(&self) -> bool {
+        self.is_error() && (self.row.is_none() || self.code.is_file_level())
+    }
+}
+
+impl IssueCode {
+    /// True for the codes that are always about a file as a whole (see
+    /// [`Issue::is_file_level`]).
+    pub fn is_file_level(self) -> bool {
+        matches!(
+            self,
+            IssueCode::UnreadableFile
+                | IssueCode::UnsupportedFormat
+                | IssueCode::InvalidEncoding
+                | IssueCode::MissingColumn
+                | IssueCode::DuplicateColumn
+                | IssueCode::DuplicateFile
+                | IssueCode::MalformedFile
+                | IssueCode::NoDataFiles
+        )
+    }
 }
 
 impl fmt::Display for Issue {
@@ -265,6 +295,18 @@ mod tests {
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
         assert_eq!(IssueCode::ALL.len(), 30);
+    }
+
+    #[test]
+    fn file_level_errors_include_a_read_that_stopped_mid_file() {
+        let mid = Issue::error(IssueCode::InvalidEncoding, "u.csv", Some(7), None, "x");
+        assert!(mid.is_file_level());
+        let row = Issue::error(IssueCode::InvalidEmail, "u.csv", Some(7), None, "x");
+        assert!(!row.is_file_level());
+        let header = Issue::error(IssueCode::MissingColumn, "u.csv", None, Some("email"), "x");
+        assert!(header.is_file_level());
+        let warning = Issue::warning(IssueCode::UnknownColumn, "u.csv", None, None, "x");
+        assert!(!warning.is_file_level());
     }
 
     #[test]

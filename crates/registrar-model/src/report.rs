@@ -118,6 +118,12 @@ impl Report {
         !self.issues.iter().any(Issue::is_error)
     }
 
+    /// True when an error is about a file as a whole ([`Issue::is_file_level`]): something
+    /// was not read, so `--skip-invalid` cannot make the run a success.
+    pub fn has_file_level_errors(&self) -> bool {
+        self.issues.iter().any(Issue::is_file_level)
+    }
+
     /// Number of error-severity issues.
     pub fn error_count(&self) -> usize {
         self.issues.iter().filter(|i| i.is_error()).count()

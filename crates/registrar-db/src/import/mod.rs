@@ -29,8 +29,10 @@
 //! before the commit, taken back out if the commit fails; anything in the way fails the run
 //! before its commit),
 //! with `password` / `password_hash` cells blanked (the operator fills them in again) and
-//! spreadsheet formulas neutralised with a leading `'`. File-level errors (a missing column, an
-//! unreadable file, two files with the same stem) are never skipped: nothing is written.
+//! spreadsheet formulas neutralised with a leading `'`. File-level errors
+//! ([`Issue::is_file_level`]: a missing column, no header, an unreadable file, two files with
+//! the same stem, an empty folder, a bad byte that stops reading mid-file) are never skipped:
+//! nothing is written and the run fails. `skip_invalid` skips invalid rows, never unread ones.
 //!
 //! SQLite bulk settings: during an execute run the connection uses `PRAGMA synchronous = NORMAL`
 //! (in WAL mode a commit is still atomic and the database never corrupts; at worst a power cut
@@ -273,6 +275,12 @@ pub(crate) fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)
                     )],
                 ));
             };
+            if let Some(what) = registrar_formats::not_regular(path) {
+                return Ok((
+                    Vec::new(),
+                    vec![registrar_formats::not_regular_issue(path, &what)],
+                ));
+            }
             match entity.or_else(|| registrar_formats::entity_of(path)) {
                 Some(entity) => Ok((
                     vec![DataFile {
@@ -301,7 +309,9 @@ pub(crate) fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)
 pub(crate) fn sha256_file(path: &Path) -> Option<String> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    let mut f = std::fs::File::open(path).ok()?;
+    // Never blocks: a FIFO or device is refused before it is opened (reading it would wait
+    // for a writer, or never end).
+    let mut f = registrar_formats::open_regular(path).ok()?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -588,11 +598,7 @@ async fn execute_in(
         }
     }
     let has_errors = out.report.issues.iter().any(Issue::is_error);
-    let file_level = out
-        .report
-        .issues
-        .iter()
-        .any(|i| i.is_error() && i.row.is_none());
+    let file_level = out.report.has_file_level_errors();
     let commit = !abandoned
         && !failed.load(Ordering::Relaxed)
         && !file_level
@@ -812,7 +818,7 @@ impl ReaderSide {
             }
             if report.issues[issues_before..]
                 .iter()
-                .any(|i| i.is_error() && (i.row.is_none() || !skip_invalid))
+                .any(|i| i.is_file_level() || (i.is_error() && !skip_invalid))
             {
                 failed.store(true, Ordering::Relaxed);
             }
