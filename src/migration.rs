@@ -237,7 +237,8 @@ impl Migration {
 
     /// `import --validate`: validation plus the database (nothing is written but the schema).
     pub async fn validate(&self) -> Result<Report, Error> {
-        let db = Database::open(&self.database_url).await?;
+        // A database that does not exist yet is validated against an empty one, never created.
+        let (db, _existed) = Database::open_for_planning(&self.database_url).await?;
         let report = registrar_db::import::run_import(
             &db,
             self.input()?,
@@ -286,7 +287,8 @@ impl Migration {
     pub async fn plan_runbook(&self) -> Result<RunbookOutcome, Error> {
         let started = Instant::now();
         let mut steps = Vec::new();
-        let db = Database::open(&self.database_url).await?;
+        // A database that does not exist yet is planned against an empty one, never created.
+        let (db, _existed) = Database::open_for_planning(&self.database_url).await?;
         let input = self.input()?;
         let mut ok = true;
         let clean_opts = clean::CleanOptions::default();

@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 struct DbArgs {
-    /// Database URL: sqlite://FILE (created when missing) or postgres://USER@HOST:PORT/DB.
+    /// Database URL: sqlite://FILE (created 0600 by writing commands when missing; read-only commands refuse a missing file) or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "REGISTRAR_DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, hide_env_values = true)]
     database: String,
 }
@@ -200,9 +200,13 @@ enum Command {
     VerifyBackup {
         /// The backup file.
         file: PathBuf,
-        /// Scratch database (default: an in-memory SQLite).
+        /// Scratch database (default: a temporary SQLite file, removed afterwards). One whose
+        /// SMS tables hold rows is refused unless --yes is given.
         #[arg(long)]
         scratch_database: Option<String>,
+        /// Replace the data of a non-empty --scratch-database.
+        #[arg(long, requires = "scratch_database")]
+        yes: bool,
     },
     /// Delete the training accounts and sample courses with their dependent rows.
     Clean {
@@ -340,7 +344,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(async {
+        let r = run(cli).await;
+        close_all().await;
+        r
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
@@ -362,10 +371,60 @@ fn one_line(e: &anyhow::Error) -> String {
     s.replace('\n', " ")
 }
 
+/// Every database a command opened, closed (SQLite: checkpointed) when the command ends,
+/// whether it succeeded or failed.
+static OPENED: std::sync::Mutex<Vec<Database>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens the database of a writing command (a missing SQLite file is created, 0600).
 async fn connect(db: &DbArgs) -> Result<Database> {
-    Database::open(&db.database)
+    let database = Database::open(&db.database)
         .await
-        .with_context(|| format!("database {}", mask_url(&db.database)))
+        .with_context(|| format!("database {}", mask_url(&db.database)))?;
+    remember(&database);
+    Ok(database)
+}
+
+/// Opens the database of a read-only command: a missing SQLite file is an error, never created.
+async fn connect_existing(db: &DbArgs) -> Result<Database> {
+    let database = Database::open_existing(&db.database)
+        .await
+        .with_context(|| format!("database {}", mask_url(&db.database)))?;
+    remember(&database);
+    Ok(database)
+}
+
+/// Opens the database of a plan (`import --validate`): a missing SQLite file is not created;
+/// the plan is checked against an empty database instead (and says so on stderr).
+async fn connect_for_planning(db: &DbArgs) -> Result<Database> {
+    let (database, existed) = Database::open_for_planning(&db.database)
+        .await
+        .with_context(|| format!("database {}", mask_url(&db.database)))?;
+    if !existed {
+        eprintln!(
+            "note: no database at {} yet: validated against an empty database (nothing was created)",
+            mask_url(&db.database)
+        );
+    }
+    remember(&database);
+    Ok(database)
+}
+
+fn remember(database: &Database) {
+    if let Ok(mut v) = OPENED.lock() {
+        v.push(database.clone());
+    }
+}
+
+/// Closes every database opened by the command, so that a SQLite file holds all its data
+/// (no `-wal` left behind) when the process ends.
+async fn close_all() {
+    let opened = match OPENED.lock() {
+        Ok(mut v) => std::mem::take(&mut *v),
+        Err(_) => return,
+    };
+    for database in opened {
+        database.close().await;
+    }
 }
 
 fn exit(ok: bool) -> ExitCode {
@@ -430,7 +489,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     (None, None) => bail!("give --data DIR or --file FILE"),
                 },
                 Some(url) => {
-                    let database = connect(&DbArgs { database: url }).await?;
+                    let database = connect_existing(&DbArgs { database: url }).await?;
                     let opts = db::import::ImportOptions {
                         mode: db::import::ImportMode::Validate,
                         reader: options,
@@ -453,7 +512,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             format,
             reader,
         } => {
-            let database = connect(&db).await?;
+            let database = if mode.execute {
+                connect(&db).await?
+            } else {
+                connect_for_planning(&db).await?
+            };
             // Never beside a runbook (or another import) on the same database.
             let _run_lock = if mode.execute {
                 let lock = database.run_lock().await?;
@@ -527,7 +590,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(outcome.ok))
         }
         Command::Backup { db, out } => {
-            let database = connect(&db).await?;
+            let database = connect_existing(&db).await?;
             let s = db::backup::backup(&database, &out).await?;
             println!(
                 "backup written to {} (schema version {})",
@@ -569,8 +632,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::VerifyBackup {
             file,
             scratch_database,
+            yes,
         } => {
-            let r = db::backup::verify_backup(&file, scratch_database.as_deref()).await?;
+            let r = db::backup::verify_backup_with(&file, scratch_database.as_deref(), yes)
+                .await
+                .map_err(|e| match e {
+                    db::Error::Refused(m) => anyhow::anyhow!("refused: {m}"),
+                    e => e.into(),
+                })?;
             if r.ok {
                 println!("backup {} verified: checksums match and it restores with identical counts and checksums", file.display());
             } else {
@@ -589,7 +658,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             force,
             format,
         } => {
-            let database = connect(&db).await?;
+            let database = if mode.execute {
+                connect(&db).await?
+            } else {
+                connect_existing(&db).await?
+            };
             let mut opts = db::clean::CleanOptions {
                 force,
                 ..Default::default()
@@ -621,7 +694,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Check { db, expect, format } => {
-            let database = connect(&db).await?;
+            let database = connect_existing(&db).await?;
             let expect: registrar::checks::Expectations = match expect {
                 Some(s) => s.parse().map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
                 None => Default::default(),
@@ -663,7 +736,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             format,
             reader,
         } => {
-            let database = connect(&db).await?;
+            let database = connect_existing(&db).await?;
             let r = registrar::checks::verify_logins(&database, &file, &reader.options(), sample)
                 .await?;
             match format {
@@ -694,7 +767,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { db, format } => {
-            let database = connect(&db).await?;
+            let database = connect_existing(&db).await?;
             let s = registrar::checks::stats(&database).await?;
             match format {
                 OutputFormat::Json => println!("{}", json(&s)),
@@ -703,7 +776,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { db, format } => {
-            let database = connect(&db).await?;
+            let database = connect_existing(&db).await?;
             let runs = db::audit::list_runs(&database).await?;
             match format {
                 OutputFormat::Json => println!("{}", json(&runs)),

@@ -220,6 +220,9 @@ fn restore_refuses_without_yes_when_not_on_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sms.db").display());
     let file = dir.path().join("b.gz");
+    // `backup` is read-only and never creates a database (issue 10, item 8): create it first.
+    let o = run(&["init", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
     let o = run(&[
         "backup",
         "--database",

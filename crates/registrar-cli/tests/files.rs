@@ -100,3 +100,264 @@ fn sqlite_locks_by_path_not_by_database_a_symlink_or_relative_path_is_refused_wh
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 12: the embedded SQLite file is self-contained and private
+
+fn side_file(db: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut n = db.as_os_str().to_owned();
+    n.push(suffix);
+    n.into()
+}
+
+/// The `-wal` file is gone (or empty), and a copy of the database file alone holds `want`.
+fn assert_self_contained(db: &Path, want: &[(String, u64)], what: &str) {
+    let wal = side_file(db, "-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(
+        wal_len,
+        0,
+        "{what}: {} holds {wal_len} bytes",
+        wal.display()
+    );
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("copy.db");
+    std::fs::copy(db, &copy).unwrap();
+    assert_eq!(
+        counts(&format!("sqlite://{}", s(&copy))),
+        want,
+        "{what}: a copy of the database file alone holds every row"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sqlite_file_is_self_contained_after_import_and_migrate_and_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let db = dir.path().join("registrar.db");
+    let url = format!("sqlite://{}", s(&db));
+    import_ok(&url, &base);
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database Registrar created is private");
+    let want = counts(&url);
+    assert!(
+        want.iter().any(|(t, n)| t == "users" && *n == 4),
+        "{want:?}"
+    );
+    assert_self_contained(&db, &want, "after import --execute");
+
+    // The runbook too (its own connections, backups and verification).
+    let db2 = dir.path().join("migrated.db");
+    let url2 = format!("sqlite://{}", s(&db2));
+    let o = run(&[
+        "migrate",
+        "--data",
+        s(&base),
+        "--execute",
+        "--database",
+        &url2,
+        "--backup-dir",
+        s(&dir.path().join("backups")),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_self_contained(&db2, &counts(&url2), "after migrate --execute");
+    // A command that fails (exit 1: every row already exists) closes cleanly as well.
+    let o = run(&[
+        "import",
+        "--data",
+        s(&base),
+        "--execute",
+        "--database",
+        &url,
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_self_contained(&db, &want, "after a failed import");
+}
+
+#[cfg(unix)]
+#[test]
+fn sqlite_database_and_its_wal_and_shm_are_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let url = format!("sqlite://{}", s(&db));
+    rt().block_on(async {
+        let database = registrar::db::Database::open(&url).await.unwrap();
+        registrar::db::seed::seed_training(&database).await.unwrap();
+        // While it is open, the log and the shared-memory file exist, private too.
+        for f in [db.clone(), side_file(&db, "-wal"), side_file(&db, "-shm")] {
+            let mode = std::fs::metadata(&f)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+        database.close().await;
+    });
+    // Close checkpoints the log into the file (the last connection's close then removes it).
+    let wal_len = std::fs::metadata(side_file(&db, "-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(wal_len, 0, "close leaves no data in the log");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 8: read-only commands never create a database; verify-backup never overwrites one
+
+#[test]
+fn sqlite_read_only_commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let typo = dir.path().join("typo.db");
+    let url = format!("sqlite://{}", s(&typo));
+    let users = base.join("users.csv");
+    let out = dir.path().join("b.registrar.gz");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["check", "--database", &url],
+        vec!["stats", "--database", &url],
+        vec!["audit", "--database", &url],
+        vec!["backup", "--database", &url, "--out", s(&out)],
+        vec!["verify-logins", "--database", &url, "--file", s(&users)],
+        vec!["validate", "--data", s(&base), "--database", &url],
+        vec!["clean", "--dry-run", "--database", &url],
+    ];
+    for args in &cases {
+        let o = run(args);
+        assert_eq!(code(&o), 2, "{args:?}:\n{}", text(&o));
+        assert!(
+            text(&o).contains("no database at") && text(&o).contains("typo.db"),
+            "{args:?}: a clear message naming the file:\n{}",
+            text(&o)
+        );
+        assert!(
+            !text(&o).contains("all checks passed"),
+            "{args:?}:\n{}",
+            text(&o)
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("typo.db") || n.starts_with("b.registrar"))
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+    // Plans of a first run are checked against an empty database, and create nothing either.
+    for args in [
+        vec![
+            "import",
+            "--data",
+            s(&base),
+            "--validate",
+            "--database",
+            &url,
+        ],
+        vec![
+            "migrate",
+            "--data",
+            s(&base),
+            "--validate",
+            "--database",
+            &url,
+        ],
+    ] {
+        let o = run(&args);
+        assert_eq!(code(&o), 0, "{args:?}:\n{}", text(&o));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("typo.db"))
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+    // A writing command still creates it.
+    let o = run(&["init", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["check", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn postgres_read_only_commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(Engine::Postgres, dir.path(), "read_only_no_create") else {
+        return;
+    };
+    let mut missing = url::Url::parse(&url).unwrap();
+    let name = format!("{}_typo", missing.path().trim_start_matches('/'));
+    missing.set_path(&format!("/{name}"));
+    let o = run(&["check", "--database", missing.as_str()]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(!text(&o).contains("all checks passed"), "{}", text(&o));
+    let exists: i64 = rt().block_on(async {
+        let pool = sqlx::postgres::PgPool::connect(&url).await.unwrap();
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    });
+    assert_eq!(exists, 0, "no database was created");
+}
+
+fn verify_backup_refuses_a_non_empty_scratch(engine: Engine, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let Some(src) = fresh(engine, dir.path(), name) else {
+        return;
+    };
+    import_ok(&src, &base);
+    let file = dir.path().join("b.registrar.gz");
+    let o = run(&["backup", "--database", &src, "--out", s(&file)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // A scratch database that holds data (here: the training set).
+    let scratch = fresh(engine, dir.path(), name).unwrap();
+    let o = run(&["seed-training", "--database", &scratch]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let before = checksums(&scratch);
+    let o = run(&["verify-backup", s(&file), "--scratch-database", &scratch]);
+    assert_eq!(code(&o), 2, "{engine:?}: refused:\n{}", text(&o));
+    assert!(
+        text(&o).contains("not empty") && text(&o).contains("--yes"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(checksums(&scratch), before, "{engine:?}: nothing replaced");
+    // With --yes it is replaced and verified.
+    let o = run(&[
+        "verify-backup",
+        s(&file),
+        "--scratch-database",
+        &scratch,
+        "--yes",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(counts(&scratch), counts(&src));
+    // An empty scratch database needs no --yes.
+    let empty = fresh(engine, dir.path(), name).unwrap();
+    let o = run(&["verify-backup", s(&file), "--scratch-database", &empty]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // The default scratch leaves nothing behind beside the backup.
+    let o = run(&["verify-backup", s(&file)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("verify"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn sqlite_verify_backup_refuses_a_non_empty_scratch_database_without_yes() {
+    verify_backup_refuses_a_non_empty_scratch(Engine::Sqlite, "verify_scratch");
+}
+
+#[test]
+fn postgres_verify_backup_refuses_a_non_empty_scratch_database_without_yes() {
+    verify_backup_refuses_a_non_empty_scratch(Engine::Postgres, "verify_scratch");
+}

@@ -6,8 +6,9 @@
 //! - [`restore`] checks a file completely, then replaces the data of those tables with it in
 //!   one transaction (keeping ids, resetting PostgreSQL sequences) and compares checksums
 //!   before it commits.
-//! - [`verify_backup`] checks a file and restores it into a scratch database (an in-memory
-//!   SQLite by default), then compares counts and checksums.
+//! - [`verify_backup`] checks a file and restores it into a scratch database (a temporary
+//!   SQLite file by default; a given scratch database must be empty unless
+//!   [`verify_backup_with`] is told to replace its data), then compares counts and checksums.
 //! - [`read_header`] checks a file without any database; [`table_checksums`] computes the same
 //!   checksums from a live database, so a database can be compared with a backup.
 //!
@@ -1080,11 +1081,26 @@ fn compare(expected: &[TableChecksum], actual: &[TableChecksum]) -> Result<()> {
     Ok(())
 }
 
-/// Checks a backup file and restores it into a scratch database (`scratch_url`, default an
-/// in-memory SQLite `sqlite::memory:`), then compares counts and checksums with the file's.
+/// Checks a backup file and restores it into a scratch database, then compares counts and
+/// checksums with the file's. The scratch database is `scratch_url`, or by default a
+/// temporary SQLite file (beside the backup, else in the system's temporary folder), removed
+/// afterwards: a file, not memory, so that any backup verifies in bounded memory.
+///
+/// A `scratch_url` database whose SMS tables hold any row is refused ([`Error::Refused`])
+/// before anything is written to it: use [`verify_backup_with`] to replace its data.
 /// A file that cannot be read or restored gives `ok: false` with the reason; `Err` is only for
-/// failures to reach the scratch database.
+/// failures to reach the scratch database and for that refusal.
 pub async fn verify_backup(file: &Path, scratch_url: Option<&str>) -> Result<VerifyReport> {
+    verify_backup_with(file, scratch_url, false).await
+}
+
+/// [`verify_backup`]; with `replace_scratch_data` a non-empty `scratch_url` database is
+/// accepted and its SMS tables' data replaced by the backup's (`verify-backup --yes`).
+pub async fn verify_backup_with(
+    file: &Path,
+    scratch_url: Option<&str>,
+    replace_scratch_data: bool,
+) -> Result<VerifyReport> {
     let summary = match read_header(file) {
         Ok(s) => s,
         Err(Error::BadBackup(m)) => {
@@ -1096,7 +1112,50 @@ pub async fn verify_backup(file: &Path, scratch_url: Option<&str>) -> Result<Ver
         }
         Err(e) => return Err(e),
     };
-    let scratch = Database::open(scratch_url.unwrap_or("sqlite::memory:")).await?;
+    // The default scratch: a temporary SQLite file (removed when `_scratch_dir` drops).
+    let (_scratch_dir, url) = match scratch_url {
+        Some(u) => (None, u.to_owned()),
+        None => {
+            let beside = file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let dir = tempfile::Builder::new()
+                .prefix(".registrar-verify-")
+                .tempdir_in(beside)
+                .or_else(|_| {
+                    tempfile::Builder::new()
+                        .prefix("registrar-verify-")
+                        .tempdir()
+                })
+                .map_err(|e| Error::io("cannot create a scratch folder to verify the backup", e))?;
+            let url = format!("sqlite://{}", dir.path().join("scratch.db").display());
+            (Some(dir), url)
+        }
+    };
+    let scratch = Database::connect(&url).await?;
+    if scratch_url.is_some() && !replace_scratch_data {
+        let rows = match sms_rows(&scratch).await {
+            Ok(n) => n,
+            Err(e) => {
+                scratch.close().await;
+                return Err(e);
+            }
+        };
+        if rows > 0 {
+            scratch.close().await;
+            return Err(Error::Refused(format!(
+                "the scratch database {} is not empty ({rows} row(s) in its SMS tables) and \
+                 verify-backup would replace them; use an empty database, or give --yes to \
+                 replace its data",
+                crate::mask_url(&url)
+            )));
+        }
+    }
+    if let Err(e) = scratch.init().await {
+        scratch.close().await;
+        return Err(e);
+    }
     let mut problems = Vec::new();
     match restore(&scratch, file).await {
         Ok(_) => {
@@ -1124,6 +1183,22 @@ pub async fn verify_backup(file: &Path, scratch_url: Option<&str>) -> Result<Ver
         problems,
         summary: Some(summary),
     })
+}
+
+/// The number of rows in the SMS tables that exist in `db`.
+async fn sms_rows(db: &Database) -> Result<i64> {
+    let mut total = 0i64;
+    for t in SMS_TABLES {
+        if db.columns_of(t).await?.is_empty() {
+            continue;
+        }
+        let sql = format!("SELECT COUNT(*) FROM {t}");
+        total += match db {
+            Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?,
+            Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?,
+        };
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

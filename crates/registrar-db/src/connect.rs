@@ -149,8 +149,40 @@ pub fn mask_url(url: &str) -> String {
 
 impl Database {
     /// Connects to `url` (`sqlite://FILE`, `sqlite::memory:`, `postgres://...`). A SQLite file
-    /// is created when missing. Does not touch the schema; see [`Database::init`].
+    /// is created when missing, with mode 0600 (its `-wal` and `-shm` files take the same
+    /// mode: they hold password hashes and personal data). Does not touch the schema; see
+    /// [`Database::init`].
     pub async fn connect(url: &str) -> Result<Database> {
+        Database::connect_with(url, true).await
+    }
+
+    /// Connects to an existing database only: a SQLite file that does not exist is refused
+    /// with [`Error::NoDatabase`] and is not created (PostgreSQL never creates a database).
+    /// For read-only commands, so that a typo in a URL is an error, not an empty database.
+    pub async fn connect_existing(url: &str) -> Result<Database> {
+        Database::connect_with(url, false).await
+    }
+
+    /// [`Database::connect_existing`], then [`Database::init`].
+    pub async fn open_existing(url: &str) -> Result<Database> {
+        let db = Database::connect_existing(url).await?;
+        db.init().await?;
+        Ok(db)
+    }
+
+    /// For plans (`import --validate`, `migrate --validate`): the existing database
+    /// ([`Database::open_existing`]), or, when its SQLite file does not exist yet, an empty
+    /// in-memory stand-in, so that the plan is checked against what a first run would find
+    /// and no file is created. The flag is false for the stand-in.
+    pub async fn open_for_planning(url: &str) -> Result<(Database, bool)> {
+        match Database::open_existing(url).await {
+            Ok(db) => Ok((db, true)),
+            Err(Error::NoDatabase { .. }) => Ok((Database::open("sqlite::memory:").await?, false)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn connect_with(url: &str, create: bool) -> Result<Database> {
         let masked = mask_url(url);
         if url.starts_with("sqlite:") {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -159,7 +191,7 @@ impl Database {
                     url: masked.clone(),
                     reason: e.to_string(),
                 })?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
                 .journal_mode(if memory {
@@ -168,6 +200,16 @@ impl Database {
                     SqliteJournalMode::Wal
                 })
                 .disable_statement_logging();
+            if !memory {
+                let file = opts.get_filename().to_path_buf();
+                if create {
+                    create_private(&file)?;
+                } else if !file.is_file() {
+                    return Err(Error::NoDatabase {
+                        path: file.display().to_string(),
+                    });
+                }
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(if memory { 1 } else { 4 })
                 .idle_timeout(None)
@@ -283,12 +325,48 @@ impl Database {
         }
     }
 
-    /// Closes the pool.
+    /// Closes the pool. On SQLite the write-ahead log is checkpointed into the database file
+    /// first (`PRAGMA wal_checkpoint(TRUNCATE)`) and the last connection's close removes the
+    /// `-wal` and `-shm` files, so the database file alone holds every committed row (it can
+    /// be copied or mailed as it is).
     pub async fn close(&self) {
         match self {
             Database::Postgres(pool) => pool.close().await,
-            Database::Sqlite(pool) => pool.close().await,
+            Database::Sqlite(pool) => {
+                if !pool.is_closed() {
+                    // Best effort: a reader elsewhere may keep part of the log busy; the
+                    // final close checkpoints again.
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(pool)
+                        .await;
+                }
+                pool.close().await
+            }
         }
+    }
+}
+
+/// Creates a missing SQLite database file empty with mode 0600 (an empty file is an empty
+/// SQLite database); an existing file is left as it is.
+fn create_private(file: &std::path::Path) -> Result<()> {
+    if file.exists() {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(file) {
+        Ok(_) => Ok(()),
+        // Another process created it a moment ago: use it.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(
+            format!("cannot create the database file {}", file.display()),
+            e,
+        )),
     }
 }
 

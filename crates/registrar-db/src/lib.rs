@@ -66,6 +66,12 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// A read-only command was pointed at a SQLite file that does not exist (it is not created).
+    #[error("no database at {path}: check the --database URL (read-only commands never create a database; `registrar init` creates one)")]
+    NoDatabase {
+        /// The file that was looked for.
+        path: String,
+    },
     /// An existing SMS table lacks columns Registrar needs.
     #[error("the existing table {table} lacks the column(s) {}; add them or point Registrar at another database", missing.join(", "))]
     IncompatibleSchema {
