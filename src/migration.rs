@@ -547,7 +547,9 @@ impl Migration {
         std::fs::create_dir_all(&self.backup_dir).map_err(|e| {
             registrar_db::Error::io(format!("cannot create {}", self.backup_dir.display()), e)
         })?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        // Millisecond time and a random suffix: two runs never share a name, and backup()
+        // never overwrites one.
+        let stamp = backup::unique_stamp();
         let pre = self
             .backup_dir
             .join(format!("pre-migration-{stamp}.registrar.gz"));
@@ -580,10 +582,7 @@ impl Migration {
 
         // 4. The post-migration backup, verified; on failure, restore the first backup, but
         // never over changes this run did not make.
-        let failure = match self
-            .after_commit(db, lock, &mut out, &stamp.to_string())
-            .await
-        {
+        let failure = match self.after_commit(db, lock, &mut out, &stamp).await {
             Ok(None) => None,
             Ok(Some(msg)) => Some(msg),
             Err(e) => Some(e.to_string()),

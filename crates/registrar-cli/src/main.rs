@@ -181,9 +181,13 @@ enum Command {
     Backup {
         #[command(flatten)]
         db: DbArgs,
-        /// The backup file to write (0600, atomically).
+        /// The backup file to write (0600, atomically). An existing file is refused unless
+        /// --force is given; the live database file is always refused.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing backup file at --out.
+        #[arg(long)]
+        force: bool,
     },
     /// Replace the SMS tables' data with a backup's (one transaction; checks first and after).
     Restore {
@@ -589,9 +593,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(exit(outcome.ok))
         }
-        Command::Backup { db, out } => {
+        Command::Backup { db, out, force } => {
             let database = connect_existing(&db).await?;
-            let s = db::backup::backup(&database, &out).await?;
+            let s = db::backup::backup_with(&database, &out, force)
+                .await
+                .map_err(|e| match e {
+                    db::Error::Refused(m) => anyhow::anyhow!("refused: {m}"),
+                    e => e.into(),
+                })?;
             println!(
                 "backup written to {} (schema version {})",
                 out.display(),

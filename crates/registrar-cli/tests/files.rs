@@ -361,3 +361,155 @@ fn sqlite_verify_backup_refuses_a_non_empty_scratch_database_without_yes() {
 fn postgres_verify_backup_refuses_a_non_empty_scratch_database_without_yes() {
     verify_backup_refuses_a_non_empty_scratch(Engine::Postgres, "verify_scratch");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: backups never overwrite anything
+
+#[cfg(unix)]
+#[test]
+fn sqlite_backup_out_the_live_database_is_refused_even_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let db = dir.path().join("live.db");
+    let url = format!("sqlite://{}", s(&db));
+    import_ok(&url, &base);
+    let before = checksums(&url);
+    let link = dir.path().join("current.db");
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    let wal = side_file(&db, "-wal");
+    let dotted = dir.path().join(".").join("live.db");
+    for out in [&db, &link, &wal, &dotted] {
+        for force in [false, true] {
+            let mut args = vec!["backup", "--database", &url, "--out", s(out)];
+            if force {
+                args.push("--force");
+            }
+            let o = run(&args);
+            assert_eq!(code(&o), 2, "{args:?}:\n{}", text(&o));
+            assert!(
+                text(&o).contains("live database"),
+                "{args:?}:\n{}",
+                text(&o)
+            );
+        }
+    }
+    // The database through the symlink, as the --database URL, is the same file too.
+    let o = run(&[
+        "backup",
+        "--database",
+        &format!("sqlite://{}", s(&link)),
+        "--out",
+        s(&db),
+        "--force",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert_eq!(checksums(&url), before, "the database is intact");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let o = run(&["check", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+fn backup_out_an_existing_file(engine: Engine, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let Some(url) = fresh(engine, dir.path(), name) else {
+        return;
+    };
+    import_ok(&url, &base);
+    let out = dir.path().join("b.registrar.gz");
+    std::fs::write(&out, b"an older backup the operator keeps").unwrap();
+    let o = run(&["backup", "--database", &url, "--out", s(&out)]);
+    assert_eq!(code(&o), 2, "{engine:?}:\n{}", text(&o));
+    assert!(
+        text(&o).contains("already exists") && text(&o).contains("--force"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        b"an older backup the operator keeps",
+        "{engine:?}: left alone"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(names.is_empty(), "no temporary file left: {names:?}");
+    let o = run(&["backup", "--database", &url, "--out", s(&out), "--force"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["verify-backup", s(&out)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn sqlite_backup_out_an_existing_file_is_refused_without_force() {
+    backup_out_an_existing_file(Engine::Sqlite, "backup_existing");
+}
+
+#[test]
+fn postgres_backup_out_an_existing_file_is_refused_without_force() {
+    backup_out_an_existing_file(Engine::Postgres, "backup_existing");
+}
+
+fn runbook_backups_never_collide(engine: Engine, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let Some(url) = fresh(engine, dir.path(), name) else {
+        return;
+    };
+    let o = run(&["init", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let backups = dir.path().join("backups");
+    // Three migrates in a row (the 2nd and 3rd find every row already there and roll back),
+    // well within a second of each other on a quick machine.
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let o = run(&[
+            "migrate",
+            "--data",
+            s(&base),
+            "--execute",
+            "--database",
+            &url,
+            "--backup-dir",
+            s(&backups),
+            "--format",
+            "json",
+        ]);
+        outcomes.push(code(&o));
+    }
+    assert_eq!(outcomes[0], 0, "{outcomes:?}");
+    let mut pre: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| s(p).contains("pre-migration-"))
+        .collect();
+    pre.sort();
+    assert_eq!(pre.len(), 3, "one pre-migration backup per run: {pre:?}");
+    // Each one verifies, and one of them is the empty state before the first run: none was
+    // overwritten by a later state.
+    let mut empty = 0;
+    for p in &pre {
+        let o = run(&["verify-backup", s(p)]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let summary = registrar::db::backup::read_header(p).unwrap();
+        if summary.tables.iter().all(|t| t.rows == 0) {
+            empty += 1;
+        }
+    }
+    assert_eq!(empty, 1, "the first run's pre-migration backup is intact");
+}
+
+#[test]
+fn sqlite_runbook_backups_never_collide_three_migrates_in_a_row() {
+    runbook_backups_never_collide(Engine::Sqlite, "backup_names");
+}
+
+#[test]
+fn postgres_runbook_backups_never_collide_three_migrates_in_a_row() {
+    runbook_backups_never_collide(Engine::Postgres, "backup_names");
+}

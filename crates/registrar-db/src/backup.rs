@@ -420,9 +420,33 @@ fn now_utc() -> String {
     canonical_timestamp(Utc::now())
 }
 
+/// A stamp for backup file names that cannot collide: UTC time to the millisecond and 8
+/// random hex digits (`20260201T100000.123Z-1f3a9c04`). The runbook names its pair of backups
+/// `pre-migration-<stamp>.registrar.gz` and `post-migration-<stamp>.registrar.gz`.
+pub fn unique_stamp() -> String {
+    use rand_core::{OsRng, RngCore};
+    format!(
+        "{}-{:08x}",
+        Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        OsRng.next_u32()
+    )
+}
+
 /// Backs up every SMS table of `db` into `out` (see the module docs for the format and the
 /// guarantees). Returns what was written.
+///
+/// Never overwrites anything: an existing `out` (file, folder or link) is refused
+/// ([`Error::Refused`]) before anything is read, and the finished file is moved into place
+/// only if the name is still free (so two backups racing for one name cannot replace each
+/// other). Use [`backup_with`] to replace an existing backup file.
 pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
+    backup_with(db, out, false).await
+}
+
+/// [`backup`]; with `overwrite` an existing file at `out` is replaced (`backup --force`).
+/// Either way, `out` naming the live SQLite database file (or its `-wal`, `-shm`, `-journal`
+/// or lock file, by any path or symlink) is refused: a backup never replaces its database.
+pub async fn backup_with(db: &Database, out: &Path, overwrite: bool) -> Result<BackupSummary> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -437,6 +461,15 @@ pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
             )
         })?;
     let context = format!("cannot write the backup {}", out.display());
+    refuse_live_database(db, out, &dir, &file_name)?;
+    let exists = std::fs::symlink_metadata(out).is_ok();
+    if exists && !overwrite {
+        return Err(Error::Refused(format!(
+            "{} already exists and backups never overwrite a file; choose another name, or give \
+             --force to replace it",
+            out.display()
+        )));
+    }
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
@@ -516,8 +549,23 @@ pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
         .map_err(|e| Error::io(context.clone(), e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(context.clone(), e))?;
     drop(file);
-    temp.persist(out)
-        .map_err(|e| Error::io(context.clone(), e.error))?;
+    if overwrite {
+        temp.persist(out)
+            .map_err(|e| Error::io(context.clone(), e.error))?;
+    } else {
+        // Atomic: fails if the name was taken meanwhile (the temporary file is then removed).
+        temp.persist_noclobber(out).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Refused(format!(
+                    "{} appeared while the backup was written; it was left alone and the backup \
+                     was not saved",
+                    out.display()
+                ))
+            } else {
+                Error::io(context.clone(), e.error)
+            }
+        })?;
+    }
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all(); // make the rename durable; not possible on every platform
     }
@@ -528,6 +576,42 @@ pub async fn backup(db: &Database, out: &Path) -> Result<BackupSummary> {
         engine,
         tables,
     })
+}
+
+/// Refuses an `out` that is the live SQLite database file or one of its companions.
+fn refuse_live_database(db: &Database, out: &Path, dir: &Path, file_name: &str) -> Result<()> {
+    let Database::Sqlite(pool) = db else {
+        return Ok(());
+    };
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let Ok(live) = std::fs::canonicalize(&file) else {
+        return Ok(()); // in memory, or not on disk
+    };
+    // Where `out` really points: the file itself when it exists (links resolved), else the
+    // resolved folder joined with the name.
+    let target = match std::fs::canonicalize(out) {
+        Ok(t) => t,
+        Err(_) => match std::fs::canonicalize(dir) {
+            Ok(d) => d.join(file_name),
+            Err(_) => return Ok(()), // the folder does not exist: writing fails with its own error
+        },
+    };
+    let live_names: Vec<PathBuf> = ["", "-wal", "-shm", "-journal", ".registrar-lock"]
+        .iter()
+        .map(|suffix| {
+            let mut n = live.clone().into_os_string();
+            n.push(suffix);
+            PathBuf::from(n)
+        })
+        .collect();
+    if live_names.contains(&target) {
+        return Err(Error::Refused(format!(
+            "{} is the live database (or one of its files) being backed up; a backup never \
+             replaces its database: choose another --out",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -1260,6 +1344,18 @@ mod tests {
             &[Json::Null, Json::from(2), Json::from(3), Json::Null]
         )
         .is_err());
+    }
+
+    #[test]
+    fn backups_overwrite_things_is_fixed_stamps_never_repeat() {
+        let stamps: std::collections::HashSet<String> = (0..2000).map(|_| unique_stamp()).collect();
+        assert_eq!(stamps.len(), 2000);
+        let one = unique_stamp();
+        // Milliseconds and a random suffix.
+        assert!(
+            one.contains('.') && one.len() == "20260201T100000.123Z-1f3a9c04".len(),
+            "{one}"
+        );
     }
 
     #[test]
