@@ -1,6 +1,6 @@
 //! Human and JSON rendering of reports.
 
-use registrar::model::{Report, Severity};
+use registrar::model::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -18,9 +18,14 @@ pub fn human_report(report: &Report) -> String {
     let mut out = String::new();
     // Group by file, keeping the order in which files appear in the summary.
     let mut order: Vec<&str> = report.files.iter().map(|f| f.file.as_str()).collect();
-    for i in &report.issues {
-        if !order.contains(&i.file.as_str()) {
-            order.push(&i.file);
+    for file in report
+        .issues
+        .iter()
+        .map(|i| i.file.as_str())
+        .chain(report.suppressed.iter().map(|s| s.file.as_str()))
+    {
+        if !order.contains(&file) {
+            order.push(file);
         }
     }
     let mut by_file: BTreeMap<&str, Vec<&registrar::model::Issue>> = BTreeMap::new();
@@ -28,13 +33,30 @@ pub fn human_report(report: &Report) -> String {
         by_file.entry(i.file.as_str()).or_default().push(i);
     }
     for file in &order {
-        if let Some(issues) = by_file.get(file) {
-            let _ = writeln!(out, "{file}");
-            for i in issues {
-                let _ = writeln!(out, "  {i}");
-            }
-            let _ = writeln!(out);
+        let issues = by_file.get(file).map(Vec::as_slice).unwrap_or_default();
+        let suppressed: Vec<_> = report
+            .suppressed
+            .iter()
+            .filter(|s| s.file == *file)
+            .collect();
+        if issues.is_empty() && suppressed.is_empty() {
+            continue;
         }
+        let _ = writeln!(out, "{file}");
+        for i in issues {
+            let _ = writeln!(out, "  {i}");
+        }
+        for s in suppressed {
+            let _ = writeln!(
+                out,
+                "  {file}: {}[{}] ... and {} more like this, not listed (only the first {} of each code per file are)",
+                s.severity,
+                s.code,
+                s.count,
+                registrar::model::MAX_ISSUES_PER_FILE_AND_CODE
+            );
+        }
+        let _ = writeln!(out);
     }
     let show_load = report
         .files
@@ -84,12 +106,9 @@ pub fn human_report(report: &Report) -> String {
         }
         out.push('\n');
     }
-    let errors = report
-        .issues
-        .iter()
-        .filter(|i| i.severity == Severity::Error)
-        .count();
-    let warnings = report.issues.len() - errors;
+    // Counts include the issues counted but not listed (report.suppressed).
+    let errors = report.error_count();
+    let warnings = report.warning_count();
     let _ = writeln!(
         out,
         "\n{}: {} error(s), {} warning(s) in {} ms",

@@ -19,6 +19,7 @@ fn s(p: &Path) -> &str {
 
 /// Runs the binary, killing it (and failing the test) if it takes longer than `limit`.
 fn run_bounded(args: &[&str], limit: Duration) -> Output {
+    use std::io::Read;
     let mut child = bin()
         .args(args)
         .stdin(Stdio::null())
@@ -26,16 +27,33 @@ fn run_bounded(args: &[&str], limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    // Drain both pipes while waiting, so a long report never blocks the child.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
     let t0 = Instant::now();
-    while child.try_wait().expect("try_wait").is_none() {
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
         if t0.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             panic!("{args:?} still running after {limit:?}: it hangs");
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout thread"),
+        stderr: err.join().expect("stderr thread"),
     }
-    child.wait_with_output().expect("output")
 }
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -293,4 +311,42 @@ fn sqlite_not_a_regular_file_is_unreadable() {
 #[test]
 fn postgres_not_a_regular_file_is_unreadable() {
     not_a_regular_file_is_unreadable(Engine::Postgres, "postgres_not_regular");
+}
+
+/// Issue 10 item 22: a file of broken rows gave one issue per row (1.7 GB of memory and a 1 GB
+/// JSON report for 7.7 MB). The report keeps the first 1,000 issues per file and code and
+/// counts the rest, in the JSON (`suppressed`) and the human summary.
+#[test]
+fn issues_are_capped_per_file_and_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut courses = String::from("course_code,course_name\n");
+    for i in 0..5_000 {
+        courses.push_str(&format!("C{i},one,field,too,many\n"));
+    }
+    courses.push_str("GOOD101,Fine\n");
+    std::fs::write(data.join("courses.csv"), courses).unwrap();
+    let o = run_bounded(&["validate", "--data", s(&data), "--format", "json"], LIMIT);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let r = report_of(&o);
+    let listed = r["issues"].as_array().unwrap();
+    assert_eq!(listed.len(), 1_000);
+    assert!(listed.iter().all(|i| i["code"] == "malformed-row"));
+    assert_eq!(listed[999]["row"], 1_001, "the first ones are listed");
+    assert_eq!(r["suppressed"][0]["file"], "courses.csv");
+    assert_eq!(r["suppressed"][0]["code"], "malformed-row");
+    assert_eq!(r["suppressed"][0]["count"], 4_000);
+    assert_eq!(r["files"][0]["rows"], 5_001);
+    assert_eq!(r["files"][0]["invalid"], 5_000);
+
+    let o = run_bounded(&["validate", "--data", s(&data)], LIMIT);
+    assert_eq!(code(&o), 1);
+    let out = text(&o);
+    assert!(
+        out.contains("error[malformed-row] ... and 4000 more like this"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED: 5000 error(s)"), "{out}");
+    assert_eq!(out.matches("error[malformed-row]").count(), 1_001, "{out}");
 }

@@ -36,7 +36,9 @@ pub use records::{
     Attendance, AttendanceStatus, Course, CourseCode, CourseStatus, Email, Enrollment, Entity,
     Grade, LetterGrade, Password, Record, Role, User,
 };
-pub use report::{FileSummary, Mode, OnExisting, Report};
+pub use report::{
+    FileSummary, Mode, OnExisting, Report, SuppressedIssues, MAX_ISSUES_PER_FILE_AND_CODE,
+};
 pub use text::{
     is_invisible, is_training_email, trim_invisible, EmailPattern, TRAINING_EMAIL_PATTERN,
 };

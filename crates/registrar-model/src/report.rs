@@ -1,6 +1,6 @@
 //! The report of a run (SPEC §3).
 
-use crate::{Entity, Issue, Severity};
+use crate::{Entity, Issue, IssueCode, Severity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -76,9 +76,29 @@ impl FileSummary {
     }
 }
 
+/// Most issues a report keeps per file and code; the rest are only counted
+/// ([`Report::suppressed`]), so a file of millions of broken rows costs bounded memory and a
+/// report of bounded size.
+pub const MAX_ISSUES_PER_FILE_AND_CODE: usize = 1_000;
+
+/// Issues of one file and code beyond the first [`MAX_ISSUES_PER_FILE_AND_CODE`]: counted,
+/// not listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressedIssues {
+    /// The file name as given.
+    pub file: String,
+    /// The code of the issues left out.
+    pub code: IssueCode,
+    /// Their severity.
+    pub severity: Severity,
+    /// How many were left out (after the first [`MAX_ISSUES_PER_FILE_AND_CODE`] listed).
+    pub count: u64,
+}
+
 /// The result of a validation or import run: per-file counts and every issue.
 ///
-/// Serialises to exactly the JSON of SPEC §3.
+/// Serialises to the JSON of SPEC §3, plus `suppressed` when a file has more than
+/// [`MAX_ISSUES_PER_FILE_AND_CODE`] issues of one code (only the first ones are listed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The kind of run.
@@ -87,10 +107,18 @@ pub struct Report {
     pub ok: bool,
     /// One entry per input file, in import order.
     pub files: Vec<FileSummary>,
-    /// Every issue, in the order found.
+    /// Every issue, in the order found (at most [`MAX_ISSUES_PER_FILE_AND_CODE`] per file and
+    /// code: see `suppressed`).
     pub issues: Vec<Issue>,
+    /// Per file and code, how many issues beyond the first [`MAX_ISSUES_PER_FILE_AND_CODE`]
+    /// were counted but not listed. Absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<SuppressedIssues>,
     /// Wall time of the run.
     pub duration_ms: u64,
+    /// Issues pushed so far per (file, code).
+    #[serde(skip)]
+    seen: std::collections::HashMap<(String, IssueCode), usize>,
 }
 
 impl Report {
@@ -101,37 +129,78 @@ impl Report {
             ok: true,
             files: Vec::new(),
             issues: Vec::new(),
+            suppressed: Vec::new(),
             duration_ms: 0,
+            seen: std::collections::HashMap::new(),
         }
     }
 
-    /// Adds an issue (and clears `ok` for an error).
+    /// Adds an issue (and clears `ok` for an error). Beyond the first
+    /// [`MAX_ISSUES_PER_FILE_AND_CODE`] of its file and code it is only counted in
+    /// [`Report::suppressed`].
     pub fn push(&mut self, issue: Issue) {
         if issue.severity == Severity::Error {
             self.ok = false;
         }
-        self.issues.push(issue);
+        let seen = self
+            .seen
+            .entry((issue.file.clone(), issue.code))
+            .or_insert(0);
+        *seen += 1;
+        if *seen <= MAX_ISSUES_PER_FILE_AND_CODE {
+            self.issues.push(issue);
+            return;
+        }
+        match self
+            .suppressed
+            .iter_mut()
+            .find(|s| s.file == issue.file && s.code == issue.code && s.severity == issue.severity)
+        {
+            Some(s) => s.count += 1,
+            None => self.suppressed.push(SuppressedIssues {
+                file: issue.file,
+                code: issue.code,
+                severity: issue.severity,
+                count: 1,
+            }),
+        }
     }
 
-    /// True when no issue is an error.
+    /// True when no issue is an error (the suppressed ones included).
     pub fn is_ok(&self) -> bool {
         !self.issues.iter().any(Issue::is_error)
+            && !self
+                .suppressed
+                .iter()
+                .any(|s| s.severity == Severity::Error)
     }
 
     /// True when an error is about a file as a whole ([`Issue::is_file_level`]): something
     /// was not read, so `--skip-invalid` cannot make the run a success.
     pub fn has_file_level_errors(&self) -> bool {
         self.issues.iter().any(Issue::is_file_level)
+            || self
+                .suppressed
+                .iter()
+                .any(|s| s.severity == Severity::Error && s.code.is_file_level())
     }
 
-    /// Number of error-severity issues.
+    /// Number of error-severity issues, the suppressed ones included.
     pub fn error_count(&self) -> usize {
-        self.issues.iter().filter(|i| i.is_error()).count()
+        self.issues.iter().filter(|i| i.is_error()).count() + self.suppressed_of(Severity::Error)
     }
 
-    /// Number of warnings.
+    /// Number of warnings, the suppressed ones included.
     pub fn warning_count(&self) -> usize {
-        self.issues.len() - self.error_count()
+        self.issues.iter().filter(|i| !i.is_error()).count() + self.suppressed_of(Severity::Warning)
+    }
+
+    fn suppressed_of(&self, severity: Severity) -> usize {
+        self.suppressed
+            .iter()
+            .filter(|s| s.severity == severity)
+            .map(|s| s.count as usize)
+            .sum()
     }
 
     /// The summary for a file name, if present.
@@ -184,6 +253,38 @@ mod tests {
         assert!(v.get("duration_ms").is_some());
         assert_eq!(r.error_count(), 1);
         assert_eq!(r.warning_count(), 1);
+        assert!(
+            v.get("suppressed").is_none(),
+            "absent when nothing is left out"
+        );
+    }
+
+    #[test]
+    fn issues_are_capped_per_file_and_code() {
+        let mut r = Report::new(Mode::Validate);
+        let e = |file: &str, code, row| Issue::error(code, file, Some(row), None, "x");
+        for row in 0..2_500 {
+            r.push(e("a.csv", IssueCode::MalformedRow, row));
+        }
+        for row in 0..10 {
+            r.push(e("a.csv", IssueCode::InvalidEmail, row));
+            r.push(e("b.csv", IssueCode::MalformedRow, row));
+        }
+        assert_eq!(r.issues.len(), MAX_ISSUES_PER_FILE_AND_CODE + 20);
+        assert_eq!(
+            r.suppressed,
+            [SuppressedIssues {
+                file: "a.csv".into(),
+                code: IssueCode::MalformedRow,
+                severity: Severity::Error,
+                count: 1_500,
+            }]
+        );
+        assert_eq!(r.error_count(), 2_520);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["suppressed"][0]["count"], 1_500);
+        assert_eq!(v["suppressed"][0]["code"], "malformed-row");
+        assert!(!r.is_ok());
     }
 }
 
