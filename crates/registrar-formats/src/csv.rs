@@ -12,7 +12,8 @@
 //! - **Delimiter.** `,` `;` or tab, whichever occurs most often outside quotes in the header
 //!   line (ties prefer `,` then `;`); `.tsv` files default to tab; `--delimiter` overrides.
 //! - **Rows.** [`Row::row`] is the physical line where the record starts (the header is line
-//!   1, counting every `\n`), so a quoted field spanning lines shifts the rows after it. Blank
+//!   1, counting every `\n`; in a file whose first line ends with a lone `\r`, classic Mac
+//!   line endings, every `\r` or `\r\n` counts as one line end), so a quoted field spanning lines shifts the rows after it. Blank
 //!   lines and rows whose fields are all blank are skipped (their lines still count). A record
 //!   whose field count differs from the header's is a `malformed-row` issue naming both counts
 //!   (never the field contents: they may be passwords).
@@ -96,6 +97,7 @@ impl CsvSource {
         let record_limit = (options.max_field_size as u64)
             .saturating_mul(4)
             .max(64 * 1024);
+        let read = crate::text::cr_lines(read).map_err(io_err)?;
         let mut tape = Tape::new(read, record_limit);
         let delimiter = match options.delimiter {
             Some(d) => d,

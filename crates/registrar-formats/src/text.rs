@@ -181,6 +181,79 @@ impl<R: Read> Read for DecodeReader<R> {
     }
 }
 
+/// Classic Mac line endings: when the first line of `inner` ends with a lone `\r`, every
+/// `\r` and `\r\n` is read as `\n`, so that lines (and row numbers) are counted as a person
+/// sees them; any other file is passed through unchanged.
+pub(crate) fn cr_lines(mut inner: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    const PEEK: usize = 64 * 1024;
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 8 * 1024];
+    let cr_only = loop {
+        if let Some(p) = head.iter().position(|&b| b == b'\r' || b == b'\n') {
+            if head[p] == b'\n' {
+                break false;
+            }
+            if p + 1 < head.len() {
+                break head[p + 1] != b'\n';
+            }
+        } else if head.len() >= PEEK {
+            break false;
+        }
+        let n = loop {
+            match inner.read(&mut chunk) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            // End of input: a lone `\r` as the very last byte counts.
+            break head.last() == Some(&b'\r') && !head.contains(&b'\n');
+        }
+        head.extend_from_slice(&chunk[..n]);
+    };
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(inner));
+    Ok(if cr_only {
+        Box::new(CrToLf {
+            inner: chained,
+            last_was_cr: false,
+        })
+    } else {
+        chained
+    })
+}
+
+/// Reads `\r` and `\r\n` as `\n`.
+struct CrToLf {
+    inner: Box<dyn Read + Send>,
+    last_was_cr: bool,
+}
+
+impl Read for CrToLf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut w = 0;
+            for i in 0..n {
+                let b = buf[i];
+                if b == b'\n' && self.last_was_cr {
+                    self.last_was_cr = false;
+                    continue;
+                }
+                self.last_was_cr = b == b'\r';
+                buf[w] = if b == b'\r' { b'\n' } else { b };
+                w += 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
 /// The record being read is longer than the limit (bytes since the mark).
 #[derive(Debug)]
 pub(crate) struct TooLong;
@@ -434,6 +507,18 @@ mod tests {
             .and_then(|e| e.downcast_ref::<DecodeError>())
             .expect("a DecodeError");
         assert_eq!(de.line, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn classic_mac_line_endings_read_as_lines() -> io::Result<()> {
+        let r = cr_lines(Box::new(io::Cursor::new(b"a,b\rc,d\r\ne\r".to_vec())))?;
+        assert_eq!(read_all(r)?, b"a,b\nc,d\ne\n");
+        // Files whose first line ends in \n or \r\n are passed through unchanged.
+        let r = cr_lines(Box::new(io::Cursor::new(b"a\r\nb\rc\n".to_vec())))?;
+        assert_eq!(read_all(r)?, b"a\r\nb\rc\n");
+        let r = cr_lines(Box::new(io::Cursor::new(b"a\nb\rc".to_vec())))?;
+        assert_eq!(read_all(r)?, b"a\nb\rc");
         Ok(())
     }
 

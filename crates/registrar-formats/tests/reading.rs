@@ -1,0 +1,34 @@
+//! Issue 10 item 14 (helper C): rows keep their real line in a file with classic Mac (CR-only)
+//! line endings.
+
+use registrar_formats::{open, Event, ReaderOptions};
+
+#[test]
+fn cr_only_line_endings_keep_real_row_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("courses.csv");
+    std::fs::write(
+        &path,
+        "course_code,course_name\rMATH101,Calculus I\r\rBAD,one,too many\rHIST200,\"World\rHistory\"\rART100,Art\r",
+    )
+    .unwrap();
+    let mut source = open(&path, &ReaderOptions::default()).unwrap();
+    assert_eq!(source.headers(), ["course_code", "course_name"]);
+    let mut rows = Vec::new();
+    let mut issues = Vec::new();
+    for e in &mut source {
+        match e.unwrap() {
+            Event::Row(r) => rows.push((r.row, r.values[0].to_string())),
+            Event::Issue(i) => issues.push((i.row, i.code.as_str())),
+        }
+    }
+    assert_eq!(
+        rows,
+        [
+            (2, "MATH101".to_owned()),
+            (5, "HIST200".to_owned()),
+            (7, "ART100".to_owned())
+        ]
+    );
+    assert_eq!(issues, [(Some(4), "malformed-row")]);
+}
