@@ -8,6 +8,7 @@ use registrar_db::hash::{hash_password, is_argon2_hash, verify_password};
 use registrar_db::Database;
 use registrar_formats::{Event, ReaderOptions};
 use registrar_model::{Password, Role};
+use registrar_rules::password::check_hash_cost;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +16,9 @@ use std::path::Path;
 /// A login that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoginFailure {
-    /// The user's email (lower-case).
+    /// The user's email (lower-case); `(not shown)` when the file's email cell is not a valid
+    /// email address: such a value is never printed, since it may be a password typed into the
+    /// wrong column (find it by [`LoginFailure::row`]).
     pub email: String,
     /// The row of the users file.
     pub row: u64,
@@ -47,9 +50,13 @@ impl LoginReport {
 
 struct Candidate {
     row: u64,
-    email: String,
+    /// The email, lower-cased; `None` when the cell fails the email rule (it is not kept).
+    email: Option<String>,
     password: Password,
 }
+
+/// What [`LoginFailure::email`] holds for an email cell that is not a valid email address.
+pub const NOT_SHOWN: &str = "(not shown)";
 
 fn read_candidates(path: &Path, reader: &ReaderOptions) -> Result<(Vec<Candidate>, u64)> {
     let source = registrar_formats::open(path, reader)?;
@@ -57,7 +64,7 @@ fn read_candidates(path: &Path, reader: &ReaderOptions) -> Result<(Vec<Candidate
         source
             .headers()
             .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
+            .position(|h| registrar_formats::header_key(h) == name)
     };
     let email_col = find("email")
         .ok_or_else(|| Error::Refused(format!("{} has no email column", path.display())))?;
@@ -71,17 +78,18 @@ fn read_candidates(path: &Path, reader: &ReaderOptions) -> Result<(Vec<Candidate
     let mut skipped = 0u64;
     for event in source {
         let Event::Row(row) = event? else { continue };
-        let email = row
-            .values
-            .get(email_col)
-            .map(|v| v.to_string().trim().to_lowercase())
-            .unwrap_or_default();
+        let raw = row.values.get(email_col).cloned().unwrap_or_default();
+        let blank = raw.is_blank();
+        // A value that fails the email rule is dropped here: it may be a password.
+        let email = registrar_rules::parse::email(&raw)
+            .ok()
+            .map(|e| e.as_str().to_owned());
         let password = row
             .values
             .get(password_col)
             .map(|v| Password::new(v.to_string()));
         match password {
-            Some(p) if !email.is_empty() && !p.expose_secret().is_empty() => out.push(Candidate {
+            Some(p) if !blank && !p.expose_secret().is_empty() => out.push(Candidate {
                 row: row.row,
                 email,
                 password: p,
@@ -161,7 +169,7 @@ pub async fn verify_logins(
     let picked: Vec<usize> = sample_indices(candidates.len(), sample);
     let emails: Vec<&str> = picked
         .iter()
-        .map(|&i| candidates[i].email.as_str())
+        .filter_map(|&i| candidates[i].email.as_deref())
         .collect();
     let hashes = stored_hashes(db, &emails).await?;
     let total = candidates.len() as u64;
@@ -171,18 +179,28 @@ pub async fn verify_logins(
             .par_iter()
             .filter_map(|&i| {
                 let c = &candidates[i];
-                let reason = match hashes.get(&c.email) {
+                let Some(email) = &c.email else {
+                    return Some(LoginFailure {
+                        email: NOT_SHOWN.to_owned(),
+                        row: c.row,
+                        reason: "the email cell is not a valid email address (its value is not shown: it may be a password in the wrong column); fix the row".to_owned(),
+                    });
+                };
+                let reason = match hashes.get(email) {
                     None => Some("no user with this email in the database"),
                     Some(h) if !is_argon2_hash(h) => {
                         Some("the stored password is not an argon2 hash")
                     }
+                    Some(h) if check_hash_cost(h).is_err() => Some(
+                        "the stored hash's argon2 parameters are beyond Registrar's caps (see registrar_rules::password::MAX_HASH_M_COST); it was not tried",
+                    ),
                     Some(h) if !verify_password(c.password.expose_secret(), h) => {
                         Some("the file's password does not match the stored hash")
                     }
                     Some(_) => None,
                 };
                 reason.map(|r| LoginFailure {
-                    email: c.email.clone(),
+                    email: email.clone(),
                     row: c.row,
                     reason: r.to_string(),
                 })
@@ -233,6 +251,11 @@ pub async fn set_password(
             "there is no user with the email {email}"
         )));
     };
+    if let Err(why) = check_hash_cost(&hash) {
+        return Err(Error::Refused(format!(
+            "the stored password hash of {email} cannot be checked: {why}; nothing was changed (set a new hash with an import using --on-existing update)"
+        )));
+    }
     let (cur, h) = (current.clone(), hash);
     let ok = tokio::task::spawn_blocking(move || verify_password(cur.expose_secret(), &h))
         .await

@@ -148,9 +148,298 @@ fn postgres_training_accounts_in_another_case_or_with_spaces_are_found_and_clean
     training_accounts_in_another_case_or_with_spaces_are_found_and_cleaned(Engine::Postgres);
 }
 
-#[allow(dead_code)]
 fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, body).unwrap();
     p
+}
+
+fn set_password(url: &str, email: &str, stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(["set-password", "--database", url, "--email", email])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn validate_json(data: &Path) -> (i32, serde_json::Value, String) {
+    let o = run(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("validate output is not JSON ({e}):\n{}", text(&o)));
+    (code(&o), v, text(&o))
+}
+
+fn issues_with<'a>(v: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    v["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .filter(|i| i["code"] == code)
+        .collect()
+}
+
+// -- items 15 and 16 --------------------------------------------------------------------------
+
+const SWAPPED_PW: &str = "Swapped-Pass-88!";
+const BOM_PW: &str = "Bom-Header-Pass-31!";
+
+/// A users file whose password header is ` \u{feff}password` (space, then a BOM), with a
+/// formula header cell, one row of a bad role and one row whose email and password are swapped.
+fn hostile_users(dir: &Path) -> std::path::PathBuf {
+    let d = dir.join("hostile");
+    write(
+        &d,
+        "users.csv",
+        &format!(
+            "email, \u{feff}password,role,first_name,last_name,\"=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\"\n\
+             head@realschool.org,Admin-Ada-Pass-1,admin,Ada,Head,\n\
+             bad@realschool.org,{BOM_PW},janitor,Bad,Role,\n\
+             {SWAPPED_PW},zed@realschool.org,student,Zed,Swapped,\n"
+        ),
+    );
+    d
+}
+
+fn rejects_hold_no_password_and_guard_header_cells(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "rejects_header") else {
+        return;
+    };
+    let data = hostile_users(dir.path());
+    let rejects = dir.path().join("rejects");
+    let o = run(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--skip-invalid",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--execute",
+        "--database",
+        &url,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let all = text(&o);
+    assert!(!all.contains(BOM_PW) && !all.contains(SWAPPED_PW), "{all}");
+    let body = std::fs::read_to_string(rejects.join("users.csv.rejects.csv")).unwrap();
+    assert!(
+        !body.contains(BOM_PW),
+        "plain password in the rejects file:\n{body}"
+    );
+    assert!(
+        !body.contains(SWAPPED_PW),
+        "swapped password in the rejects file:\n{body}"
+    );
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    assert!(header[5].starts_with("'=HYPERLINK"), "{header:?}");
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{body}");
+    // The bad-role row: the password cell is blank.
+    assert_eq!(&rows[0][0], "bad@realschool.org");
+    assert_eq!(&rows[0][1], "");
+    assert_eq!(&rows[0][2], "janitor");
+    // The swapped row: the email cell (holding the password) is blank, the password cell too,
+    // and the error column says where the value is.
+    assert_eq!(&rows[1][0], "", "{body}");
+    assert_eq!(&rows[1][1], "");
+    assert_eq!(&rows[1][3], "Zed");
+    let error = &rows[1][6];
+    assert!(error.contains("invalid-email"), "{error}");
+    assert!(
+        error.contains("left blank") && error.contains("row 4 of users.csv"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sqlite_rejects_hold_no_password_and_guard_header_cells() {
+    rejects_hold_no_password_and_guard_header_cells(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_rejects_hold_no_password_and_guard_header_cells() {
+    rejects_hold_no_password_and_guard_header_cells(Engine::Postgres);
+}
+
+fn verify_logins_never_prints_a_value_that_fails_the_email_rule(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "verify_swapped") else {
+        return;
+    };
+    import_ok(&url, &write_base(dir.path()));
+    let users = hostile_users(dir.path()).join("users.csv");
+    for fmt in ["human", "json"] {
+        let o = run(&[
+            "verify-logins",
+            "--database",
+            &url,
+            "--file",
+            users.to_str().unwrap(),
+            "--format",
+            fmt,
+        ]);
+        let all = text(&o);
+        assert_eq!(code(&o), 1, "{all}");
+        assert!(
+            !all.contains(SWAPPED_PW),
+            "verify-logins printed a password:\n{all}"
+        );
+        assert!(!all.contains(BOM_PW), "{all}");
+        assert!(all.contains("(not shown)"), "{all}");
+        assert!(all.contains("head@realschool.org"), "{all}");
+    }
+}
+
+#[test]
+fn sqlite_verify_logins_never_prints_a_value_that_fails_the_email_rule() {
+    verify_logins_never_prints_a_value_that_fails_the_email_rule(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_verify_logins_never_prints_a_value_that_fails_the_email_rule() {
+    verify_logins_never_prints_a_value_that_fails_the_email_rule(Engine::Postgres);
+}
+
+// -- item 17 ----------------------------------------------------------------------------------
+
+#[test]
+fn a_database_password_with_an_unencoded_at_or_slash_is_never_printed() {
+    for url in [
+        "postgres://app:Blue@2024/Blue@127.0.0.1:1/reg",
+        "postgres://app:Pa/ss@word9@127.0.0.1:1/reg?sslmode=disable",
+    ] {
+        let o = run(&["check", "--database", url]);
+        let all = text(&o);
+        assert_eq!(code(&o), 2, "{all}");
+        for piece in ["2024", "Blue@", "Pa/ss", "word9"] {
+            assert!(!all.contains(piece), "{url}: {piece} printed:\n{all}");
+        }
+        assert!(all.contains("app:***@127.0.0.1"), "{all}");
+    }
+}
+
+// -- item 18 ----------------------------------------------------------------------------------
+
+#[test]
+fn a_password_with_a_leading_or_trailing_space_warns_without_quoting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("ws");
+    write(
+        &d,
+        "users.csv",
+        "email, password,role,first_name,last_name\n\
+         ann@realschool.org, Lead-Space-Pass-1,admin,Ann,A\n\
+         bob@realschool.org,Trail-Space-Pass-2 ,student,Bob,B\n\
+         cat@realschool.org,No-Space-Pass-3,student,Cat,C\n",
+    );
+    let (c, v, all) = validate_json(&d);
+    assert_eq!(c, 0, "a warning does not fail validation: {all}");
+    let w = issues_with(&v, "password-whitespace");
+    let rows: Vec<i64> = w.iter().map(|i| i["row"].as_i64().unwrap()).collect();
+    assert_eq!(rows, [2, 3], "{v}");
+    for i in &w {
+        assert_eq!(i["severity"], "warning");
+        assert_eq!(i["column"], "password");
+    }
+    for secret in ["Lead-Space-Pass-1", "Trail-Space-Pass-2"] {
+        assert!(!all.contains(secret), "{all}");
+    }
+}
+
+// -- item 19 ----------------------------------------------------------------------------------
+
+const ABSURD_TAIL: &str = "$c29tZXNhbHRzb21lc2FsdA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+
+#[test]
+fn a_prehashed_password_with_absurd_argon2_parameters_is_refused_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("absurd");
+    write(
+        &d,
+        "users.csv",
+        &format!(
+            "email,password_hash,role,first_name,last_name\n\
+             ann@realschool.org,\"$argon2id$v=19$m=4194304,t=4294967295,p=1{ABSURD_TAIL}\",admin,Ann,A\n"
+        ),
+    );
+    let (c, v, all) = validate_json(&d);
+    assert_eq!(c, 1, "{all}");
+    let i = issues_with(&v, "invalid-hash");
+    assert_eq!(i.len(), 1, "{v}");
+    assert_eq!(i[0]["row"], 2);
+    assert!(
+        !all.contains(ABSURD_TAIL) && !all.contains("c29tZXNhbHRz"),
+        "{all}"
+    );
+}
+
+fn absurd_stored_hashes_are_refused_by_verify_logins_and_set_password(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "absurd_hash") else {
+        return;
+    };
+    import_ok(&url, &write_base(dir.path()));
+    sql(
+        &url,
+        &[&format!("INSERT INTO users (email, password_hash, role, first_name, last_name) VALUES ('slow@realschool.org', '$argon2id$v=19$m=4194304,t=4294967295,p=1{ABSURD_TAIL}', 'student', 'S', 'Low')")],
+    );
+    let users = write(
+        &dir.path().join("login"),
+        "users.csv",
+        "email,password\nslow@realschool.org,Some-Login-Pass-4\n",
+    );
+    let start = std::time::Instant::now();
+    let o = run(&[
+        "verify-logins",
+        "--database",
+        &url,
+        "--file",
+        users.to_str().unwrap(),
+    ]);
+    let all = text(&o);
+    assert_eq!(code(&o), 1, "{all}");
+    assert!(all.contains("caps"), "{all}");
+    let o = set_password(
+        &url,
+        "slow@realschool.org",
+        "Some-Login-Pass-4\nA-New-Pass-5-x\n",
+    );
+    let all = text(&o);
+    assert_eq!(code(&o), 1, "{all}");
+    assert!(all.contains("too high"), "{all}");
+    assert!(!all.contains(ABSURD_TAIL), "{all}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn sqlite_absurd_stored_hashes_are_refused_by_verify_logins_and_set_password() {
+    absurd_stored_hashes_are_refused_by_verify_logins_and_set_password(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_absurd_stored_hashes_are_refused_by_verify_logins_and_set_password() {
+    absurd_stored_hashes_are_refused_by_verify_logins_and_set_password(Engine::Postgres);
 }

@@ -89,62 +89,64 @@ const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The URL with any password replaced by `***`, safe to print: the password of the user
-/// part, query parameters such as `password=` / `sslpassword=`, and, for a URL that does not
-/// parse, everything between `://` and the last `@` after the user name.
+/// The URL with any password replaced by `***`, safe to print: everything between `://` and
+/// the last `@` (the user part, whose password may hold an unencoded `@`, `/`, `?` or `:`)
+/// except the user name before the first `:`, and the values of query parameters such as
+/// `password=` / `sslpassword=`. Works on the text, without parsing the URL, so a URL that
+/// does not parse is masked the same way; when in doubt, more is masked, never less.
 pub fn mask_url(url: &str) -> String {
     fn secret_key(k: &str) -> bool {
-        let k = k.to_ascii_lowercase();
+        let k = k.trim().to_ascii_lowercase();
         k.contains("pass") || k == "pwd" || k.contains("secret") || k.contains("token")
     }
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            let mut changed = false;
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-                changed = true;
+    fn mask_pairs(s: &str, sep: char, out: &mut String) {
+        for (i, pair) in s.split(sep).enumerate() {
+            if i > 0 {
+                out.push(sep);
             }
-            if u.query_pairs().any(|(k, _)| secret_key(&k)) {
-                let pairs: Vec<(String, String)> = u
-                    .query_pairs()
-                    .map(|(k, v)| {
-                        let v = if secret_key(&k) {
-                            "***".into()
-                        } else {
-                            v.into_owned()
-                        };
-                        (k.into_owned(), v)
-                    })
-                    .collect();
-                u.query_pairs_mut().clear().extend_pairs(pairs);
-                changed = true;
-            }
-            if changed {
-                u.to_string()
-            } else {
-                url.to_owned()
-            }
-        }
-        Err(_) => {
-            // Not a URL: hide the whole user part and any query string.
-            let (head, rest) = match url.find("://") {
-                Some(i) => (&url[..i + 3], &url[i + 3..]),
-                None => ("", url),
-            };
-            let rest = match rest.rfind('@') {
-                Some(at) => {
-                    let user = rest[..at].split(':').next().unwrap_or("");
-                    format!("{user}:***{}", &rest[at..])
+            match pair.split_once('=') {
+                Some((k, _)) if secret_key(k) => {
+                    out.push_str(k);
+                    out.push_str("=***");
                 }
-                None => rest.to_owned(),
-            };
-            let rest = match rest.find('?') {
-                Some(q) => format!("{}?***", &rest[..q]),
-                None => rest,
-            };
-            format!("{head}{rest}")
+                _ => out.push_str(pair),
+            }
         }
     }
+    let (head, rest) = match url.find("://") {
+        Some(i) => (&url[..i + 3], &url[i + 3..]),
+        None => ("", url),
+    };
+    let mut out = String::with_capacity(url.len() + 4);
+    if head.is_empty() && url.contains('=') {
+        // A libpq key/value string (`host=h password=x`).
+        mask_pairs(url, ' ', &mut out);
+        return out;
+    }
+    out.push_str(head);
+    // The host follows the last `@`: a password may hold `@`, `/`, `?` or `#` unencoded.
+    let host_part = match rest.rfind('@') {
+        Some(at) => {
+            let user_info = &rest[..at];
+            match user_info.find(':') {
+                Some(c) => {
+                    out.push_str(&user_info[..c]);
+                    out.push_str(":***");
+                }
+                None => out.push_str(user_info),
+            }
+            &rest[at..]
+        }
+        None => rest,
+    };
+    match host_part.find('?') {
+        Some(q) => {
+            out.push_str(&host_part[..=q]);
+            mask_pairs(&host_part[q + 1..], '&', &mut out);
+        }
+        None => out.push_str(host_part),
+    }
+    out
 }
 
 impl Database {
@@ -387,6 +389,41 @@ mod tests {
         let bad = mask_url("postgres://u:se:cret@x@h:notaport/db");
         assert!(!bad.contains("cret"), "{bad}");
         assert_eq!(mask_url("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn a_password_with_an_unencoded_at_or_slash_is_masked_whole() {
+        for (url, secret) in [
+            (
+                "postgres://app:Blue@2024/Blue@db.example.org:5432/reg",
+                "Blue",
+            ),
+            ("postgres://app:p/a@ss@db.example.org/reg", "p/a"),
+            ("postgres://app:a?b#c@db.example.org/reg", "a?b"),
+            (
+                "postgres://app:x:y@z@db.example.org/reg?sslmode=require",
+                "x:y",
+            ),
+        ] {
+            let m = mask_url(url);
+            assert!(!m.contains(secret), "{url} -> {m}");
+            assert!(
+                m.starts_with("postgres://app:***@db.example.org"),
+                "{url} -> {m}"
+            );
+        }
+        assert_eq!(
+            mask_url(
+                "postgres://app:Blue@2024/Blue@db.example.org:5432/reg?sslmode=require&password=p1"
+            ),
+            "postgres://app:***@db.example.org:5432/reg?sslmode=require&password=***"
+        );
+        assert_eq!(
+            mask_url("host=db user=app password=Blue@2024 dbname=reg"),
+            "host=db user=app password=*** dbname=reg"
+        );
+        assert_eq!(mask_url("postgres://app@h/db"), "postgres://app@h/db");
+        assert_eq!(mask_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
     }
 
     #[tokio::test]

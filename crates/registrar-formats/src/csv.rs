@@ -196,7 +196,7 @@ impl CsvSource {
                     ));
                 }
             };
-            headers.push(text.trim_start_matches('\u{feff}').trim().to_owned());
+            headers.push(crate::header_name(text).to_owned());
         }
         self.headers = headers;
         Ok(())

@@ -520,11 +520,7 @@ impl Assembler {
                     .unwrap_or(0);
                 let mut headers = vec![String::new(); width];
                 for (c, v) in self.header_cells.drain(..) {
-                    headers[c as usize] = v
-                        .to_string()
-                        .trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_owned();
+                    headers[c as usize] = crate::header_name(&v.to_string()).to_owned();
                 }
                 self.width = Some(width);
                 self.values = vec![Value::Empty; width];

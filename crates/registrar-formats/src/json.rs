@@ -106,7 +106,7 @@ impl Keys {
             if self.names.len() >= MAX_KEYS {
                 return;
             }
-            let name = k.trim_start_matches('\u{feff}').trim();
+            let name = crate::header_name(k);
             if !self.index.contains_key(name) {
                 self.index.insert(name.to_owned(), self.names.len());
                 self.names.push(name.to_owned());
@@ -127,7 +127,7 @@ impl Keys {
         };
         let mut values = vec![Value::Empty; self.names.len()];
         for (k, v) in obj {
-            let name = k.trim_start_matches('\u{feff}').trim();
+            let name = crate::header_name(&k);
             let Some(&i) = self.index.get(name) else {
                 continue;
             };

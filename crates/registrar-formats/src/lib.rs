@@ -161,7 +161,8 @@ pub enum Event {
 
 /// A stream of rows from one file.
 pub trait RowSource: Iterator<Item = Result<Event, Error>> + Send {
-    /// The header names as written (trimmed, BOM removed, case kept), in column order.
+    /// The header names as written ([`header_name`]: trimmed, BOMs and invisible characters
+    /// removed, case kept), in column order.
     fn headers(&self) -> &[String];
     /// The row number of the header (1 for CSV; the first non-blank row for spreadsheets).
     fn header_row(&self) -> u64;
@@ -300,6 +301,24 @@ pub fn open_regular(path: &Path) -> Result<std::fs::File, Error> {
         ))));
     }
     Ok(f)
+}
+
+/// A header cell as Registrar shows it: without surrounding whitespace, byte order marks and
+/// other invisible characters ([`registrar_model::trim_invisible`]), case kept. Every reader
+/// uses it for [`RowSource::headers`], so ` \u{feff}password` is `password`.
+pub fn header_name(h: &str) -> &str {
+    registrar_model::trim_invisible(h)
+}
+
+/// The key a header cell is recognised by: [`header_name`], lower-cased. The validation pass,
+/// the rejects writer (which blanks the `password` and `password_hash` cells) and
+/// `verify-logins` all find their columns by this one key.
+///
+/// ```
+/// assert_eq!(registrar_formats::header_key(" \u{feff}Password "), "password");
+/// ```
+pub fn header_key(h: &str) -> String {
+    header_name(h).to_lowercase()
 }
 
 /// The file name of a path (no folder), as used in issues.

@@ -116,6 +116,8 @@ issue_codes! {
     UnknownColumn => "unknown-column",
     /// A data folder holds no users, courses, enrollments, grades or attendance file.
     NoDataFiles => "no-data-files",
+    /// A password begins or ends with whitespace; it is kept exactly as written (a warning).
+    PasswordWhitespace => "password-whitespace",
 }
 
 impl fmt::Display for IssueCode {
@@ -294,7 +296,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 30);
+        assert_eq!(IssueCode::ALL.len(), 31);
     }
 
     #[test]

@@ -87,6 +87,23 @@ pub fn check_password(password: &str, email_local_part: Option<&str>) -> Result<
     }
 }
 
+/// A warning when the password begins or ends with whitespace (a space after the comma of a
+/// hand-typed `email, password` line, say): the password is kept exactly as written, so the
+/// user must type the space too. The message never quotes the password.
+pub fn whitespace_warning(password: &str) -> Option<String> {
+    let lead = password.starts_with(char::is_whitespace);
+    let trail = password.ends_with(char::is_whitespace);
+    let where_ = match (lead, trail) {
+        (false, false) => return None,
+        (true, false) => "begins",
+        (false, true) => "ends",
+        (true, true) => "begins and ends",
+    };
+    Some(format!(
+        "the password {where_} with a space (or another blank character); it is kept exactly as written, so the user must type it too. If the space is not part of the password (for example a space after a comma in the file), remove it and import again"
+    ))
+}
+
 /// Checks that `hash` is an argon2 PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`)
 /// whose algorithm is argon2id, argon2i or argon2d, whose parameters are valid and which holds
 /// a salt and a hash. The error message never contains the hash.
@@ -109,12 +126,55 @@ pub fn check_hash(hash: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    if let Err(e) = argon2::Params::try_from(&parsed) {
+    let params = match argon2::Params::try_from(&parsed) {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(format!(
+                "the argon2 password hash has invalid parameters ({e})"
+            ))
+        }
+    };
+    check_params_cost(&params)
+}
+
+/// Largest argon2 memory cost accepted, in KiB (256 MiB; OWASP's setting is 19 MiB, RFC 9106's
+/// second recommendation 64 MiB).
+pub const MAX_HASH_M_COST: u32 = 256 * 1024;
+/// Largest argon2 iteration count accepted.
+pub const MAX_HASH_T_COST: u32 = 10;
+/// Largest argon2 parallelism (lanes) accepted.
+pub const MAX_HASH_P_COST: u32 = 16;
+/// Largest memory × iterations accepted, in KiB passes (1 GiB: e.g. 256 MiB × 4, 64 MiB × 10).
+/// One verification then costs at most about a second and 256 MiB, so `verify-logins` and
+/// `set-password` are bounded on any hash Registrar accepts.
+pub const MAX_HASH_WORK: u64 = 1024 * 1024;
+
+fn check_params_cost(p: &argon2::Params) -> Result<(), String> {
+    let (m, t, lanes) = (p.m_cost(), p.t_cost(), p.p_cost());
+    if m > MAX_HASH_M_COST
+        || t > MAX_HASH_T_COST
+        || lanes > MAX_HASH_P_COST
+        || u64::from(m) * u64::from(t) > MAX_HASH_WORK
+    {
         return Err(format!(
-            "the argon2 password hash has invalid parameters ({e})"
+            "the argon2 password hash's cost is too high (m = {m} KiB, t = {t}, p = {lanes}); Registrar accepts m up to {MAX_HASH_M_COST} KiB, t up to {MAX_HASH_T_COST}, p up to {MAX_HASH_P_COST} and m × t up to {MAX_HASH_WORK}, so that checking a login stays fast; give a plain password instead to have it hashed"
         ));
     }
     Ok(())
+}
+
+/// Checks that a stored argon2 PHC string's cost is within the caps ([`MAX_HASH_M_COST`],
+/// [`MAX_HASH_T_COST`], [`MAX_HASH_P_COST`], [`MAX_HASH_WORK`]) before anyone verifies a
+/// password against it. A string that does not parse passes here (it is not argon2 and is
+/// never run). The message names the parameters, never the hash.
+pub fn check_hash_cost(hash: &str) -> Result<(), String> {
+    let Ok(parsed) = argon2::PasswordHash::new(hash.trim()) else {
+        return Ok(());
+    };
+    match argon2::Params::try_from(&parsed) {
+        Ok(p) => check_params_cost(&p),
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -201,5 +261,26 @@ mod tests {
             assert!(!e.contains("hunter2") && !e.contains("bcrypt") && !e.contains("pbkdf2"), "{e}");
             assert!(bad.len() < 8 || !e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn absurd_argon2_parameters_are_refused_without_the_hash() {
+        let tail = "$c29tZXNhbHRzb21lc2FsdA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+        for params in [
+            "m=4194304,t=2,p=1",
+            "m=19456,t=4294967295,p=1",
+            "m=19456,t=2,p=64",
+            "m=262144,t=10,p=1",
+        ] {
+            let h = format!("$argon2id$v=19${params}{tail}");
+            let e = check_hash(&h).unwrap_err();
+            assert!(e.contains("too high") && !e.contains(tail), "{e}");
+            assert!(check_hash_cost(&h).is_err());
+        }
+        for params in ["m=19456,t=2,p=1", "m=65536,t=3,p=4", "m=262144,t=4,p=1"] {
+            let h = format!("$argon2id$v=19${params}{tail}");
+            assert!(check_hash(&h).is_ok(), "{params}");
+        }
+        assert!(check_hash_cost("not a hash").is_ok());
     }
 }

@@ -143,7 +143,7 @@ struct Layout {
 }
 
 fn normalize_header(h: &str) -> String {
-    h.trim_start_matches('\u{feff}').trim().to_lowercase()
+    registrar_formats::header_key(h)
 }
 
 /// Resolves the header; returns the layout and the file-level errors (which stop row checks).
@@ -198,7 +198,7 @@ fn layout(
                 )),
                 None => {
                     lay.idx[slot] = Some(i);
-                    lay.names[slot] = h.trim_start_matches('\u{feff}').trim().to_owned();
+                    lay.names[slot] = registrar_formats::header_name(h).to_owned();
                 }
             },
             None => {
@@ -400,6 +400,8 @@ pub(crate) struct State {
     /// about 2870).
     attendance_wide: FxMap<(u32, u32, i32), KeySlot>,
     row_issues: Vec<Issue>,
+    /// Warnings about the current row (they do not make it invalid).
+    row_warnings: Vec<Issue>,
 }
 
 /// True when `email` matches the training-account pattern of SPEC §2 (trimmed, ignoring case;
@@ -427,6 +429,7 @@ impl State {
             attendance: FxMap::default(),
             attendance_wide: FxMap::default(),
             row_issues: Vec::new(),
+            row_warnings: Vec::new(),
         };
         if let Some(existing) = options.existing {
             st.load_existing(existing);
@@ -599,6 +602,9 @@ impl State {
                         }
                     }
                     self.row_issues = issues;
+                    for w in self.row_warnings.drain(..) {
+                        report.push(w);
+                    }
                 }
             }
         }
@@ -713,6 +719,16 @@ impl State {
                 Value::Text(s) => Password::new(s.clone()),
                 other => Password::new(other.to_string()),
             };
+            if let Some(m) = password::whitespace_warning(plain.expose_secret()) {
+                let column = rc.cx.lay.names.get(col::U_PASSWORD).map(String::as_str);
+                self.row_warnings.push(Issue::warning(
+                    IssueCode::PasswordWhitespace,
+                    rc.cx.file,
+                    Some(rc.row),
+                    column,
+                    m,
+                ));
+            }
             let local = email.as_ref().map(Email::local_part);
             match password::check_password(plain.expose_secret(), local) {
                 Ok(()) => Some(Some(plain)),

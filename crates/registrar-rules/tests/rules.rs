@@ -794,6 +794,7 @@ fn every_rule_code_is_produced() {
             "w@example.org,short,boss,A,B,",
             "y@example.org,Zz9!long-enough,student,A,B,",
             "y@example.org,Zz9!long-enough,student,A,B,",
+            "v@example.org, Zz9!long-enough,student,A,B,",
             &student("admin1@school.edu"),
         ]),
         (

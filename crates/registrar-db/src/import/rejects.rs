@@ -7,10 +7,19 @@
 //! and puts the old one back. Something that is not a file under the final name (a
 //! directory, say) makes the run fail before the commit, with nothing written.
 //!
-//! Two deliberate changes to the values, both for safety:
+//! Three deliberate changes to the values, all for safety:
 //! - the `password` and `password_hash` cells are blanked: a rejects file must never hold a
-//!   secret, so the operator fills those cells in again before re-importing;
-//! - a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
+//!   secret, so the operator fills those cells in again before re-importing; columns are
+//!   recognised by [`registrar_formats::header_key`], the key every reader and the validation
+//!   pass use (` \u{feff}Password` is the password column here too);
+//! - in a file with a password column (a users file), an `email` cell whose value fails the
+//!   email rule while another cell of the row holds a valid email address (the columns are
+//!   swapped or shifted, so the email cell probably holds the password) is blanked as well;
+//!   an invalid email on its own (`bad-email-row`, a typo) is written as read. The `error`
+//!   column says so and
+//!   names the row of the original file, where the operator finds the value;
+//! - a cell (header cells included) starting with `=`, `+`, `-`, `@`, a tab or a carriage
+//!   return gets a leading `'`,
 //!   so that a spreadsheet opening the file does not run it as a formula (when a file named
 //!   `*.rejects.csv` is read back, the validation pass strips exactly that one quote again, so a
 //!   fixed rejects file re-imports to the original values; see GUARANTEES.md).
@@ -28,8 +37,42 @@ pub(crate) struct RejectsWriter {
     target: PathBuf,
     out: csv::Writer<BufWriter<File>>,
     secret_cols: Vec<bool>,
+    /// Per column: the rule a value must pass to be written in a users file (else blanked).
+    guarded_cols: Vec<Option<Guard>>,
+    file_name: String,
     width: usize,
     cell: String,
+}
+
+/// A users-file column whose invalid values are not written (they may be a password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    Email,
+}
+
+impl Guard {
+    fn of(key: &str) -> Option<Guard> {
+        match key {
+            "email" => Some(Guard::Email),
+            _ => None,
+        }
+    }
+
+    /// True when the value passes the column's rule (blank passes: nothing to hide).
+    fn passes(self, v: &Value) -> bool {
+        if v.is_blank() {
+            return true;
+        }
+        match self {
+            Guard::Email => registrar_rules::parse::email(v).is_ok(),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Guard::Email => "an email address",
+        }
+    }
 }
 
 /// A temporary file that is removed when dropped unless [`TmpFile::keep`] took it: a rejects
@@ -99,6 +142,14 @@ pub(crate) fn excel_safe(s: &str, buf: &mut String) {
     buf.push_str(s);
 }
 
+/// True when a cell of the row other than `i` holds a valid email address.
+fn shifted(values: &[Value], i: usize) -> bool {
+    values
+        .iter()
+        .enumerate()
+        .any(|(j, v)| j != i && !v.is_blank() && registrar_rules::parse::email(v).is_ok())
+}
+
 impl RejectsWriter {
     /// Creates `dir/<file_name>.rejects.csv` (as a temporary file for now) with the header
     /// `headers` + `error`.
@@ -123,24 +174,38 @@ impl RejectsWriter {
         let out = csv::WriterBuilder::new()
             .flexible(false)
             .from_writer(BufWriter::new(file));
-        let secret_cols = headers
+        let keys: Vec<String> = headers
             .iter()
-            .map(|h| {
-                let h = h.trim();
-                h.eq_ignore_ascii_case("password") || h.eq_ignore_ascii_case("password_hash")
-            })
+            .map(|h| registrar_formats::header_key(h))
+            .collect();
+        let secret_cols: Vec<bool> = keys
+            .iter()
+            .map(|k| k == "password" || k == "password_hash")
+            .collect();
+        let users_like = secret_cols.iter().any(|s| *s);
+        let guarded_cols = keys
+            .iter()
+            .map(|k| if users_like { Guard::of(k) } else { None })
             .collect();
         let mut w = RejectsWriter {
             tmp: TmpFile(Some(tmp)),
             target,
             out,
             secret_cols,
+            guarded_cols,
+            file_name: file_name.to_owned(),
             width: headers.len(),
             cell: String::new(),
         };
-        let mut header: Vec<&str> = headers.iter().map(String::as_str).collect();
-        header.push("error");
-        w.out.write_record(&header).map_err(|e| w.csv_err(e))?;
+        for h in headers.iter().map(String::as_str).chain(["error"]) {
+            excel_safe(h, &mut w.cell);
+            w.out
+                .write_field(w.cell.as_bytes())
+                .map_err(|e| w.csv_err(e))?;
+        }
+        w.out
+            .write_record(None::<&[u8]>)
+            .map_err(|e| w.csv_err(e))?;
         Ok(w)
     }
 
@@ -155,11 +220,23 @@ impl RejectsWriter {
     /// errors as `code: message; code: message`.
     pub fn write(&mut self, values: &[Value], issues: &[Issue]) -> Result<()> {
         let mut text = String::new();
+        let mut hidden: Vec<&'static str> = Vec::new();
         for i in 0..self.width {
+            let v = values.get(i);
+            let guard = self.guarded_cols.get(i).copied().flatten();
             let raw = if self.secret_cols.get(i).copied().unwrap_or(false) {
                 String::new()
+            } else if let (Some(g), Some(v)) = (guard, v) {
+                if g.passes(v) || !shifted(values, i) {
+                    v.to_string()
+                } else {
+                    if !hidden.contains(&g.what()) {
+                        hidden.push(g.what());
+                    }
+                    String::new()
+                }
             } else {
-                values.get(i).map(|v| v.to_string()).unwrap_or_default()
+                v.map(|v| v.to_string()).unwrap_or_default()
             };
             excel_safe(&raw, &mut self.cell);
             self.out
@@ -173,6 +250,20 @@ impl RejectsWriter {
             text.push_str(issue.code.as_str());
             text.push_str(": ");
             text.push_str(&issue.message);
+        }
+        if !hidden.is_empty() {
+            if !text.is_empty() {
+                text.push_str("; ");
+            }
+            let row = issues
+                .iter()
+                .find_map(|i| i.row)
+                .map(|r| format!("row {r} of {}", self.file_name))
+                .unwrap_or_else(|| self.file_name.clone());
+            text.push_str(&format!(
+                "note: a cell that is not {} is left blank here, because it may be a password typed into the wrong column; its value is on {row}",
+                hidden.join(" or ")
+            ));
         }
         excel_safe(&text, &mut self.cell);
         self.out
