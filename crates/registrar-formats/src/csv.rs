@@ -11,6 +11,8 @@
 //!   [`Error::File`].
 //! - **Delimiter.** `,` `;` or tab, whichever occurs most often outside quotes in the header
 //!   line (ties prefer `,` then `;`); `.tsv` files default to tab; `--delimiter` overrides.
+//!   Excel's `sep=X` first line (`sep=;`) names the delimiter and is skipped: the header is
+//!   then line 2 (rows keep their physical lines).
 //! - **Rows.** [`Row::row`] is the physical line where the record starts (the header is line
 //!   1, counting every `\n`; in a file whose first line ends with a lone `\r`, classic Mac
 //!   line endings, every `\r` or `\r\n` counts as one line end), so a quoted field spanning lines shifts the rows after it. Blank
@@ -99,16 +101,29 @@ impl CsvSource {
             .max(64 * 1024);
         let read = crate::text::cr_lines(read).map_err(io_err)?;
         let mut tape = Tape::new(read, record_limit);
-        let delimiter = match options.delimiter {
-            Some(d) => d,
-            None if format == Format::Tsv => b'\t',
-            None => {
+        // Excel's `sep=;` first line names the delimiter; it is not the header.
+        let first = tape.peek_line(64).map_err(|e| {
+            decode_failure(&file_name, encoding_name, &e).unwrap_or_else(|| io_err(e))
+        })?;
+        let sep_line = sep_line(first);
+        let mut line_base = 0;
+        if sep_line.is_some() {
+            tape.skip_line().map_err(io_err)?;
+            tape.set_mark(tape.cursor(), 2);
+            line_base = 1;
+        }
+        let delimiter = match (options.delimiter, sep_line) {
+            (Some(d), _) => d,
+            (None, Some(d)) => d,
+            (None, None) if format == Format::Tsv => b'\t',
+            (None, None) => {
                 let line = tape.peek_line(1024 * 1024).map_err(|e| {
                     decode_failure(&file_name, encoding_name, &e).unwrap_or_else(|| io_err(e))
                 })?;
                 detect_delimiter(line)
             }
         };
+        let byte_base = tape.cursor();
         let mut source = CsvSource {
             headers: Vec::new(),
             header_row: 1,
@@ -116,8 +131,8 @@ impl CsvSource {
             format,
             delimiter,
             reader: None,
-            line_base: 0,
-            byte_base: 0,
+            line_base,
+            byte_base,
             record: ByteRecord::new(),
             validate_utf8,
             encoding_name,
@@ -147,7 +162,7 @@ impl CsvSource {
         let start = reader.position().clone();
         reader
             .get_mut()
-            .set_mark(start.byte() + self.byte_base, start.line());
+            .set_mark(start.byte() + self.byte_base, self.line_base + start.line());
         match reader.read_byte_record(&mut self.record) {
             Ok(true) => {}
             Ok(false) => {
@@ -491,6 +506,24 @@ fn newlines_before(record: &ByteRecord, i: usize, prefix: &[u8]) -> u64 {
         .sum::<u64>();
     n += prefix.iter().filter(|&&b| b == b'\n').count() as u64;
     n
+}
+
+/// The delimiter named by Excel's `sep=X` first line (`sep=;`, `SEP=,`, `sep=\t`; a trailing
+/// `\r` allowed), if the line is one.
+fn sep_line(line: &[u8]) -> Option<u8> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line {
+        [s, e, p, b'=', d]
+            if s.eq_ignore_ascii_case(&b's')
+                && e.eq_ignore_ascii_case(&b'e')
+                && p.eq_ignore_ascii_case(&b'p')
+                && !d.is_ascii_alphanumeric()
+                && *d != b'"' =>
+        {
+            Some(*d)
+        }
+        _ => None,
+    }
 }
 
 /// Picks `,` `;` or tab: the most frequent outside quotes in the header line.

@@ -1,5 +1,5 @@
-//! Issue 10 item 14 (helper C): rows keep their real line in a file with classic Mac (CR-only)
-//! line endings.
+//! Issue 10 (helper C): rows keep their real line in a file with classic Mac (CR-only) line
+//! endings (item 14); Excel's `sep=;` first line is honoured (item 23).
 
 use registrar_formats::{open, Event, ReaderOptions};
 
@@ -31,4 +31,24 @@ fn cr_only_line_endings_keep_real_row_numbers() {
         ]
     );
     assert_eq!(issues, [(Some(4), "malformed-row")]);
+}
+
+#[test]
+fn excel_sep_line_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("courses.csv");
+    std::fs::write(
+        &path,
+        "\u{feff}sep=;\r\ncourse_code;course_name\r\nMATH101;Calculus, part I\r\n",
+    )
+    .unwrap();
+    let mut source = open(&path, &ReaderOptions::default()).unwrap();
+    assert_eq!(source.headers(), ["course_code", "course_name"]);
+    assert_eq!(source.header_row(), 2);
+    let Some(Ok(Event::Row(row))) = source.next() else {
+        panic!("expected a row")
+    };
+    assert_eq!(row.row, 3);
+    assert_eq!(row.values[1].to_string(), "Calculus, part I");
+    assert!(source.next().is_none());
 }

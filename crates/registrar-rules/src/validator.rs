@@ -210,8 +210,9 @@ fn layout(
                         None,
                         Some(h.trim()),
                         format!(
-                            "the column {} is not a {} column and is ignored (known columns: {})",
+                            "the column {} is not {} {} column and is ignored (known columns: {})",
                             quote(h.trim()),
+                            article(entity),
                             entity,
                             known.join(", ")
                         ),
@@ -241,6 +242,41 @@ fn layout(
         }
     }
     (lay, fatal)
+}
+
+/// "a" or "an" before an entity name in a message ("an enrollments column").
+fn article(entity: Entity) -> &'static str {
+    match entity.as_str().as_bytes().first() {
+        // "users" starts with a consonant sound: "a users column".
+        Some(b'a' | b'e' | b'i' | b'o') => "an",
+        _ => "a",
+    }
+}
+
+#[cfg(test)]
+mod article_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_column_messages_read_right() {
+        let mut report = Report::new(Mode::Validate);
+        for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
+            layout(entity, &["nickname".to_owned()], "f.csv", &mut report);
+        }
+        let messages: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
+        assert!(
+            messages[0].contains("is not a users column"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("is not an enrollments column"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[2].contains("is not an attendance column"),
+            "{messages:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
