@@ -105,6 +105,18 @@ impl CsvSource {
         let first = tape.peek_line(64).map_err(|e| {
             decode_failure(&file_name, encoding_name, &e).unwrap_or_else(|| io_err(e))
         })?;
+        if validate_utf8 && options.encoding.is_none() {
+            if let Some(label) = utf16_without_bom(first) {
+                return Err(crate::file_error_at(
+                    IssueCode::InvalidEncoding,
+                    &file_name,
+                    1,
+                    format!(
+                        "this file looks like UTF-16 text without a byte-order mark (every other byte is zero); read it with --encoding {label}, or save it again as UTF-8"
+                    ),
+                ));
+            }
+        }
         let sep_line = sep_line(first);
         let mut line_base = 0;
         if sep_line.is_some() {
@@ -506,6 +518,24 @@ fn newlines_before(record: &ByteRecord, i: usize, prefix: &[u8]) -> u64 {
         .sum::<u64>();
     n += prefix.iter().filter(|&&b| b == b'\n').count() as u64;
     n
+}
+
+/// `utf-16le` / `utf-16be` when the first bytes look like UTF-16 without a BOM: ASCII text
+/// with a zero byte after (LE) or before (BE) every character.
+fn utf16_without_bom(head: &[u8]) -> Option<&'static str> {
+    if head.len() < 8 {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let odd = (0..pairs).filter(|i| head[2 * i + 1] == 0).count();
+    let even = (0..pairs).filter(|i| head[2 * i] == 0).count();
+    if odd * 10 >= pairs * 9 && even == 0 {
+        Some("utf-16le")
+    } else if even * 10 >= pairs * 9 && odd == 0 {
+        Some("utf-16be")
+    } else {
+        None
+    }
 }
 
 /// The delimiter named by Excel's `sep=X` first line (`sep=;`, `SEP=,`, `sep=\t`; a trailing

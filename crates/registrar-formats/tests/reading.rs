@@ -1,5 +1,6 @@
 //! Issue 10 (helper C): rows keep their real line in a file with classic Mac (CR-only) line
-//! endings (item 14); Excel's `sep=;` first line is honoured (item 23).
+//! endings (item 14); Excel's `sep=;` first line is honoured and UTF-16 without a BOM gets an
+//! encoding hint (item 23).
 
 use registrar_formats::{open, Event, ReaderOptions};
 
@@ -51,4 +52,43 @@ fn excel_sep_line_is_honoured() {
     assert_eq!(row.row, 3);
     assert_eq!(row.values[1].to_string(), "Calculus, part I");
     assert!(source.next().is_none());
+}
+
+#[test]
+fn utf16_without_bom_gets_an_encoding_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "course_code,course_name\nMATH101,Calculus I\n";
+    for (label, bytes) in [
+        (
+            "utf-16le",
+            text.encode_utf16()
+                .flat_map(|u| u.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        ),
+        (
+            "utf-16be",
+            text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect(),
+        ),
+    ] {
+        let path = dir.path().join("courses.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let Err(registrar_formats::Error::File(issue)) = open(&path, &ReaderOptions::default())
+        else {
+            panic!("{label}: must be refused with a hint")
+        };
+        assert_eq!(issue.code.as_str(), "invalid-encoding");
+        assert_eq!(issue.row, Some(1));
+        assert!(
+            issue.message.contains(&format!("--encoding {label}")),
+            "{}",
+            issue.message
+        );
+        // With the encoding named, it reads.
+        let options = ReaderOptions {
+            encoding: Some(label.to_owned()),
+            ..ReaderOptions::default()
+        };
+        let source = open(&path, &options).unwrap();
+        assert_eq!(source.headers(), ["course_code", "course_name"]);
+    }
 }
