@@ -397,6 +397,23 @@ async fn connect_existing(db: &DbArgs) -> Result<Database> {
     Ok(database)
 }
 
+/// Starts a writing command: takes the run lock (refused while another run holds it), marks
+/// runs that never finished as interrupted (saying so), and records this run as started.
+async fn begin_writing(
+    database: &Database,
+    mode: &str,
+    files: serde_json::Value,
+) -> Result<db::command::WritingRun> {
+    let run = db::command::WritingRun::begin(database, mode, files).await?;
+    for r in &run.interrupted {
+        eprintln!(
+            "note: {}; marked interrupted",
+            db::audit::describe_unfinished(r)
+        );
+    }
+    Ok(run)
+}
+
 /// Opens the database of a plan (`import --validate`): a missing SQLite file is not created;
 /// the plan is checked against an empty database instead (and says so on stderr).
 async fn connect_for_planning(db: &DbArgs) -> Result<Database> {
@@ -461,6 +478,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { db } => {
             let database = connect(&db).await?;
+            // The schema is up to date once connected; the run is locked and audited like
+            // every writing command (the audit table exists only from here on).
+            let run = begin_writing(&database, db::command::INIT, serde_json::json!([])).await?;
+            run.finish(
+                &database,
+                "success",
+                serde_json::json!({ "schema_version": database.schema_version().await? }),
+                None,
+            )
+            .await?;
             println!(
                 "schema ready ({} schema version {}) at {}",
                 database.engine().as_str(),
@@ -471,7 +498,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::SeedTraining { db } => {
             let database = connect(&db).await?;
-            let s = db::seed::seed_training(&database).await?;
+            let run =
+                begin_writing(&database, db::command::SEED_TRAINING, serde_json::json!([])).await?;
+            let r = db::seed::seed_training(&database).await;
+            let counts = match &r {
+                Ok(s) => serde_json::json!({
+                    "users": { "inserted": s.users_inserted, "skipped": s.users_skipped },
+                    "courses": { "inserted": s.courses_inserted, "skipped": s.courses_skipped },
+                }),
+                Err(_) => serde_json::json!({}),
+            };
+            run.finish_with(&database, &r, counts).await?;
+            let s = r?;
             println!(
                 "training data: {} user(s) inserted ({} already there), {} course(s) inserted ({} already there)",
                 s.users_inserted, s.users_skipped, s.courses_inserted, s.courses_skipped
@@ -628,7 +666,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let database = connect(&db).await?;
-            let s = db::backup::restore(&database, &from).await?;
+            // Never beside or in the middle of a runbook, and one row of the audit log.
+            let run = begin_writing(
+                &database,
+                db::command::RESTORE,
+                db::command::file_json(&from),
+            )
+            .await?;
+            let r = db::backup::restore(&database, &from).await;
+            let counts = match &r {
+                Ok(s) => serde_json::Value::Object(
+                    s.tables
+                        .iter()
+                        .map(|t| (t.table.clone(), serde_json::json!({ "restored": t.rows })))
+                        .collect(),
+                ),
+                Err(_) => serde_json::json!({}),
+            };
+            run.finish_with(&database, &r, counts).await?;
+            let s = r?;
             println!(
                 "restored {} (checksums verified after the restore)",
                 from.display()
@@ -683,7 +739,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 opts.course_codes = c.into_iter().map(|c| c.trim().to_uppercase()).collect();
             }
             let result = if mode.execute {
-                db::clean::execute(&database, &opts).await
+                let run =
+                    begin_writing(&database, db::command::CLEAN, serde_json::json!([])).await?;
+                let r = db::clean::execute(&database, &opts).await;
+                let counts = match &r {
+                    Ok(c) => serde_json::json!({
+                        "users": { "deleted": c.users.len() },
+                        "courses": { "deleted": c.courses.len() },
+                        "enrollments": { "deleted": c.enrollments },
+                        "grades": { "deleted": c.grades },
+                        "attendances": { "deleted": c.attendances },
+                    }),
+                    Err(_) => serde_json::json!({}),
+                };
+                run.finish_with(&database, &r, counts).await?;
+                r
             } else {
                 db::clean::plan(&database, &opts).await
             };
@@ -757,7 +827,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::SetPassword { db, email } => {
             let (current, new) = read_passwords()?;
             let database = connect(&db).await?;
-            match registrar::checks::set_password(&database, &email, &current, &new).await {
+            let run =
+                begin_writing(&database, db::command::SET_PASSWORD, serde_json::json!([])).await?;
+            let r = registrar::checks::set_password(&database, &email, &current, &new).await;
+            // The audit row names the account, never a password.
+            let (outcome, error) = match &r {
+                Ok(()) => ("success", None),
+                Err(e @ registrar::checks::Error::Refused(_)) => ("refused", Some(e.to_string())),
+                Err(e) => ("error", Some(e.to_string())),
+            };
+            run.finish(
+                &database,
+                outcome,
+                serde_json::json!({ "users": { "updated": u8::from(r.is_ok()), "email": email } }),
+                error,
+            )
+            .await?;
+            match r {
                 Ok(()) => {
                     println!("password changed for {email}");
                     Ok(ExitCode::SUCCESS)
@@ -771,7 +857,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::ForcePasswordReset { db, except_role } => {
             let database = connect(&db).await?;
-            let n = registrar::checks::force_password_reset(&database, except_role).await?;
+            let run = begin_writing(
+                &database,
+                db::command::FORCE_PASSWORD_RESET,
+                serde_json::json!([]),
+            )
+            .await?;
+            let r = registrar::checks::force_password_reset(&database, except_role).await;
+            let counts = match &r {
+                Ok(n) => serde_json::json!({ "users": { "updated": n } }),
+                Err(_) => serde_json::json!({}),
+            };
+            run.finish_with(&database, &r, counts).await?;
+            let n = r?;
             println!("{n} user(s) must change their password at next login");
             Ok(ExitCode::SUCCESS)
         }

@@ -513,3 +513,128 @@ fn sqlite_runbook_backups_never_collide_three_migrates_in_a_row() {
 fn postgres_runbook_backups_never_collide_three_migrates_in_a_row() {
     runbook_backups_never_collide(Engine::Postgres, "backup_names");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: every writing command takes the run lock and writes an audit row
+
+/// Runs the binary with `stdin` piped in.
+fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn writing_commands_are_locked_and_audited(engine: Engine, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_base(dir.path());
+    let Some(url) = fresh(engine, dir.path(), name) else {
+        return;
+    };
+    import_ok(&url, &base);
+    let file = dir.path().join("b.registrar.gz");
+    let o = run(&["backup", "--database", &url, "--out", s(&file)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let new_pw = "Nw8!changedPass-4242";
+    let passwords = format!("Generated-Pass-9x!\n{new_pw}\n");
+    let commands: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "restore",
+            vec!["restore", "--database", &url, "--from", s(&file), "--yes"],
+        ),
+        (
+            "clean-execute",
+            vec!["clean", "--execute", "--database", &url],
+        ),
+        (
+            "force-password-reset",
+            vec![
+                "force-password-reset",
+                "--database",
+                &url,
+                "--except-role",
+                "admin",
+            ],
+        ),
+        ("seed-training", vec!["seed-training", "--database", &url]),
+        (
+            "set-password",
+            vec![
+                "set-password",
+                "--database",
+                &url,
+                "--email",
+                "ann@realschool.org",
+            ],
+        ),
+        ("init", vec!["init", "--database", &url]),
+    ];
+    let before = checksums(&url);
+    let runs_before = audit_runs(&url).len();
+    // While another run (a migrate) holds the lock, each is refused and writes nothing.
+    while_locked(&url, || {
+        for (mode, args) in &commands {
+            let o = run_with_stdin(args, &passwords);
+            assert_refused_as_locked(&o, &format!("{engine:?} {mode}"));
+        }
+    });
+    assert_eq!(checksums(&url), before, "{engine:?}: nothing written");
+    assert_eq!(audit_runs(&url).len(), runs_before);
+    // Once free, each runs and is one finished row of the audit log.
+    for (mode, args) in &commands {
+        let o = run_with_stdin(args, &passwords);
+        assert_eq!(code(&o), 0, "{engine:?} {mode}:\n{}", text(&o));
+        let runs = audit_runs(&url);
+        let newest = &runs[0];
+        assert_eq!(&newest.mode, mode, "{engine:?}: {runs:?}");
+        assert_eq!(newest.outcome, "success", "{engine:?} {mode}: {newest:?}");
+        assert!(newest.finished_at.is_some(), "{engine:?} {mode}");
+    }
+    let runs = audit_runs(&url);
+    let restore = runs.iter().find(|r| r.mode == "restore").unwrap();
+    assert!(
+        restore.files.to_string().contains("b.registrar.gz"),
+        "{:?}",
+        restore.files
+    );
+    assert_eq!(restore.counts["users"]["restored"], 4);
+    let all = format!("{runs:?}");
+    assert!(
+        !all.contains(new_pw) && !all.contains("Generated-Pass-9x!"),
+        "no password in the audit log"
+    );
+    // A refused restore (a damaged file) is audited with its outcome.
+    let bad = dir.path().join("bad.registrar.gz");
+    std::fs::write(&bad, b"not a backup").unwrap();
+    let o = run(&["restore", "--database", &url, "--from", s(&bad), "--yes"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let newest = &audit_runs(&url)[0];
+    assert_eq!(newest.mode, "restore");
+    assert_eq!(newest.outcome, "error", "{newest:?}");
+    assert!(newest
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("backup refused"));
+}
+
+#[test]
+fn sqlite_restore_and_every_writing_command_take_the_run_lock_and_write_an_audit_row() {
+    writing_commands_are_locked_and_audited(Engine::Sqlite, "writing_locked");
+}
+
+#[test]
+fn postgres_restore_and_every_writing_command_take_the_run_lock_and_write_an_audit_row() {
+    writing_commands_are_locked_and_audited(Engine::Postgres, "writing_locked");
+}

@@ -27,6 +27,7 @@
 pub mod audit;
 pub mod backup;
 pub mod clean;
+pub mod command;
 mod connect;
 pub mod hash;
 pub mod import;
