@@ -244,6 +244,24 @@ fn layout(
     (lay, fatal)
 }
 
+/// How many rows after a header with missing columns are searched for the real header.
+const HEADER_HINT_ROWS: usize = 20;
+
+/// True when `values` name every required column of `entity` (a header row below a title).
+fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
+    let known = columns_of(entity);
+    let names: Vec<String> = values
+        .iter()
+        .filter_map(|v| match v {
+            Value::Text(t) => Some(normalize_header(t)),
+            _ => None,
+        })
+        .collect();
+    required_of(entity)
+        .iter()
+        .all(|group| group.iter().any(|&c| names.iter().any(|n| n == known[c])))
+}
+
 /// "a" or "an" before an entity name in a message ("an enrollments column").
 fn article(entity: Entity) -> &'static str {
     match entity.as_str().as_bytes().first() {
@@ -254,8 +272,30 @@ fn article(entity: Entity) -> &'static str {
 }
 
 #[cfg(test)]
-mod article_tests {
+mod message_tests {
     use super::*;
+
+    #[test]
+    fn a_title_row_gets_a_hint_naming_the_header_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("courses.csv");
+        std::fs::write(
+            &path,
+            "Course list 2024,\n,\ncourse_code,course_name\nMATH101,Calculus I\n",
+        )
+        .unwrap();
+        let report = validate_file(&path, None, &ReaderOptions::default()).unwrap();
+        let missing: Vec<&str> = report
+            .issues
+            .iter()
+            .filter(|i| i.code == IssueCode::MissingColumn)
+            .map(|i| i.message.as_str())
+            .collect();
+        assert_eq!(missing.len(), 2, "{:?}", report.issues);
+        for m in missing {
+            assert!(m.contains("row 3 looks like the header"), "{m}");
+        }
+    }
 
     #[test]
     fn unknown_column_messages_read_right() {
@@ -547,9 +587,16 @@ impl State {
         let mut summary = FileSummary::new(file.clone(), entity, source.format().as_str());
         let headers = source.headers().to_vec();
         let (lay, fatal) = layout(entity, &headers, &file, report);
+        let fatal_at = report.issues.len();
         for issue in &fatal {
             report.push(issue.clone());
         }
+        // A title row above the header: look for the real header in the first rows.
+        let mut header_hint_rows = if fatal.iter().any(|i| i.code == IssueCode::MissingColumn) {
+            HEADER_HINT_ROWS
+        } else {
+            0
+        };
         let mut last_reader_issue_row: Option<u64> = None;
         let rejects_file = is_rejects_file(&file);
         let mut result = Ok(());
@@ -596,6 +643,21 @@ impl State {
                         unprotect_cells(&mut row.values);
                     }
                     summary.rows += 1;
+                    if header_hint_rows > 0 {
+                        header_hint_rows -= 1;
+                        if looks_like_header(entity, &row.values) {
+                            header_hint_rows = 0;
+                            let end = report.issues.len().min(fatal_at + fatal.len());
+                            for i in &mut report.issues[fatal_at..end] {
+                                if i.code == IssueCode::MissingColumn {
+                                    i.message.push_str(&format!(
+                                        "; row {} looks like the header: delete the rows above it (a title row, say)",
+                                        row.row
+                                    ));
+                                }
+                            }
+                        }
+                    }
                     if !fatal.is_empty() {
                         summary.invalid += 1;
                         sink(RowOutcome::Invalid {
