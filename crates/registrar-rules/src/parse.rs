@@ -411,6 +411,32 @@ pub(crate) fn boolean_with(v: &Value, echo: bool) -> ParseResult<bool> {
     }
 }
 
+/// What to write instead of a number written the way a person might: `92%` (write `92`),
+/// `92,5` (write `92.5`). Empty when there is no better suggestion.
+fn number_hint(shown: &str) -> String {
+    let t = shown.trim();
+    let plain = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok_and(f64::is_finite);
+    if let Some(n) = t.strip_suffix('%') {
+        let n = n.trim_end();
+        if plain(n) {
+            return format!("; write the number without the percent sign: {n}");
+        }
+        if n.matches(',').count() == 1 && plain(&n.replace(',', ".")) {
+            return format!(
+                "; write the number without the percent sign, with a dot for decimals: {}",
+                n.replace(',', ".")
+            );
+        }
+    }
+    if t.matches(',').count() == 1 && !t.contains('.') && plain(&t.replace(',', ".")) {
+        return format!(
+            "; use a dot for decimals: {} (a decimal comma is not read as one)",
+            t.replace(',', ".")
+        );
+    }
+    String::new()
+}
+
 /// A finite number from a numeric cell or text (`85`, `85.5`, ` 1e2 `), in `min..=max`
 /// (`out-of-range` otherwise).
 pub fn number(v: &Value, min: f64, max: f64) -> ParseResult<f64> {
@@ -428,7 +454,7 @@ fn raw_number(v: &Value) -> ParseResult<f64> {
     let not_a_number = |shown: &str| {
         ParseError::new(
             IssueCode::InvalidNumber,
-            format!("{} is not a number", quote(shown)),
+            format!("{} is not a number{}", quote(shown), number_hint(shown)),
         )
     };
     let x = match v {
@@ -888,6 +914,27 @@ mod tests {
         let e = credits(&Value::Error("#DIV/0!".into())).unwrap_err();
         assert_eq!(e.code, IssueCode::InvalidNumber);
         assert!(e.message.contains("#DIV/0!"));
+    }
+
+    #[test]
+    fn percent_and_decimal_comma_say_what_to_write() {
+        let msg = |t: &str| score(&Value::Text(t.into())).unwrap_err().message;
+        assert!(
+            msg("92%").contains("write the number without the percent sign: 92"),
+            "{}",
+            msg("92%")
+        );
+        assert!(
+            msg("92,5").contains("use a dot for decimals: 92.5"),
+            "{}",
+            msg("92,5")
+        );
+        assert!(msg("92,5 %").contains(": 92.5"), "{}", msg("92,5 %"));
+        assert!(msg("abc").ends_with("is not a number"), "{}", msg("abc"));
+        assert_eq!(
+            score(&Value::Text("92%".into())).unwrap_err().code,
+            IssueCode::InvalidNumber
+        );
     }
 
     #[test]
