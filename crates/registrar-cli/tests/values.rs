@@ -443,3 +443,173 @@ fn sqlite_absurd_stored_hashes_are_refused_by_verify_logins_and_set_password() {
 fn postgres_absurd_stored_hashes_are_refused_by_verify_logins_and_set_password() {
     absurd_stored_hashes_are_refused_by_verify_logins_and_set_password(Engine::Postgres);
 }
+
+// -- item 13 ----------------------------------------------------------------------------------
+
+/// The first value of a query (a text or a float column).
+fn scalar_text(url: &str, q: &str) -> String {
+    rt().block_on(async {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::sqlite::SqlitePool::connect(url)
+                .await
+                .expect("connect");
+            let v: String = sqlx::query_scalar(q).fetch_one(&pool).await.expect("sql");
+            pool.close().await;
+            v
+        } else {
+            let pool = sqlx::postgres::PgPool::connect(url).await.expect("connect");
+            let v: String = sqlx::query_scalar(q).fetch_one(&pool).await.expect("sql");
+            pool.close().await;
+            v
+        }
+    })
+}
+
+fn scalar_f64(url: &str, q: &str) -> f64 {
+    rt().block_on(async {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::sqlite::SqlitePool::connect(url)
+                .await
+                .expect("connect");
+            let v: f64 = sqlx::query_scalar(q).fetch_one(&pool).await.expect("sql");
+            pool.close().await;
+            v
+        } else {
+            let pool = sqlx::postgres::PgPool::connect(url).await.expect("connect");
+            let v: f64 = sqlx::query_scalar(q).fetch_one(&pool).await.expect("sql");
+            pool.close().await;
+            v
+        }
+    })
+}
+
+fn control_and_invisible_characters_are_refused_with_row_and_column(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "bad_chars") else {
+        return;
+    };
+    let h = format!("\"{}\"", one_hash());
+    let bad = dir.path().join("bad");
+    write(
+        &bad,
+        "users.csv",
+        &format!(
+            "email,password_hash,role,first_name,last_name\n\
+             ann@realschool.org,{h},admin,Ann,A\n\
+             nul@realschool.org,{h},student,Nu\u{0}l,B\n\
+             zw\u{200b}@realschool.org,{h},student,Zed,W\n\
+             bidi@realschool.org\u{202e},{h},student,Bi,Di\n"
+        ),
+    );
+    let o = run(&[
+        "import",
+        "--data",
+        bad.to_str().unwrap(),
+        "--execute",
+        "--database",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        code(&o),
+        1,
+        "refused at validation, not by the database:\n{}",
+        text(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(i64, String)> = issues_with(&v, "invalid-character")
+        .iter()
+        .map(|i| {
+            (
+                i["row"].as_i64().unwrap(),
+                i["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "first_name".to_owned()),
+            (4, "email".to_owned()),
+            (5, "email".to_owned())
+        ],
+        "{v}"
+    );
+    assert!(emails(&url).is_empty(), "nothing is imported");
+}
+
+#[test]
+fn sqlite_control_and_invisible_characters_are_refused_with_row_and_column() {
+    control_and_invisible_characters_are_refused_with_row_and_column(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_control_and_invisible_characters_are_refused_with_row_and_column() {
+    control_and_invisible_characters_are_refused_with_row_and_column(Engine::Postgres);
+}
+
+fn names_are_stored_in_nfc_and_minus_zero_as_zero(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh(engine, dir.path(), "nfc_zero") else {
+        return;
+    };
+    let h = format!("\"{}\"", one_hash());
+    let d = dir.path().join("good");
+    write(
+        &d,
+        "users.csv",
+        &format!(
+            "email,password_hash,role,first_name,last_name\n\
+             head@realschool.org,{h},admin,Ada,Head\n\
+             jose@realschool.org,{h},student,Jose\u{301},Nun\u{303}ez\n"
+        ),
+    );
+    write(
+        &d,
+        "courses.csv",
+        "course_code,course_name\nMATH1,Mathe\u{301}matiques\n",
+    );
+    write(
+        &d,
+        "enrollments.csv",
+        "student_email,course_code\njose@realschool.org,MATH1\n",
+    );
+    write(
+        &d,
+        "grades.csv",
+        "student_email,course_code,score\njose@realschool.org,MATH1,-0\n",
+    );
+    import_ok(&url, &d);
+    assert_eq!(
+        scalar_text(
+            &url,
+            "SELECT first_name FROM users WHERE email = 'jose@realschool.org'"
+        ),
+        "Jos\u{e9}"
+    );
+    assert_eq!(
+        scalar_text(
+            &url,
+            "SELECT last_name FROM users WHERE email = 'jose@realschool.org'"
+        ),
+        "Nu\u{f1}ez"
+    );
+    assert_eq!(
+        scalar_text(&url, "SELECT course_name FROM courses"),
+        "Math\u{e9}matiques"
+    );
+    let score = scalar_f64(&url, "SELECT score FROM grades");
+    assert_eq!(score, 0.0);
+    assert!(score.is_sign_positive(), "-0 was stored as {score:?}");
+}
+
+#[test]
+fn sqlite_names_are_stored_in_nfc_and_minus_zero_as_zero() {
+    names_are_stored_in_nfc_and_minus_zero_as_zero(Engine::Sqlite);
+}
+
+#[test]
+fn postgres_names_are_stored_in_nfc_and_minus_zero_as_zero() {
+    names_are_stored_in_nfc_and_minus_zero_as_zero(Engine::Postgres);
+}

@@ -116,6 +116,9 @@ issue_codes! {
     UnknownColumn => "unknown-column",
     /// A data folder holds no users, courses, enrollments, grades or attendance file.
     NoDataFiles => "no-data-files",
+    /// A text value holds a NUL byte or another control character, or an email holds an
+    /// invisible format character (zero-width space, bidi control).
+    InvalidCharacter => "invalid-character",
     /// A password begins or ends with whitespace; it is kept exactly as written (a warning).
     PasswordWhitespace => "password-whitespace",
 }
@@ -296,7 +299,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 31);
+        assert_eq!(IssueCode::ALL.len(), 32);
     }
 
     #[test]

@@ -124,7 +124,39 @@ pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Optional free text: trimmed; at most `max_chars` characters (`too-long` otherwise).
+/// The first character a stored value must not hold, as an `invalid-character` error: a
+/// control character (NUL included; tab, line feed and carriage return are allowed when
+/// `breaks` is true) and, when `invisible` is true, an invisible format character
+/// ([`registrar_model::is_invisible`]: zero-width space, bidi controls, BOM). The message
+/// names the character by its code point and position, never the value.
+fn bad_character(s: &str, breaks: bool, invisible: bool) -> ParseResult<()> {
+    let found = s.chars().enumerate().find(|&(_, c)| {
+        (c.is_control() && !(breaks && matches!(c, '\t' | '\n' | '\r')))
+            || (invisible && registrar_model::is_invisible(c))
+    });
+    match found {
+        None => Ok(()),
+        Some((i, c)) => {
+            let kind = if c.is_control() {
+                "a control character"
+            } else {
+                "an invisible character"
+            };
+            Err(ParseError::new(
+                IssueCode::InvalidCharacter,
+                format!(
+                    "the value holds {kind} (U+{:04X}) at character {}; delete it (retype the value if you cannot see it)",
+                    c as u32,
+                    i + 1
+                ),
+            ))
+        }
+    }
+}
+
+/// Optional free text: trimmed; at most `max_chars` characters (`too-long` otherwise); no
+/// control characters other than tab and line breaks (`invalid-character`); stored in Unicode
+/// NFC, so `é` typed as `e` + combining accent is stored as the one character `é`.
 /// Blank is `missing-value`; a spreadsheet error cell is `missing-value` naming the error.
 pub fn text(v: &Value, max_chars: usize) -> ParseResult<String> {
     if let Value::Error(e) = v {
@@ -134,6 +166,13 @@ pub fn text(v: &Value, max_chars: usize) -> ParseResult<String> {
     if t.is_empty() {
         return Err(missing());
     }
+    bad_character(&t, true, false)?;
+    let t: Cow<'_, str> = if t.is_ascii() {
+        t
+    } else {
+        use unicode_normalization::UnicodeNormalization;
+        Cow::Owned(t.nfc().collect())
+    };
     let n = t.chars().count();
     if n > max_chars {
         return Err(ParseError::new(
@@ -184,6 +223,10 @@ fn email_str_with(s: &str, echo: bool) -> ParseResult<Email> {
     let t = s.trim();
     if t.is_empty() {
         return Err(missing());
+    }
+    // Control characters are `invalid-email` below; invisible ones get their own code.
+    if t.chars().any(registrar_model::is_invisible) {
+        bad_character(t, true, true)?;
     }
     if let Err(why) = check_email(t) {
         return Err(ParseError::new(
@@ -482,7 +525,8 @@ fn raw_number(v: &Value) -> ParseResult<f64> {
     if !x.is_finite() {
         return Err(not_a_number(&x.to_string()));
     }
-    Ok(x)
+    // `-0` is stored as 0 (adding +0.0 turns -0.0 into 0.0 and changes nothing else).
+    Ok(x + 0.0)
 }
 
 /// A whole number in `min..=max`: `4`, `4.0`, ` 4 ` and a numeric cell holding 4.0 are all 4;
@@ -740,6 +784,60 @@ pub fn letter_grade(v: &Value) -> ParseResult<LetterGrade> {
         "A+ A A- B+ B B- C+ C C- D+ D D- F P NP I W",
         LetterGrade::parse,
     )
+}
+
+#[cfg(test)]
+mod value_rules_tests {
+    use super::*;
+
+    #[test]
+    fn minus_zero_is_stored_as_zero() {
+        for v in [
+            Value::Text("-0".into()),
+            Value::Float(-0.0),
+            Value::Text("-0.0".into()),
+        ] {
+            let x = score(&v).unwrap();
+            assert_eq!(x, 0.0);
+            assert!(x.is_sign_positive(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn nul_and_control_characters_in_text_are_refused() {
+        for s in ["Ann\u{0}", "A\u{1}nn", "Ann\u{7f}x", "Ann\u{85}x"] {
+            let e = text(&Value::Text(s.into()), 100).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidCharacter, "{s:?}");
+            assert!(!e.message.contains("Ann"), "{}", e.message);
+        }
+        // Line breaks and tabs in free text are kept.
+        assert_eq!(
+            text(&Value::Text("a\nb\tc".into()), 100).unwrap(),
+            "a\nb\tc"
+        );
+    }
+
+    #[test]
+    fn invisible_and_control_characters_in_emails_are_refused() {
+        for s in [
+            "ann\u{200b}@school.edu",
+            "ann@school.edu\u{202e}",
+            "\u{feff}ann@school.edu",
+        ] {
+            let e = email(&Value::Text(s.into())).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidCharacter, "{s:?}");
+        }
+        assert!(email(&Value::Text(" ann@school.edu ".into())).is_ok());
+        // Control characters stay `invalid-email`, as before.
+        let e = email(&Value::Text("a\u{0}nn@school.edu".into())).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidEmail);
+    }
+
+    #[test]
+    fn names_are_stored_in_nfc() {
+        let nfd = "Jose\u{301}";
+        assert_eq!(text(&Value::Text(nfd.into()), 100).unwrap(), "Jos\u{e9}");
+    }
 }
 
 #[cfg(test)]

@@ -795,6 +795,7 @@ fn every_rule_code_is_produced() {
             "y@example.org,Zz9!long-enough,student,A,B,",
             "y@example.org,Zz9!long-enough,student,A,B,",
             "v@example.org, Zz9!long-enough,student,A,B,",
+            "u@example.org,Zz9!long-enough,student,A\u{1}a,B,",
             &student("admin1@school.edu"),
         ]),
         (
