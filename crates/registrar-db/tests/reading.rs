@@ -103,3 +103,70 @@ both_engines!(
     postgres_invalid_set_never_gets_hashing_cancelled,
     invalid_set_never_gets_hashing_cancelled
 );
+
+/// Issue 10 item 14: a malformed row (a field count that differs from the header's) reached
+/// the rejects file with every cell blank. It is written as read; in a users file, where any
+/// misaligned cell may be a password, the cells stay blank and the error names the row.
+async fn malformed_row_reaches_rejects_as_read(db: &Database, tmp: &Path) {
+    let data = tmp.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("users.csv"),
+        "email,password,role,first_name,last_name\n\
+         ann@example.org,Str0ng-Passw0rd-1,student,Ann,Lee\n\
+         bob@example.org,Secret-Passw0rd-2,student,Bob,Jr,Smith\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("courses.csv"),
+        "course_code,course_name,credits\n\
+         MATH101,Calculus I,4\n\
+         ART100,Art, drawing,3\n\
+         HIST200,History\n",
+    )
+    .unwrap();
+    let rejects = tmp.join("rejects");
+    let options = ImportOptions {
+        mode: ImportMode::Execute,
+        skip_invalid: true,
+        rejects_dir: Some(rejects.clone()),
+        ..ImportOptions::default()
+    };
+    let report = run_import(db, &Input::Dir(data), &options).await.unwrap();
+    let malformed: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.code == IssueCode::MalformedRow)
+        .map(|i| (i.file.as_str(), i.row))
+        .collect();
+    assert_eq!(
+        malformed,
+        [
+            ("users.csv", Some(3)),
+            ("courses.csv", Some(3)),
+            ("courses.csv", Some(4))
+        ]
+    );
+    assert_eq!(count(db, "users").await, 1);
+    assert_eq!(count(db, "courses").await, 1);
+    let courses = std::fs::read_to_string(rejects.join("courses.csv.rejects.csv")).unwrap();
+    let lines: Vec<&str> = courses.lines().collect();
+    assert_eq!(lines[0], "course_code,course_name,credits,error");
+    assert!(
+        lines[1].starts_with("ART100,Art, drawing,3,malformed-row: "),
+        "{courses}"
+    );
+    assert!(
+        lines[2].starts_with("HIST200,History,malformed-row: "),
+        "{courses}"
+    );
+    let users = std::fs::read_to_string(rejects.join("users.csv.rejects.csv")).unwrap();
+    assert!(!users.contains("Secret-Passw0rd-2"), "{users}");
+    assert!(!users.contains("Str0ng-Passw0rd-1"), "{users}");
+    assert!(users.contains("row 3 of users.csv"), "{users}");
+}
+both_engines!(
+    sqlite_malformed_row_reaches_rejects_as_read,
+    postgres_malformed_row_reaches_rejects_as_read,
+    malformed_row_reaches_rejects_as_read
+);

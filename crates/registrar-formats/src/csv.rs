@@ -58,6 +58,8 @@ pub struct CsvSource {
     max_rows: u64,
     rows: u64,
     done: bool,
+    /// The fields of the last record reported as `malformed-row` for its field count.
+    malformed: Option<Vec<Value>>,
 }
 
 impl CsvSource {
@@ -152,6 +154,7 @@ impl CsvSource {
             max_rows: options.max_rows,
             rows: 0,
             done: false,
+            malformed: None,
         };
         source.reader = Some(source.new_reader(tape));
         source.read_header(path)?;
@@ -436,6 +439,15 @@ impl CsvSource {
                 return Some(Ok(Event::Row(Row { row: line, values })));
             }
             if self.record.len() != self.headers.len() {
+                self.malformed = Some(
+                    self.record
+                        .iter()
+                        .map(|f| match String::from_utf8_lossy(f) {
+                            t if t.is_empty() => Value::Empty,
+                            t => Value::Text(t.into_owned()),
+                        })
+                        .collect(),
+                );
                 return Some(Ok(self.issue(
                     IssueCode::MalformedRow,
                     line,
@@ -631,6 +643,9 @@ impl Iterator for CsvSource {
 impl RowSource for CsvSource {
     fn headers(&self) -> &[String] {
         &self.headers
+    }
+    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
+        self.malformed.take()
     }
     fn header_row(&self) -> u64 {
         self.header_row

@@ -170,6 +170,13 @@ pub trait RowSource: Iterator<Item = Result<Event, Error>> + Send {
     fn format(&self) -> Format;
     /// The file name as given (no folder), used in issues.
     fn file_name(&self) -> &str;
+    /// The cells of the row the last `malformed-row` issue was about, as read (CSV: every
+    /// field of a record whose field count differs from the header's), so that a rejects
+    /// file can hold the row as it was; `None` when the reader has none to give (a record too
+    /// long to keep, an unbalanced quote, other formats).
+    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
+        None
+    }
 }
 
 /// Opens a data file, picking the reader from its extension.

@@ -606,7 +606,7 @@ impl State {
             entity,
             lay: &lay,
         };
-        for event in &mut *source {
+        while let Some(event) = source.next() {
             let event = match event {
                 Ok(e) => e,
                 Err(registrar_formats::Error::File(issue)) => {
@@ -623,13 +623,14 @@ impl State {
                     let counts = issue.is_error()
                         && issue.row.is_some()
                         && issue.row != last_reader_issue_row;
+                    let values = source.take_malformed_values().unwrap_or_default();
                     if counts {
                         last_reader_issue_row = issue.row;
                         summary.rows += 1;
                         summary.invalid += 1;
                         sink(RowOutcome::Invalid {
                             row: issue.row.unwrap_or(0),
-                            values: &[],
+                            values: &values,
                             issues: std::slice::from_ref(&issue),
                         });
                     }

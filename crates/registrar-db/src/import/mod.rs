@@ -665,6 +665,9 @@ impl RowSource for Stoppable<'_> {
     fn file_name(&self) -> &str {
         self.inner.file_name()
     }
+    fn take_malformed_values(&mut self) -> Option<Vec<registrar_formats::Value>> {
+        self.inner.take_malformed_values()
+    }
 }
 
 impl ReaderSide {

@@ -7,6 +7,11 @@
 //! and puts the old one back. Something that is not a file under the final name (a
 //! directory, say) makes the run fail before the commit, with nothing written.
 //!
+//! A `malformed-row` (a record whose field count differs from the header's) is written as read:
+//! every field, then the `error` cell (so a longer row has its error further right); in a
+//! users file its cells stay blank instead, because any misaligned cell may be a password, and
+//! the error names the row of the original file.
+//!
 //! Three deliberate changes to the values, all for safety:
 //! - the `password` and `password_hash` cells are blanked: a rejects file must never hold a
 //!   secret, so the operator fills those cells in again before re-importing; columns are
@@ -172,7 +177,7 @@ impl RejectsWriter {
             }
         };
         let out = csv::WriterBuilder::new()
-            .flexible(false)
+            .flexible(true)
             .from_writer(BufWriter::new(file));
         let keys: Vec<String> = headers
             .iter()
@@ -221,7 +226,22 @@ impl RejectsWriter {
     pub fn write(&mut self, values: &[Value], issues: &[Issue]) -> Result<()> {
         let mut text = String::new();
         let mut hidden: Vec<&'static str> = Vec::new();
-        for i in 0..self.width {
+        // A row the reader reported as malformed, with its fields as read.
+        let misaligned = !values.is_empty()
+            && values.len() != self.width
+            && issues
+                .iter()
+                .any(|i| i.code == registrar_model::IssueCode::MalformedRow);
+        let users_like = self.secret_cols.iter().any(|s| *s);
+        if misaligned && users_like {
+            // The fields of a malformed row do not line up with the header: any of them may
+            // be a password, so none is written.
+            return self.write_blank(values.len(), issues);
+        }
+        // A malformed row (outside a users file) is written as read: every field, then the
+        // error (a row with more fields than the header has its error further right).
+        let width = if misaligned { values.len() } else { self.width };
+        for i in 0..width {
             let v = values.get(i);
             let guard = self.guarded_cols.get(i).copied().flatten();
             let raw = if self.secret_cols.get(i).copied().unwrap_or(false) {
@@ -265,6 +285,39 @@ impl RejectsWriter {
                 hidden.join(" or ")
             ));
         }
+        excel_safe(&text, &mut self.cell);
+        self.out
+            .write_field(self.cell.as_bytes())
+            .map_err(|e| self.csv_err(e))?;
+        self.out
+            .write_record(None::<&[u8]>)
+            .map_err(|e| self.csv_err(e))?;
+        Ok(())
+    }
+
+    /// A malformed users row: blank cells, and an error naming where the row is.
+    fn write_blank(&mut self, fields: usize, issues: &[Issue]) -> Result<()> {
+        for _ in 0..self.width {
+            self.out.write_field(b"").map_err(|e| self.csv_err(e))?;
+        }
+        let mut text = String::new();
+        for (n, issue) in issues.iter().filter(|i| i.is_error()).enumerate() {
+            if n > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(issue.code.as_str());
+            text.push_str(": ");
+            text.push_str(&issue.message);
+        }
+        let row = issues
+            .iter()
+            .find_map(|i| i.row)
+            .map(|r| format!("row {r} of {}", self.file_name))
+            .unwrap_or_else(|| self.file_name.clone());
+        text.push_str(&format!(
+            "; note: the row's {fields} fields do not line up with the header's {}, so any of them may be a password; they are left blank here, the row is on {row}",
+            self.width
+        ));
         excel_safe(&text, &mut self.cell);
         self.out
             .write_field(self.cell.as_bytes())
