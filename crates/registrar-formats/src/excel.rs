@@ -4,7 +4,10 @@
 //! - The first sheet, or `--sheet NAME` (exact name, else the only case-insensitive match); an
 //!   unknown sheet is [`Error::File`] listing the sheets there are.
 //! - The first non-blank row is the header; its width (up to the last non-blank header cell,
-//!   at most 16,384 columns) is the row width: cells to the right of it are ignored.
+//!   at most 16,384 columns) is the row width. A value in a column with no header (to the right
+//!   of the header, or under a blank header cell) is not read, and never silently: the row
+//!   gets an `unknown-column` warning naming the column letter (the rest of the row is read
+//!   as usual; CSV, whose rows have no fixed width, makes a longer row `malformed-row`).
 //!   [`Row::row`] is the sheet's own 1-based row number, so leading blank rows and blank rows
 //!   in the middle do not shift it; blank rows are skipped.
 //! - Cells are read as what they are: numbers are [`Value::Int`]/[`Value::Float`], booleans
@@ -464,6 +467,23 @@ struct Assembler {
     current: Option<u32>,
     values: Vec<Value>,
     stopped: bool,
+    /// Per column of the header width: true when the header cell is blank.
+    unnamed: Vec<bool>,
+    /// The first column (0-based) of the current row holding a value but no header.
+    unheaded: Option<u32>,
+}
+
+/// The spreadsheet letter of a 0-based column (`0` → `A`, `27` → `AB`).
+fn column_letter(col: u32) -> String {
+    let mut n = col as u64 + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = ((n - 1) % 26) as u8;
+        out.push(b'A' + r);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 impl Assembler {
@@ -477,6 +497,8 @@ impl Assembler {
             current: None,
             values: Vec::new(),
             stopped: false,
+            unnamed: Vec::new(),
+            unheaded: None,
         }
     }
 
@@ -495,7 +517,13 @@ impl Assembler {
                 }
             }
             Some(w) => {
-                if (col as usize) < w {
+                let no_header =
+                    (col as usize) >= w || self.unnamed.get(col as usize).copied().unwrap_or(true);
+                if no_header {
+                    if !value.is_blank() && self.unheaded.is_none() {
+                        self.unheaded = Some(col);
+                    }
+                } else {
                     self.values[col as usize] = value;
                 }
             }
@@ -522,6 +550,7 @@ impl Assembler {
                 for (c, v) in self.header_cells.drain(..) {
                     headers[c as usize] = crate::header_name(&v.to_string()).to_owned();
                 }
+                self.unnamed = headers.iter().map(String::is_empty).collect();
                 self.width = Some(width);
                 self.values = vec![Value::Empty; width];
                 p.headers(headers, row as u64 + 1)
@@ -532,6 +561,21 @@ impl Assembler {
                     row: row as u64 + 1,
                     values,
                 };
+                if let Some(col) = self.unheaded.take() {
+                    // Never silently: the value is not read, and the operator is told where.
+                    if !p.send(Ok(Event::Issue(Issue::warning(
+                        IssueCode::UnknownColumn,
+                        self.file.clone(),
+                        Some(r.row),
+                        None,
+                        format!(
+                            "this row has a value in column {}, which has no header, so that value is not read; add a header for that column or delete the value",
+                            column_letter(col)
+                        ),
+                    )))) {
+                        return false;
+                    }
+                }
                 if r.is_blank() {
                     return true;
                 }
@@ -674,6 +718,15 @@ impl RowSource for SheetSource {
 mod tests {
     use super::*;
     use calamine::ExcelDateTimeType;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(16_383), "XFD");
+    }
 
     fn date(serial: f64, is_1904: bool) -> Value {
         date_value(
