@@ -14,7 +14,10 @@
 //!   [`Value::Bool`], date cells [`Value::Date`] (or [`Value::DateTime`] when they have a
 //!   time of day), honouring the workbook's 1900 or 1904 date system; text stays text
 //!   (`00123` stays `"00123"`); error cells are [`Value::Error`] with their text (`#N/A`),
-//!   which the rules report on that column. Serial 60 in the 1900 system is Excel's fictitious
+//!   which the rules report on that column. An `.xlsx` number cell formatted as a percentage
+//!   is read as the number it shows: `92.5%` (stored as 0.925) is `92.5`, so a score typed as a
+//!   percentage is stored as the teacher saw it. (`.xls` and `.ods` cells carry no format that
+//!   calamine exposes: there a percentage is read as the stored fraction.) Serial 60 in the 1900 system is Excel's fictitious
 //!   29 February 1900: it is [`Value::Error`] (`invalid date serial 60 ...`), never a wrong date.
 //! - **Hostile files.** `.xlsx` sheets are read with calamine's *streaming* cell reader, one
 //!   row at a time, so a 2 KB sheet with cells at A1 and XFD1048576 costs nothing. Before
@@ -389,7 +392,7 @@ impl Job {
                     .worksheet_cells_reader(&name)
                     .map_err(|e| self.malformed(e))?;
                 loop {
-                    let cell = match cells.next_cell() {
+                    let (cell, style) = match cells.next_cell_with_style_id() {
                         Ok(Some(c)) => c,
                         Ok(None) => break,
                         Err(e) => {
@@ -409,7 +412,15 @@ impl Job {
                     if (c as usize) >= MAX_COLUMNS {
                         continue;
                     }
-                    let value = convert_ref(cell.get_value(), is_1904);
+                    let mut value = convert_ref(cell.get_value(), is_1904);
+                    let percent = cells
+                        .styles()
+                        .get(style)
+                        .and_then(|s| s.number_format.as_ref())
+                        .is_some_and(|f| is_percent_format(&f.format_code));
+                    if percent {
+                        value = as_shown_percent(value);
+                    }
                     if !rows.cell(r, c, value, p) {
                         return Ok(());
                     }
@@ -607,6 +618,35 @@ impl Assembler {
     }
 }
 
+/// True when an Excel number format shows a percentage (`0%`, `0.0%`): a `%` outside quoted
+/// text and not escaped with `\`.
+fn is_percent_format(code: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for ch in code.chars() {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '%' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A number cell formatted as a percentage, read as the number it shows: `92.5%` (stored by
+/// Excel as 0.925) is 92.5, so a score typed as a percentage means what the teacher saw.
+fn as_shown_percent(v: Value) -> Value {
+    let x = match v {
+        Value::Float(x) => x,
+        Value::Int(i) => i as f64,
+        other => return other,
+    };
+    // Rounded to 10 decimals: 0.925 * 100 is 92.50000000000001 in binary floating point.
+    Value::Float(((x * 100.0) * 1e10).round() / 1e10 + 0.0)
+}
+
 fn convert_ref(data: &DataRef<'_>, is_1904: bool) -> Value {
     match data {
         DataRef::Int(i) => Value::Int(*i),
@@ -718,6 +758,22 @@ impl RowSource for SheetSource {
 mod tests {
     use super::*;
     use calamine::ExcelDateTimeType;
+
+    #[test]
+    fn percent_formats() {
+        assert!(is_percent_format("0%") && is_percent_format("0.00%"));
+        assert!(
+            !is_percent_format("0.00")
+                && !is_percent_format("\"%\"0")
+                && !is_percent_format("0\\%")
+        );
+        assert_eq!(as_shown_percent(Value::Float(0.925)), Value::Float(92.5));
+        assert_eq!(as_shown_percent(Value::Int(1)), Value::Float(100.0));
+        assert_eq!(
+            as_shown_percent(Value::Text("x".into())),
+            Value::Text("x".into())
+        );
+    }
 
     #[test]
     fn column_letters() {

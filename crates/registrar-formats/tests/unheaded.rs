@@ -53,3 +53,22 @@ fn a_spreadsheet_value_in_a_column_without_a_header_is_reported() {
     );
     assert!(issues[1].2.contains("column B"), "{}", issues[1].2);
 }
+
+/// Issue 10 item 13: a score cell formatted as a percentage (`92.5%`, stored as 0.925) is read
+/// as the number it shows, 92.5.
+#[test]
+fn a_percentage_cell_is_read_as_the_number_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grades.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let pct = rust_xlsxwriter::Format::new().set_num_format("0.0%");
+    ws.write_string(0, 0, "score").unwrap();
+    ws.write_string(0, 1, "plain").unwrap();
+    ws.write_number_with_format(1, 0, 0.925, &pct).unwrap();
+    ws.write_number(1, 1, 0.925).unwrap();
+    wb.save(&path).unwrap();
+    let r = read(&path).unwrap();
+    assert_eq!(r.rows[0].values[0], Value::Float(92.5));
+    assert_eq!(r.rows[0].values[1], Value::Float(0.925));
+}
