@@ -73,8 +73,15 @@ pub const FORMAT_VERSION: i64 = 1;
 const MAX_LINE: usize = 64 * 1024 * 1024;
 /// One consistent, read-only snapshot on PostgreSQL.
 const PG_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-/// Rows per multi-row INSERT during a restore.
+/// Rows per multi-row INSERT during a restore (at most).
 const INSERT_BATCH: usize = 500;
+/// Bytes of row lines per multi-row INSERT during a restore (at most, but at least one row):
+/// batches are bounded by bytes as well as rows, so that rows holding huge text restore in
+/// bounded memory.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// A reader line buffer grown past this is released after its line (one huge row must not
+/// keep its memory for the rest of the file).
+const KEEP_LINE_BUFFER: usize = 1024 * 1024;
 
 /// The row count and checksum of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -719,7 +726,7 @@ type RowValues = Vec<Json>;
 /// Returns the summary. Nothing is written anywhere.
 fn scan(
     path: &Path,
-    mut on_row: impl FnMut(usize, RowValues) -> Result<()>,
+    mut on_row: impl FnMut(usize, RowValues, usize) -> Result<()>,
 ) -> Result<BackupSummary> {
     let mut r = Reader::open(path)?;
     let header: Header = r.expect("the backup header")?;
@@ -790,7 +797,11 @@ fn scan(
                 hasher.update(line.as_bytes());
                 r.hash_current();
                 count += 1;
-                on_row(ti, values)?;
+                let bytes = r.buf.len();
+                if r.buf.capacity() > KEEP_LINE_BUFFER {
+                    r.buf = Vec::new();
+                }
+                on_row(ti, values, bytes)?;
             } else {
                 let end: TableEnd = serde_json::from_str(line).map_err(|_| {
                     Error::BadBackup(format!(
@@ -885,7 +896,7 @@ fn check_values(spec: &TableSpec, values: &[Json]) -> std::result::Result<(), St
 /// Checks a backup file completely (gzip stream, format, per-table counts and checksums,
 /// trailer, schema version) without any database, and returns its summary.
 pub fn read_header(file: &Path) -> Result<BackupSummary> {
-    scan(file, |_, _| Ok(()))
+    scan(file, |_, _, _| Ok(()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -945,17 +956,17 @@ fn json_str(v: &Json) -> Option<&str> {
 fn push_pg_values(
     qb: &mut QueryBuilder<'_, Postgres>,
     spec: &TableSpec,
-    rows: &[RowValues],
+    rows: Vec<RowValues>,
 ) -> Result<()> {
     let mut err = None;
     qb.push_values(rows, |mut b, row| {
         for ((col, kind), v) in spec.columns.iter().zip(row) {
             match kind {
                 Int8 => {
-                    b.push_bind(json_i64(v));
+                    b.push_bind(json_i64(&v));
                 }
                 Int4 => {
-                    let x = json_i64(v).map(i32::try_from).transpose();
+                    let x = json_i64(&v).map(i32::try_from).transpose();
                     match x {
                         Ok(x) => {
                             b.push_bind(x);
@@ -967,7 +978,11 @@ fn push_pg_values(
                     }
                 }
                 Text => {
-                    b.push_bind(json_str(v).map(str::to_owned));
+                    // Moved, not copied: a huge text is held once.
+                    b.push_bind(match v {
+                        Json::String(s) => Some(s),
+                        _ => None,
+                    });
                 }
                 Bool => {
                     b.push_bind(v.as_bool());
@@ -976,14 +991,15 @@ fn push_pg_values(
                     b.push_bind(v.as_f64());
                 }
                 Date => {
-                    let d = json_str(v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+                    let d =
+                        json_str(&v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
                     if d.is_none() && !v.is_null() {
                         err = Some(bad_value(spec.name, col));
                     }
                     b.push_bind(d);
                 }
                 Timestamp => {
-                    let t = json_str(v).and_then(parse_timestamp);
+                    let t = json_str(&v).and_then(parse_timestamp);
                     if t.is_none() && !v.is_null() {
                         err = Some(bad_value(spec.name, col));
                     }
@@ -998,15 +1014,19 @@ fn push_pg_values(
     }
 }
 
-fn push_sqlite_values(qb: &mut QueryBuilder<'_, Sqlite>, spec: &TableSpec, rows: &[RowValues]) {
+fn push_sqlite_values(qb: &mut QueryBuilder<'_, Sqlite>, spec: &TableSpec, rows: Vec<RowValues>) {
     qb.push_values(rows, |mut b, row| {
         for ((_, kind), v) in spec.columns.iter().zip(row) {
             match kind {
                 Int8 | Int4 => {
-                    b.push_bind(json_i64(v));
+                    b.push_bind(json_i64(&v));
                 }
                 Text | Date | Timestamp => {
-                    b.push_bind(json_str(v).map(str::to_owned));
+                    // Moved, not copied: a huge text is held once.
+                    b.push_bind(match v {
+                        Json::String(s) => Some(s),
+                        _ => None,
+                    });
                 }
                 Bool => {
                     b.push_bind(v.as_bool().map(i64::from));
@@ -1044,32 +1064,48 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
         )));
     }
     // The rows are read again from the file (streaming), in batches, and inserted.
-    let (tx_rows, mut rx_rows) = tokio::sync::mpsc::channel::<(usize, Vec<RowValues>)>(4);
+    // At most one batch waits in the channel; after a batch of BATCH_BYTES or more the reader
+    // waits until it was inserted before it reads on, so huge rows never pile up in memory.
+    let (tx_rows, mut rx_rows) = tokio::sync::mpsc::channel::<(usize, Vec<RowValues>)>(1);
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let path = from.to_path_buf();
     let reader = tokio::task::spawn_blocking(move || -> Result<BackupSummary> {
-        let mut batch: Vec<RowValues> = Vec::with_capacity(INSERT_BATCH);
+        let mut batch: Vec<RowValues> = Vec::new();
+        let mut bytes = 0usize;
         let mut current = 0usize;
-        let s = scan(&path, |ti, row| {
+        let mut sent = 0u64;
+        let mut acked = 0u64;
+        let mut send = |ti: usize, b: Vec<RowValues>, big: bool| -> Result<()> {
+            tx_rows
+                .blocking_send((ti, b))
+                .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+            sent += 1;
+            if big {
+                while acked < sent {
+                    ack_rx
+                        .blocking_recv()
+                        .ok_or_else(|| Error::BadBackup("the restore was interrupted".into()))?;
+                    acked += 1;
+                }
+            }
+            Ok(())
+        };
+        let s = scan(&path, |ti, row, len| {
             if ti != current && !batch.is_empty() {
-                let b = std::mem::replace(&mut batch, Vec::with_capacity(INSERT_BATCH));
-                tx_rows
-                    .blocking_send((current, b))
-                    .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+                send(current, std::mem::take(&mut batch), bytes >= BATCH_BYTES)?;
+                bytes = 0;
             }
             current = ti;
             batch.push(row);
-            if batch.len() >= INSERT_BATCH {
-                let b = std::mem::replace(&mut batch, Vec::with_capacity(INSERT_BATCH));
-                tx_rows
-                    .blocking_send((current, b))
-                    .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+            bytes += len;
+            if batch.len() >= INSERT_BATCH || bytes >= BATCH_BYTES {
+                send(current, std::mem::take(&mut batch), bytes >= BATCH_BYTES)?;
+                bytes = 0;
             }
             Ok(())
         })?;
         if !batch.is_empty() {
-            tx_rows
-                .blocking_send((current, batch))
-                .map_err(|_| Error::BadBackup("the restore was interrupted".into()))?;
+            send(current, batch, false)?;
         }
         Ok(s)
     });
@@ -1085,8 +1121,10 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
             while let Some((ti, rows)) = rx_rows.recv().await {
                 let spec = &TABLES[ti];
                 let mut qb = QueryBuilder::<Postgres>::new(insert_prefix(spec));
-                push_pg_values(&mut qb, spec, &rows)?;
+                push_pg_values(&mut qb, spec, rows)?;
                 qb.build().execute(&mut *tx).await?;
+                drop(qb);
+                let _ = ack_tx.send(());
             }
             finish_reader(reader, &summary).await?;
             for t in SMS_TABLES {
@@ -1116,8 +1154,10 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
             while let Some((ti, rows)) = rx_rows.recv().await {
                 let spec = &TABLES[ti];
                 let mut qb = QueryBuilder::<Sqlite>::new(insert_prefix(spec));
-                push_sqlite_values(&mut qb, spec, &rows);
+                push_sqlite_values(&mut qb, spec, rows);
                 qb.build().execute(&mut *tx).await?;
+                drop(qb);
+                let _ = ack_tx.send(());
             }
             finish_reader(reader, &summary).await?;
             let mut after = Vec::new();

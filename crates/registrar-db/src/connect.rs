@@ -196,6 +196,9 @@ impl Database {
                 .create_if_missing(create)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
+                // Rows fetched ahead of the reader: few, so that rows holding huge text
+                // (backups, checksums) never pile up in memory (the default is 50).
+                .row_buffer_size(1)
                 .journal_mode(if memory {
                     SqliteJournalMode::Memory
                 } else {
