@@ -341,11 +341,22 @@ fn kill_migrate_mid_run(engine: Engine, name: &str) {
     assert_ne!(counts(&url), migrated);
 
     let backups = dir.path().join("backups");
+    // A copy of the state before, to go back to when a run finished before its kill (on a
+    // loaded machine the timed run above can be slower than the later ones): every later
+    // migrate would then refuse at once (already-exists) and no kill could land mid-run.
+    let before_backup = dir.path().join("before.registrar.gz");
+    let b = run(&["backup", "--database", &url, "--out", s(&before_backup)]);
+    assert_eq!(code(&b), 0, "backup: {}", text(&b));
     let mut mid_run = 0;
-    for _ in 0..KILLS {
-        let delay = random_delay(full, 0.1, 0.9);
+    let mut scale = 1.0;
+    let mut attempts = 0;
+    while attempts < KILLS || (mid_run == 0 && attempts < KILLS * 4) {
+        attempts += 1;
+        let delay = random_delay(full.mul_f64(scale), 0.1, 0.9);
         if kill_after(&migrate(&url, &backups), delay) {
             mid_run += 1;
+        } else {
+            scale *= 0.5;
         }
         let now = checksums(&url);
         let now_counts: Vec<(String, u64)> =
@@ -362,6 +373,18 @@ fn kill_migrate_mid_run(engine: Engine, name: &str) {
                 let v = run(&["verify-backup", s(&p)]);
                 assert_eq!(code(&v), 0, "{fname} is a backup that does not verify");
             }
+        }
+        if now != before && mid_run == 0 {
+            let r = run(&[
+                "restore",
+                "--database",
+                &url,
+                "--from",
+                s(&before_backup),
+                "--yes",
+            ]);
+            assert_eq!(code(&r), 0, "restore: {}", text(&r));
+            assert_eq!(checksums(&url), before);
         }
     }
     assert!(mid_run > 0, "no kill landed mid-run");
