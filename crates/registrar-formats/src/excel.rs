@@ -31,9 +31,10 @@
 //! - **Limitations.** calamine has no streaming reader for `.xls` and `.ods`: they are read
 //!   whole with `worksheet_range`. An `.ods` whose sheets expand (repeated rows and columns)
 //!   to more than [`MAX_ODS_CELLS`] cells is refused before calamine reads it (calamine's own
-//!   cap, 100 million cells, would take gigabytes). `.xls` sheets are at most 65,536 × 256 by
-//!   format but are not pre-checked: a tiny `.xls` with cells at A1 and IV65536 makes calamine
-//!   build a dense 16.7-million-cell range. The shared-strings table of an `.xlsx` is held in
+//!   cap, 100 million cells, would take gigabytes). calamine builds *every* sheet of an `.xls`
+//!   when it opens the workbook (whatever `--sheet` says); an `.xls` whose sheets span more
+//!   than the same [`MAX_ODS_CELLS`] in total (first to last cell of each sheet, or its
+//!   `DIMENSIONS`) is refused before calamine opens it (`check_xls_cells`). The shared-strings table of an `.xlsx` is held in
 //!   memory by calamine (its declared size is part of the check above).
 use crate::channel::{spawn, Consumer, Producer};
 use crate::{Error, Event, Format, ReaderOptions, Row, RowSource, Value};
@@ -88,6 +89,9 @@ impl SheetSource {
         }
         if format == Format::Ods {
             check_ods_cells(path, &file)?;
+        }
+        if format == Format::Xls {
+            check_xls_cells(path, &file, options.max_file_size.min(MAX_INFLATED))?;
         }
         let job = Job {
             path: path.to_path_buf(),
@@ -202,6 +206,214 @@ fn check_ods_cells(path: &Path, file: &str) -> Result<(), Error> {
 
 /// Most cells the sheets of an `.ods` may expand to (about 70 bytes each in calamine).
 pub const MAX_ODS_CELLS: u64 = 2_000_000;
+
+/// Refuses an `.xls` whose sheets span more than [`MAX_ODS_CELLS`] cells in total, before
+/// calamine opens it. calamine reads *every* sheet of an `.xls` when the workbook is opened
+/// (whatever `--sheet` says), reserving room for each sheet's `DIMENSIONS` and building a
+/// dense range from its first to its last cell, so a 14 KB file with a cell at A1 and one at
+/// IV65536 on each of 16 sheets would cost 268 million cells. The scan reads the `Workbook`
+/// (or `Book`) stream of the compound file and walks its BIFF records as calamine does (see
+/// [`xls_cells`]). A file that is not a readable compound file is left to calamine to report.
+fn check_xls_cells(path: &Path, file: &str, limit: u64) -> Result<(), Error> {
+    use std::io::Read;
+    let Ok(f) = File::open(path) else {
+        return Ok(()); // calamine reports it
+    };
+    let stream = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cfb = cfb::CompoundFile::open(BufReader::new(f)).ok()?;
+        let name = if cfb.is_stream("/Workbook") {
+            "/Workbook"
+        } else if cfb.is_stream("/Book") {
+            "/Book"
+        } else {
+            return None;
+        };
+        let s = cfb.open_stream(name).ok()?;
+        let mut buf = Vec::new();
+        // A damaged chain ends the read; what was read is still scanned.
+        let _ = s.take(limit).read_to_end(&mut buf);
+        Some(buf)
+    }));
+    let Ok(Some(stream)) = stream else {
+        return Ok(());
+    };
+    match xls_cells(&stream, MAX_ODS_CELLS) {
+        XlsCells::Within(_) => Ok(()),
+        XlsCells::Over(cells) => Err(crate::file_error(
+            IssueCode::MalformedFile,
+            file,
+            format!(
+                "the workbook's sheets span at least {cells} cells (from the first to the last cell of each sheet, every sheet counted: an .xls is read whole), more than the limit of {MAX_ODS_CELLS}; delete the unused rows and columns or export it as CSV"
+            ),
+        )),
+        XlsCells::Tangled => Err(crate::file_error(
+            IssueCode::MalformedFile,
+            file,
+            "the workbook's sheet records overlap or never end, so it cannot be read in bounded time; save it again from the spreadsheet program or export it as CSV".into(),
+        )),
+    }
+}
+
+/// What [`xls_cells`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum XlsCells {
+    /// The sheets span this many cells in total, at most the limit.
+    Within(u64),
+    /// The sheets span at least this many cells, more than the limit.
+    Over(u64),
+    /// The sheets' records take more than [`XLS_SCAN_BUDGET`] steps to walk.
+    Tangled,
+}
+
+/// Most BIFF records [`xls_cells`] walks over all sheets (a sheet whose `BOF` has no `EOF`
+/// runs to the end of the stream; many such sheets would make calamine, and the scan,
+/// quadratic).
+const XLS_SCAN_BUDGET: u64 = 50_000_000;
+
+/// One BIFF record at `pos`: (type, payload, next position); `None` when truncated.
+fn biff_record(stream: &[u8], pos: usize) -> Option<(u16, &[u8], usize)> {
+    let head = stream.get(pos..pos.checked_add(4)?)?;
+    let typ = u16::from_le_bytes([head[0], head[1]]);
+    let len = u16::from_le_bytes([head[2], head[3]]) as usize;
+    let start = pos + 4;
+    let data = stream.get(start..start.checked_add(len)?)?;
+    Some((typ, data, start + len))
+}
+
+fn le16(d: &[u8], at: usize) -> Option<u64> {
+    let b = d.get(at..at + 2)?;
+    Some(u16::from_le_bytes([b[0], b[1]]) as u64)
+}
+
+fn le32(d: &[u8], at: usize) -> Option<u64> {
+    let b = d.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
+}
+
+/// Counts the cells calamine would hold for the sheets of a BIFF `Workbook` stream. Like
+/// calamine, the globals substream (up to its first `EOF`) lists the sheets (`BOUNDSHEET`,
+/// 0x0085: the stream offset of the sheet's `BOF`), and each sheet is walked from that offset
+/// to its `EOF`, skipping nested substreams (charts). A sheet costs the larger of its
+/// `DIMENSIONS` (0x0200, for which calamine reserves room) and the span from its first to its
+/// last cell (NUMBER, RK, MULRK, LABELSST, LABEL, RSTRING, BOOLERR, FORMULA; calamine skips
+/// BLANK and MULBLANK, so formatted empty cells cost nothing). Stops as soon as the total is
+/// over `limit`. Never panics: a truncated record ends the walk.
+fn xls_cells(stream: &[u8], limit: u64) -> XlsCells {
+    let mut steps: u64 = 0;
+    let mut sheets = Vec::new();
+    let mut pos = 0;
+    while let Some((typ, data, next)) = biff_record(stream, pos) {
+        steps += 1;
+        match typ {
+            0x0085 => {
+                if let Some(at) = le32(data, 0) {
+                    sheets.push(at as usize);
+                }
+            }
+            0x000A => break,
+            _ => {}
+        }
+        pos = next;
+    }
+    let mut total: u64 = 0;
+    for start in sheets {
+        let (cells, walked) = xls_sheet_cells(stream, start, XLS_SCAN_BUDGET.saturating_sub(steps));
+        steps = steps.saturating_add(walked);
+        if steps > XLS_SCAN_BUDGET {
+            return XlsCells::Tangled;
+        }
+        total = total.saturating_add(cells);
+        if total > limit {
+            return XlsCells::Over(total);
+        }
+    }
+    XlsCells::Within(total)
+}
+
+/// The cells of the sheet whose `BOF` is at `start` (see [`xls_cells`]) and the records walked
+/// (at most `budget + 1`).
+fn xls_sheet_cells(stream: &[u8], start: usize, budget: u64) -> (u64, u64) {
+    let mut walked: u64 = 0;
+    let mut reserved: u64 = 0;
+    // min row, max row, min col, max col of the cells seen
+    let mut span: Option<(u64, u64, u64, u64)> = None;
+    let mut seen_bof = false;
+    let mut depth = 0usize;
+    let mut pos = start;
+    while let Some((typ, data, next)) = biff_record(stream, pos) {
+        walked += 1;
+        if walked > budget {
+            break;
+        }
+        pos = next;
+        if depth > 0 {
+            match typ {
+                0x0809 => depth += 1,
+                0x000A => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        let cell = |first: Option<u64>, last: Option<u64>| -> Option<(u64, u64, u64)> {
+            Some((le16(data, 0)?, first?, last?))
+        };
+        let hit = match typ {
+            0x0809 => {
+                if seen_bof {
+                    depth += 1;
+                } else {
+                    seen_bof = true;
+                }
+                None
+            }
+            0x000A => break,
+            0x0200 => {
+                reserved = reserved.saturating_add(dimensions_cells(data));
+                None
+            }
+            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD => {
+                cell(le16(data, 2), le16(data, 2))
+            }
+            0x0006 if data.len() >= 20 => cell(le16(data, 2), le16(data, 2)),
+            0x00BD if data.len() >= 6 => {
+                // row, first col, n × 6-byte RK, last col
+                let n = (data.len() as u64 - 6) / 6;
+                let first = le16(data, 2);
+                cell(first, first.map(|f| f + n.saturating_sub(1)))
+            }
+            _ => None,
+        };
+        if let Some((row, c0, c1)) = hit {
+            span = Some(match span {
+                None => (row, row, c0, c1),
+                Some((r0, r1, a, b)) => (r0.min(row), r1.max(row), a.min(c0), b.max(c1)),
+            });
+        }
+    }
+    let dense = span.map_or(0, |(r0, r1, c0, c1)| (r1 - r0 + 1) * (c1 - c0 + 1));
+    (reserved.max(dense), walked)
+}
+
+/// The cells calamine reserves for a `DIMENSIONS` record (its own arithmetic, which wraps on
+/// inverted bounds: a wrapped count is huge and is refused).
+fn dimensions_cells(d: &[u8]) -> u64 {
+    let bounds = match d.len() {
+        10 => (le16(d, 0), le16(d, 2), le16(d, 4), le16(d, 6)),
+        14 | 16 => (le32(d, 0), le32(d, 4), le16(d, 8), le16(d, 10)),
+        _ => return 0, // calamine refuses the file
+    };
+    let (Some(rf), Some(rl), Some(cf), Some(cl)) = bounds else {
+        return 0;
+    };
+    let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
+    if rl >= 1 && cl >= 1 {
+        let rows = ((rl - 1) as u32).wrapping_sub(rf as u32).wrapping_add(1) as u64;
+        let cols = ((cl - 1) as u32).wrapping_sub(cf as u32).wrapping_add(1) as u64;
+        rows.saturating_mul(cols)
+    } else {
+        1
+    }
+}
 
 /// A streaming tag scanner for `.ods` `content.xml` (see [`check_ods_cells`]).
 #[derive(Default)]
@@ -856,5 +1068,85 @@ mod tests {
         ));
         assert!(matches!(iso_value("2024-01-05T00:00:00"), Value::Date(_)));
         assert_eq!(iso_value("soon"), Value::Text("soon".into()));
+    }
+
+    /// A small valid stream: globals listing the one sheet `listed` times, the sheet with
+    /// cells at A1 and B2.
+    fn small_stream(listed: u8) -> Vec<u8> {
+        let rec = |out: &mut Vec<u8>, typ: u16, data: &[u8]| {
+            out.extend_from_slice(&typ.to_le_bytes());
+            out.extend_from_slice(&(data.len() as u16).to_le_bytes());
+            out.extend_from_slice(data);
+        };
+        let start = 20 + 13 * listed + 4;
+        let mut s = Vec::new();
+        rec(&mut s, 0x0809, &[0; 16]);
+        for _ in 0..listed {
+            rec(&mut s, 0x0085, &[start, 0, 0, 0, 0, 0, 1, 0, b'A']);
+        }
+        rec(&mut s, 0x000A, &[]);
+        assert_eq!(s.len(), start as usize);
+        rec(&mut s, 0x0809, &[0; 16]);
+        rec(&mut s, 0x0203, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        rec(&mut s, 0x0203, &[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        rec(&mut s, 0x000A, &[]);
+        s
+    }
+
+    #[test]
+    fn xls_scan_counts_the_span_of_each_sheet() {
+        assert_eq!(
+            xls_cells(&small_stream(1), MAX_ODS_CELLS),
+            XlsCells::Within(4)
+        );
+        assert_eq!(xls_cells(&small_stream(1), 3), XlsCells::Over(4));
+        // Two BOUNDSHEETs naming the same sheet count it twice: calamine builds it twice.
+        assert_eq!(
+            xls_cells(&small_stream(2), MAX_ODS_CELLS),
+            XlsCells::Within(8)
+        );
+        assert_eq!(xls_cells(&[], MAX_ODS_CELLS), XlsCells::Within(0));
+    }
+
+    #[test]
+    fn xls_scan_of_unending_sheets_is_bounded() {
+        // 20,000 sheets all pointing at a run of BOFs with no EOF: quadratic if walked naively.
+        let mut s = Vec::new();
+        s.extend_from_slice(&[0x09, 0x08, 0, 0]);
+        let sheets = 20_000u32;
+        let start = 4 + sheets as usize * 10 + 4;
+        for i in 0..sheets {
+            let at = (start as u32 + i * 4).to_le_bytes();
+            s.extend_from_slice(&[0x85, 0, 6, 0, at[0], at[1], at[2], at[3], 0, 0]);
+        }
+        s.extend_from_slice(&[0x0A, 0, 0, 0]);
+        for _ in 0..sheets {
+            s.extend_from_slice(&[0x09, 0x08, 0, 0]);
+        }
+        let t = std::time::Instant::now();
+        assert_eq!(xls_cells(&s, MAX_ODS_CELLS), XlsCells::Tangled);
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn xls_scan_never_panics_on_random_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = xls_cells(&bytes, MAX_ODS_CELLS);
+        }
+
+        #[test]
+        fn xls_scan_never_panics_on_mutated_streams(
+            edits in proptest::collection::vec((0usize..64, proptest::prelude::any::<u8>()), 1..8),
+            cut in 0usize..64,
+        ) {
+            let mut s = small_stream(1);
+            for (at, b) in edits {
+                let n = s.len();
+                s[at % n] = b;
+            }
+            s.truncate(s.len().saturating_sub(cut % 8));
+            let _ = xls_cells(&s, MAX_ODS_CELLS);
+        }
     }
 }
