@@ -284,7 +284,7 @@ pub(crate) fn check_regular(path: &Path) -> Result<(), Error> {
 
 /// Opens `path` for reading only if it is a regular file, without ever blocking: on Unix the
 /// open is non-blocking (a FIFO without a writer would otherwise wait forever) and the type
-/// is checked on the opened file, so a file swapped for a FIFO after [`check_regular`] is
+/// is checked on the opened file, so a file swapped for a FIFO after the first check is
 /// refused too.
 pub fn open_regular(path: &Path) -> Result<std::fs::File, Error> {
     let io = |source| Error::Io {
