@@ -156,6 +156,22 @@ fn ended() -> Error {
 }
 
 impl WriteTx {
+    /// Takes the PostgreSQL transaction out, leaving an ended one behind.
+    fn take_pg(&mut self) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let ended = Inner::Sqlite {
+            conn: None,
+            sync: 0,
+            cache: 0,
+        };
+        match std::mem::replace(&mut self.inner, ended) {
+            Inner::Pg(tx) => Some(tx),
+            other => {
+                self.inner = other;
+                None
+            }
+        }
+    }
+
     /// The transaction's connection.
     pub fn conn(&mut self) -> Result<Conn<'_>> {
         Ok(match &mut self.inner {
@@ -168,17 +184,7 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<()> {
         match &mut self.inner {
             Inner::Pg(_) => {
-                let Inner::Pg(tx) = std::mem::replace(
-                    &mut self.inner,
-                    Inner::Sqlite {
-                        conn: None,
-                        sync: 0,
-                        cache: 0,
-                    },
-                ) else {
-                    return Err(ended());
-                };
-                tx.commit().await?;
+                self.take_pg().ok_or_else(ended)?.commit().await?;
                 Ok(())
             }
             Inner::Sqlite { conn, sync, cache } => {
@@ -198,17 +204,7 @@ impl WriteTx {
     pub async fn rollback(mut self) -> Result<()> {
         match &mut self.inner {
             Inner::Pg(_) => {
-                let Inner::Pg(tx) = std::mem::replace(
-                    &mut self.inner,
-                    Inner::Sqlite {
-                        conn: None,
-                        sync: 0,
-                        cache: 0,
-                    },
-                ) else {
-                    return Err(ended());
-                };
-                tx.rollback().await?;
+                self.take_pg().ok_or_else(ended)?.rollback().await?;
                 Ok(())
             }
             Inner::Sqlite { conn, sync, cache } => {
