@@ -10,7 +10,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use registrar::formats::ReaderOptions;
-use registrar::rules::validate_dir;
+use registrar::validate_dir;
 use std::path::Path;
 use std::time::Duration;
 

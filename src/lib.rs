@@ -6,6 +6,8 @@
 //! points an embedding program needs.
 //! - [`validate_dir`] / [`validate_file`]: check data files (CSV/TSV, Excel, JSON/NDJSON) and get a
 //!   [`Report`] of every [`Issue`] with file, row, column, a stable [`IssueCode`] and a message.
+//! - [`import`]: the import pipeline (read, validate, write rejects, hash, load) over
+//!   `registrar-formats`, `registrar-rules` and `registrar-db`.
 //! - [`Migration`]: import a data folder into SQLite or PostgreSQL (all or nothing), or run the
 //!   whole runbook (backup, clean-up, import, checks, lock-down, backup + verify, rollback on failure).
 //! - Modules: [`model`] (types), [`formats`] (readers), [`rules`] (validation), [`db`] (schema,
@@ -28,7 +30,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod import;
 mod migration;
+mod validate;
 
 pub use registrar_checks as checks;
 pub use registrar_db as db;
@@ -38,35 +42,48 @@ pub use registrar_rules as rules;
 
 pub use migration::{Migration, RunbookOutcome, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
-pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Report, Severity};
-
-use std::path::Path;
-
-/// Validates every data file of a folder (found by stem), without a database.
-pub fn validate_dir(dir: &Path, options: &ReaderOptions) -> Result<Report, Error> {
-    Ok(registrar_rules::validate_dir(dir, options)?)
-}
-
-/// Validates one data file; the entity comes from the file's stem when `entity` is `None`.
-pub fn validate_file(
-    path: &Path,
-    entity: Option<Entity>,
-    options: &ReaderOptions,
-) -> Result<Report, Error> {
-    Ok(registrar_rules::validate_file(path, entity, options)?)
-}
+pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
+pub use validate::{validate_dir, validate_file, validate_files};
 
 /// Errors of the facade: I/O and database failures (data problems are issues in a [`Report`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading data files failed.
+    /// A data file or folder could not be read.
     #[error(transparent)]
-    Rules(#[from] registrar_rules::Error),
+    Read(#[from] registrar_formats::Error),
+    /// A single file was given without an entity, and its stem names none.
+    #[error("cannot tell what {file} holds: name it users, courses, enrollments, grades or attendance (e.g. users.csv), or give the entity (--entity)")]
+    UnknownEntity {
+        /// The file name.
+        file: String,
+    },
+    /// A file Registrar writes (a rejects file) could not be written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (names the file).
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A database step failed.
     #[error(transparent)]
     Db(#[from] registrar_db::Error),
     /// A check failed to run.
     #[error(transparent)]
     Checks(#[from] registrar_checks::Error),
+    /// A bug in Registrar (a worker thread died); nothing was committed.
+    #[error("internal error: {0}; please report this (nothing was written)")]
+    Internal(String),
+}
+
+impl Error {
+    /// An I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The `Migration` plan API: import a data folder, or run the whole runbook.
 
+use crate::import::{ImportMode, ImportOptions, Input, Progress, Staged};
 use crate::Error;
-use registrar_db::import::{ImportMode, ImportOptions, Input, Progress, Staged};
 use registrar_db::{backup, clean, Database, RunLock};
 use registrar_formats::ReaderOptions;
 use registrar_model::{Entity, OnExisting, Report, Role};
@@ -239,7 +239,7 @@ impl Migration {
     pub async fn validate(&self) -> Result<Report, Error> {
         // A database that does not exist yet is validated against an empty one, never created.
         let (db, _existed) = Database::open_for_planning(&self.database_url).await?;
-        let report = registrar_db::import::run_import(
+        let report = crate::import::run_import(
             &db,
             self.input()?,
             &self.import_options(ImportMode::Validate),
@@ -255,7 +255,7 @@ impl Migration {
         // Never beside a runbook (or another import) on the same database.
         let _run_lock = db.run_lock().await?;
         registrar_db::audit::close_interrupted(&db).await?;
-        let report = registrar_db::import::run_import(
+        let report = crate::import::run_import(
             &db,
             self.input()?,
             &self.import_options(ImportMode::Execute),
@@ -319,13 +319,11 @@ impl Migration {
         // With clean-up, the training rows will be gone before the import: validate the files alone.
         let report = if self.clean_training_data {
             match input {
-                Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
-                Input::File { path, entity } => {
-                    registrar_rules::validate_file(path, *entity, &self.reader)?
-                }
+                Input::Dir(d) => crate::validate_dir(d, &self.reader)?,
+                Input::File { path, entity } => crate::validate_file(path, *entity, &self.reader)?,
             }
         } else {
-            registrar_db::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
+            crate::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
                 .await?
         };
         let rows: u64 = report.files.iter().map(|f| f.valid).sum();
@@ -409,8 +407,8 @@ impl Migration {
                 mode: mode.clone(),
                 operator: registrar_db::audit::current_operator(),
                 tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
-                files: registrar_db::audit::files_summary(&input, report).unwrap_or_default(),
-                counts: registrar_db::audit::counts_summary(report),
+                files: crate::import::files_summary(&input, report).unwrap_or_default(),
+                counts: crate::import::counts_summary(report),
                 outcome: outcome.to_owned(),
                 error,
             }
@@ -433,7 +431,7 @@ impl Migration {
         // without finishing. Then this run is recorded as started, before it writes.
         let begun = async {
             let interrupted = registrar_db::audit::close_interrupted(&db).await?;
-            let files = registrar_db::audit::files_summary(&input, None).unwrap_or_default();
+            let files = crate::import::files_summary(&input, None).unwrap_or_default();
             let id = registrar_db::audit::start_run(&db, started_at, &mode, &files).await?;
             Ok::<_, registrar_db::Error>((interrupted, id))
         }
@@ -518,10 +516,8 @@ impl Migration {
         }
         // 1. Validate the files before touching anything.
         let report = match input {
-            Input::Dir(d) => registrar_rules::validate_dir(d, &self.reader)?,
-            Input::File { path, entity } => {
-                registrar_rules::validate_file(path, *entity, &self.reader)?
-            }
+            Input::Dir(d) => crate::validate_dir(d, &self.reader)?,
+            Input::File { path, entity } => crate::validate_file(path, *entity, &self.reader)?,
         };
         let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
@@ -816,7 +812,7 @@ impl Migration {
             skip_audit: true,
             ..self.import_options(ImportMode::Execute)
         };
-        let staged = match registrar_db::import::stage(tx.conn()?, input, &options).await {
+        let staged = match crate::import::stage(tx.conn()?, input, &options).await {
             Ok(s) => s,
             Err(e) => {
                 self.log(&mut out.steps, "import", false, e.to_string());

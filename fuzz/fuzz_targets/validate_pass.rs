@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let options = common::options(knob & 3);
-    if let Ok(report) = registrar_rules::validate_dir(dir.path(), &options) {
+    if let Ok(report) = registrar::validate_dir(dir.path(), &options) {
         // Counts add up: every row is valid or invalid, and an invalid row has an error.
         for f in &report.files {
             assert_eq!(f.valid + f.invalid, f.rows, "every row is valid or invalid");

@@ -463,10 +463,10 @@ fn print_report(report: &Report, format: OutputFormat) {
     }
 }
 
-fn input_of(input: &InputArgs, entity: Option<Entity>) -> db::import::Input {
+fn input_of(input: &InputArgs, entity: Option<Entity>) -> registrar::import::Input {
     match (&input.data, &input.file) {
-        (Some(dir), _) => db::import::Input::Dir(dir.clone()),
-        (None, Some(file)) => db::import::Input::File {
+        (Some(dir), _) => registrar::import::Input::Dir(dir.clone()),
+        (None, Some(file)) => registrar::import::Input::File {
             path: file.clone(),
             entity,
         },
@@ -532,12 +532,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 Some(url) => {
                     let database = connect_existing(&DbArgs { database: url }).await?;
-                    let opts = db::import::ImportOptions {
-                        mode: db::import::ImportMode::Validate,
+                    let opts = registrar::import::ImportOptions {
+                        mode: registrar::import::ImportMode::Validate,
                         reader: options,
                         ..Default::default()
                     };
-                    db::import::run_import(&database, &input_of(&input, entity), &opts).await?
+                    registrar::import::run_import(&database, &input_of(&input, entity), &opts)
+                        .await?
                 }
             };
             print_report(&report, format);
@@ -574,11 +575,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            let opts = db::import::ImportOptions {
+            let opts = registrar::import::ImportOptions {
                 mode: if mode.execute {
-                    db::import::ImportMode::Execute
+                    registrar::import::ImportMode::Execute
                 } else {
-                    db::import::ImportMode::Validate
+                    registrar::import::ImportMode::Validate
                 },
                 on_existing: on_existing.into(),
                 skip_invalid,
@@ -588,7 +589,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 skip_audit: false,
             };
             let report =
-                db::import::run_import(&database, &input_of(&input, entity), &opts).await?;
+                registrar::import::run_import(&database, &input_of(&input, entity), &opts).await?;
             print_report(&report, format);
             // --skip-invalid skips invalid rows, never unread ones: a file-level error fails.
             Ok(exit(

@@ -1,7 +1,7 @@
 //! Progress bars (indicatif) on a terminal; nothing otherwise.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use registrar::db::import::Progress;
+use registrar::Progress;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 

@@ -393,25 +393,6 @@ pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
     })
 }
 
-/// The `files` column for a run over `input`: each file's name, entity, SHA-256 and row count
-/// (rows from `report` when given).
-pub fn files_summary(
-    input: &crate::import::Input,
-    report: Option<&registrar_model::Report>,
-) -> Result<serde_json::Value> {
-    let (files, _) = crate::import::resolve_input(input)?;
-    let shas: Vec<Option<String>> = files
-        .iter()
-        .map(|f| crate::import::sha256_file(&f.path))
-        .collect();
-    Ok(crate::import::files_json(&files, &shas, report))
-}
-
-/// The `counts` column for a run: inserted/updated/skipped/rejected per entity.
-pub fn counts_summary(report: Option<&registrar_model::Report>) -> serde_json::Value {
-    crate::import::counts_json(report)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

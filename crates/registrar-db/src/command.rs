@@ -115,8 +115,28 @@ impl WritingRun {
 pub fn file_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::json!([{
         "name": path.display().to_string(),
-        "sha256": crate::import::sha256_file(path),
+        "sha256": sha256_file(path),
     }])
+}
+
+/// The SHA-256 of a regular file (`None` when it cannot be read, or is not a regular file).
+fn sha256_file(path: &std::path::Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(hex::encode(h.finalize()))
 }
 
 #[cfg(test)]

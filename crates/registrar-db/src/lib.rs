@@ -4,8 +4,10 @@
 //! # Brief overview
 //! - [`Database`] is a connection pool to either engine; [`Database::connect`] takes a
 //!   `sqlite://` or `postgres://` URL, [`Database::init`] creates or upgrades (or adopts) the schema.
-//! - [`import`] loads validated rows (COPY on PostgreSQL, multi-row INSERT on SQLite), all or
-//!   nothing, and writes one `import_runs` row per run.
+//! - [`load`] loads validated records (COPY on PostgreSQL, multi-row INSERT on SQLite) into a
+//!   transaction ([`Database::begin_write`]); it takes typed record batches and knows nothing of
+//!   files (the import pipeline is the facade's, `registrar::import`).
+//! - [`audit`] is the `import_runs` log: one row per run, written as `running` before anything.
 //! - [`hash`] is the argon2id pipeline; [`backup`], [`clean`] and [`seed`] are the runbook steps.
 //! - [`testing`] makes a fresh database per test (used by this workspace's tests).
 //!
@@ -30,7 +32,7 @@ pub mod clean;
 pub mod command;
 mod connect;
 pub mod hash;
-pub mod import;
+pub mod load;
 mod lock;
 pub mod seed;
 pub mod testing;
@@ -96,9 +98,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A data file could not be read.
-    #[error(transparent)]
-    Formats(#[from] registrar_formats::Error),
     /// A backup file is damaged, truncated, from another schema version, or inconsistent.
     #[error("backup refused: {0}")]
     BadBackup(String),

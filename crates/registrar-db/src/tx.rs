@@ -6,7 +6,7 @@
 //! exactly as before. `import --execute` uses the same transaction for its single step.
 //!
 //! - PostgreSQL: `BEGIN`, then the import's advisory transaction lock
-//!   ([`crate::import::PG_LOCK_KEY`], waited for up to 20 s), so two writing runs never
+//!   ([`crate::load::PG_LOCK_KEY`], waited for up to 20 s), so two writing runs never
 //!   interleave.
 //! - SQLite: `BEGIN IMMEDIATE` (the write lock up front) on one pooled connection, with the bulk
 //!   settings `PRAGMA synchronous = NORMAL` and a 16 MiB page cache for the transaction's
@@ -84,7 +84,7 @@ impl Database {
                 let deadline = Instant::now() + LOCK_WAIT;
                 let locked = loop {
                     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                        .bind(crate::import::PG_LOCK_KEY)
+                        .bind(crate::load::PG_LOCK_KEY)
                         .fetch_one(&mut *tx)
                         .await?;
                     if locked || Instant::now() >= deadline {

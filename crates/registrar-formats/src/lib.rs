@@ -27,8 +27,7 @@
 #![deny(missing_docs)]
 
 use registrar_model::{Entity, Issue};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod channel;
 pub mod csv;
@@ -36,71 +35,13 @@ pub mod discover;
 pub mod excel;
 pub mod json;
 mod text;
-mod value;
 
 pub use discover::{discover, DataFile};
-pub use value::Value;
+pub use registrar_model::{header_key, header_name, Event, Format, Row, RowSource, Value};
 
-/// A file format Registrar reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// Comma/semicolon/tab separated, `.csv`.
-    Csv,
-    /// Tab separated, `.tsv`.
-    Tsv,
-    /// Excel 2007+ workbook.
-    Xlsx,
-    /// Excel 97-2003 workbook.
-    Xls,
-    /// OpenDocument spreadsheet.
-    Ods,
-    /// A JSON array of objects, or `{"data": [...]}`.
-    Json,
-    /// One JSON object per line (`.jsonl`, `.ndjson`).
-    Ndjson,
-}
-
-impl Format {
-    /// The format for a file extension (case-insensitive, without the dot).
-    pub fn from_extension(ext: &str) -> Option<Format> {
-        match ext.to_ascii_lowercase().as_str() {
-            "csv" => Some(Format::Csv),
-            "tsv" => Some(Format::Tsv),
-            "xlsx" => Some(Format::Xlsx),
-            "xls" => Some(Format::Xls),
-            "ods" => Some(Format::Ods),
-            "json" => Some(Format::Json),
-            "jsonl" | "ndjson" => Some(Format::Ndjson),
-            _ => None,
-        }
-    }
-
-    /// The format for a path's extension.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        path.extension()
-            .and_then(|e| e.to_str())
-            .and_then(Format::from_extension)
-    }
-
-    /// The short name used in reports (`"csv"`, `"xlsx"`, `"ndjson"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Tsv => "tsv",
-            Format::Xlsx => "xlsx",
-            Format::Xls => "xls",
-            Format::Ods => "ods",
-            Format::Json => "json",
-            Format::Ndjson => "ndjson",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Errors of this crate: I/O, or a file that cannot be read as data at all (the model's
+/// [`registrar_model::ReadError`], so that a [`RowSource`] needs no reader crate).
+pub use registrar_model::ReadError as Error;
 
 /// Options shared by every reader (the READER OPTIONS of SPEC §5 plus limits).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,52 +71,6 @@ impl Default for ReaderOptions {
             max_field_size: 1024 * 1024,
             max_rows: 50_000_000,
         }
-    }
-}
-
-/// One data row: its values in header order and the row number a person sees.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Row {
-    /// CSV: the physical line where the record starts (header = 1); spreadsheets: the sheet's
-    /// row number; JSON array: the 1-based position; NDJSON: the line.
-    pub row: u64,
-    /// One value per header column (missing trailing cells are [`Value::Empty`]).
-    pub values: Vec<Value>,
-}
-
-impl Row {
-    /// True when every value is empty (or whitespace only).
-    pub fn is_blank(&self) -> bool {
-        self.values.iter().all(Value::is_blank)
-    }
-}
-
-/// What a reader yields.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A data row (blank rows are skipped by the readers).
-    Row(Row),
-    /// A problem found while reading (the row it names is not yielded).
-    Issue(Issue),
-}
-
-/// A stream of rows from one file.
-pub trait RowSource: Iterator<Item = Result<Event, Error>> + Send {
-    /// The header names as written ([`header_name`]: trimmed, BOMs and invisible characters
-    /// removed, case kept), in column order.
-    fn headers(&self) -> &[String];
-    /// The row number of the header (1 for CSV; the first non-blank row for spreadsheets).
-    fn header_row(&self) -> u64;
-    /// The format being read.
-    fn format(&self) -> Format;
-    /// The file name as given (no folder), used in issues.
-    fn file_name(&self) -> &str;
-    /// The cells of the row the last `malformed-row` issue was about, as read (CSV: every
-    /// field of a record whose field count differs from the header's), so that a rejects
-    /// file can hold the row as it was; `None` when the reader has none to give (a record too
-    /// long to keep, an unbalanced quote, other formats).
-    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
-        None
     }
 }
 
@@ -310,24 +205,6 @@ pub fn open_regular(path: &Path) -> Result<std::fs::File, Error> {
     Ok(f)
 }
 
-/// A header cell as Registrar shows it: without surrounding whitespace, byte order marks and
-/// other invisible characters ([`registrar_model::trim_invisible`]), case kept. Every reader
-/// uses it for [`RowSource::headers`], so ` \u{feff}password` is `password`.
-pub fn header_name(h: &str) -> &str {
-    registrar_model::trim_invisible(h)
-}
-
-/// The key a header cell is recognised by: [`header_name`], lower-cased. The validation pass,
-/// the rejects writer (which blanks the `password` and `password_hash` cells) and
-/// `verify-logins` all find their columns by this one key.
-///
-/// ```
-/// assert_eq!(registrar_formats::header_key(" \u{feff}Password "), "password");
-/// ```
-pub fn header_key(h: &str) -> String {
-    header_name(h).to_lowercase()
-}
-
 /// The file name of a path (no folder), as used in issues.
 pub fn file_name_of(path: &Path) -> String {
     path.file_name()
@@ -348,6 +225,24 @@ pub fn entity_of(path: &Path) -> Option<Entity> {
     Entity::from_stem(stem)
 }
 
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An [`Error::File`] with a file-level error issue.
+pub(crate) fn file_error(code: registrar_model::IssueCode, file: &str, message: String) -> Error {
+    Error::File(Box::new(Issue::error(code, file, None, None, message)))
+}
+
+/// An [`Error::File`] with an error issue on a row.
+pub(crate) fn file_error_at(
+    code: registrar_model::IssueCode,
+    file: &str,
+    row: u64,
+    message: String,
+) -> Error {
+    Error::File(Box::new(Issue::error(code, file, Some(row), None, message)))
+}
+
 #[cfg(test)]
 mod entity_tests {
     use super::*;
@@ -365,40 +260,4 @@ mod entity_tests {
         );
         assert_eq!(entity_of(Path::new("people.csv")), None);
     }
-}
-
-/// Errors of this crate: I/O, or a file that cannot be read as data at all.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The file or folder could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file cannot be read as data; the issue says why and what to do.
-    #[error("{0}")]
-    File(Box<Issue>),
-}
-
-/// `Result` with this crate's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// An [`Error::File`] with a file-level error issue.
-pub(crate) fn file_error(code: registrar_model::IssueCode, file: &str, message: String) -> Error {
-    Error::File(Box::new(Issue::error(code, file, None, None, message)))
-}
-
-/// An [`Error::File`] with an error issue on a row.
-pub(crate) fn file_error_at(
-    code: registrar_model::IssueCode,
-    file: &str,
-    row: u64,
-    message: String,
-) -> Error {
-    Error::File(Box::new(Issue::error(code, file, Some(row), None, message)))
 }

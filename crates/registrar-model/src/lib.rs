@@ -11,6 +11,10 @@
 //! - [`EmailPattern`] / [`is_training_email`]: the training-account pattern, matched on
 //!   trimmed, case-folded emails (the one definition every crate uses).
 //!
+//! - [`RowSource`] yields [`Event`]s ([`Row`]s of [`Value`]s, or reader [`Issue`]s): what
+//!   every reader of `registrar-formats` gives and the validation pass of `registrar-rules` reads.
+//! - [`Existing`] is what the database already holds; [`Progress`] reports how far a run got.
+//!
 //! This crate does no I/O.
 //!
 //! # Example
@@ -26,18 +30,30 @@
 //! ```
 #![deny(missing_docs)]
 
+mod existing;
+mod hash_cost;
 mod issue;
+mod progress;
 mod records;
 mod report;
+mod source;
 mod text;
 
+pub use existing::Existing;
+pub use hash_cost::{
+    check_argon2_cost, MAX_HASH_M_COST, MAX_HASH_P_COST, MAX_HASH_T_COST, MAX_HASH_WORK,
+};
 pub use issue::{Issue, IssueCode, Position, Severity};
+pub use progress::{Progress, ProgressUnit};
 pub use records::{
     Attendance, AttendanceStatus, Course, CourseCode, CourseStatus, Email, Enrollment, Entity,
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{
     FileSummary, Mode, OnExisting, Report, SuppressedIssues, MAX_ISSUES_PER_FILE_AND_CODE,
+};
+pub use source::{
+    header_key, header_name, Event, Format, MemorySource, ReadError, Row, RowSource, Value,
 };
 pub use text::{
     is_invisible, is_training_email, trim_invisible, EmailPattern, TRAINING_EMAIL_PATTERN,

@@ -12,8 +12,8 @@
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use registrar_formats::{Error, Event, Format, Row, RowSource, Value};
 use registrar_model::{Entity, Mode, Report};
+use registrar_model::{Event, Format, ReadError as Error, Row, RowSource, Value};
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
 use std::time::Duration;
 

@@ -6,17 +6,25 @@
 //!   plus what the database already holds, see [`Existing`]) and validates one file at a time,
 //!   in import order, through [`Validator::validate_source`]. Each row ends as a
 //!   [`RowOutcome::Valid`] typed record or a [`RowOutcome::Invalid`] row with its issues.
-//! - [`validate_dir`] and [`validate_file`] run the whole pass on a folder or one file.
+//! - It reads rows through [`registrar_model::RowSource`] alone: the readers are
+//!   `registrar-formats`' business, and the facade `registrar` joins the two
+//!   (`registrar::validate_dir`, `registrar::import`).
 //! - [`parse`] holds the value parsers (booleans, numbers, dates, grades, codes, emails) and
 //!   [`password`] the password policy.
 //!
 //! # Example
-//! ```no_run
-//! use registrar_formats::ReaderOptions;
-//! let report = registrar_rules::validate_dir("examples/data".as_ref(), &ReaderOptions::default())?;
-//! for issue in &report.issues {
-//!     println!("{issue}");
-//! }
+//! ```
+//! use registrar_model::{Entity, MemorySource, Mode, Report, Value};
+//! use registrar_rules::{ValidationOptions, Validator};
+//!
+//! let t = |s: &str| Value::Text(s.into());
+//! let mut users = MemorySource::new("users.csv", ["email", "password", "role", "first_name", "last_name"])
+//!     .row(2, [t("carol@school"), t("Xk29!vmq-Lp"), t("student"), t("Carol"), t("Diaz")]);
+//! let mut report = Report::new(Mode::Validate);
+//! let mut validator = Validator::new(ValidationOptions::default());
+//! validator.validate_source(Entity::Users, &mut users, &mut report, &mut |_| {})?;
+//! assert_eq!(report.issues[0].code.as_str(), "invalid-email");
+//! assert_eq!(report.issues[0].row, Some(2));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -57,36 +65,17 @@
 //! attendance rows.
 #![deny(missing_docs)]
 
-use chrono::NaiveDate;
-use registrar_formats::{RowSource, Value};
-use registrar_model::{Entity, Issue, OnExisting, Record, Report, Role};
-use std::collections::{HashMap, HashSet};
+pub use registrar_model::Existing;
+use registrar_model::{Entity, Issue, OnExisting, Record, Report, RowSource, Value};
 
 pub mod parse;
 pub mod password;
 mod validator;
 
 pub use validator::{
-    is_training_account, validate_dir, validate_file, validate_files, DEFAULT_ASSESSMENT,
-    MAX_ASSESSMENT_LEN, MAX_COURSE_NAME_LEN, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_SEMESTER_LEN,
+    is_training_account, DEFAULT_ASSESSMENT, MAX_ASSESSMENT_LEN, MAX_COURSE_NAME_LEN,
+    MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_SEMESTER_LEN,
 };
-
-/// The natural keys already in the database, so that `already-exists` can be reported and
-/// references can resolve against database rows. Keys are normalised as the rules normalise
-/// them: emails lower-case, course codes upper-case.
-#[derive(Debug, Clone, Default)]
-pub struct Existing {
-    /// email → role of each user in the database.
-    pub users: HashMap<String, Role>,
-    /// Course codes in the database.
-    pub courses: HashSet<String>,
-    /// (student email, course code) of each enrollment in the database.
-    pub enrollments: HashSet<(String, String)>,
-    /// (student email, course code, assessment) of each grade in the database.
-    pub grades: HashSet<(String, String, String)>,
-    /// (student email, course code, date) of each attendance row in the database.
-    pub attendance: HashSet<(String, String, NaiveDate)>,
-}
 
 /// Options of a validation pass.
 #[derive(Debug, Clone, Default)]
@@ -144,25 +133,7 @@ impl Validator {
         source: &mut dyn RowSource,
         report: &mut Report,
         sink: &mut dyn FnMut(RowOutcome<'_>),
-    ) -> Result<(), registrar_formats::Error> {
+    ) -> Result<(), registrar_model::ReadError> {
         self.inner.validate_source(entity, source, report, sink)
     }
 }
-
-/// Errors of this crate: only I/O (data problems are issues in the report).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A file or folder could not be read.
-    #[error(transparent)]
-    Formats(#[from] registrar_formats::Error),
-    /// A single file was given without an entity, and its stem names none.
-    #[error("cannot tell what {file} holds: name it users, courses, enrollments, grades or attendance (e.g. users.csv), or give the entity (--entity)")]
-    UnknownEntity {
-        /// The file name.
-        file: String,
-    },
-}
-
-/// `Result` with this crate's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;

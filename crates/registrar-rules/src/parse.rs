@@ -9,7 +9,7 @@
 //! The parsers never panic, on any input, and allocate only for the value they return.
 //!
 //! ```
-//! use registrar_formats::Value;
+//! use registrar_model::Value;
 //! use registrar_model::IssueCode;
 //! use registrar_rules::parse;
 //!
@@ -22,7 +22,7 @@
 //! ```
 
 use chrono::{NaiveDate, NaiveTime};
-use registrar_formats::Value;
+use registrar_model::Value;
 use registrar_model::{
     AttendanceStatus, CourseCode, CourseStatus, Email, IssueCode, LetterGrade, Role,
 };

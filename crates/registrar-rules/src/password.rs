@@ -137,30 +137,10 @@ pub fn check_hash(hash: &str) -> Result<(), String> {
     check_params_cost(&params)
 }
 
-/// Largest argon2 memory cost accepted, in KiB (256 MiB; OWASP's setting is 19 MiB, RFC 9106's
-/// second recommendation 64 MiB).
-pub const MAX_HASH_M_COST: u32 = 256 * 1024;
-/// Largest argon2 iteration count accepted.
-pub const MAX_HASH_T_COST: u32 = 10;
-/// Largest argon2 parallelism (lanes) accepted.
-pub const MAX_HASH_P_COST: u32 = 16;
-/// Largest memory × iterations accepted, in KiB passes (1 GiB: e.g. 256 MiB × 4, 64 MiB × 10).
-/// One verification then costs at most about a second and 256 MiB, so `verify-logins` and
-/// `set-password` are bounded on any hash Registrar accepts.
-pub const MAX_HASH_WORK: u64 = 1024 * 1024;
+pub use registrar_model::{MAX_HASH_M_COST, MAX_HASH_P_COST, MAX_HASH_T_COST, MAX_HASH_WORK};
 
 fn check_params_cost(p: &argon2::Params) -> Result<(), String> {
-    let (m, t, lanes) = (p.m_cost(), p.t_cost(), p.p_cost());
-    if m > MAX_HASH_M_COST
-        || t > MAX_HASH_T_COST
-        || lanes > MAX_HASH_P_COST
-        || u64::from(m) * u64::from(t) > MAX_HASH_WORK
-    {
-        return Err(format!(
-            "the argon2 password hash's cost is too high (m = {m} KiB, t = {t}, p = {lanes}); Registrar accepts m up to {MAX_HASH_M_COST} KiB, t up to {MAX_HASH_T_COST}, p up to {MAX_HASH_P_COST} and m × t up to {MAX_HASH_WORK}, so that checking a login stays fast; give a plain password instead to have it hashed"
-        ));
-    }
-    Ok(())
+    registrar_model::check_argon2_cost(p.m_cost(), p.t_cost(), p.p_cost())
 }
 
 /// Checks that a stored argon2 PHC string's cost is within the caps ([`MAX_HASH_M_COST`],

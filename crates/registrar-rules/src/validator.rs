@@ -9,13 +9,11 @@ use crate::parse::{self, quote, ParseResult};
 use crate::password;
 use crate::{Existing, RowOutcome, ValidationOptions};
 use chrono::Datelike;
-use registrar_formats::{DataFile, Event, ReaderOptions, RowSource, Value};
 use registrar_model::{
-    Attendance, Course, CourseCode, CourseStatus, Email, Enrollment, Entity, FileSummary, Grade,
-    Issue, IssueCode, Mode, OnExisting, Password, Record, Report, Role, User,
+    Attendance, Course, CourseCode, CourseStatus, Email, Enrollment, Entity, Event, FileSummary,
+    Grade, Issue, IssueCode, OnExisting, Password, ReadError, Record, Report, Role, RowSource,
+    User, Value,
 };
-use std::path::Path;
-use std::time::Instant;
 
 /// Longest first or last name, in characters.
 pub const MAX_NAME_LEN: usize = 100;
@@ -143,7 +141,7 @@ struct Layout {
 }
 
 fn normalize_header(h: &str) -> String {
-    registrar_formats::header_key(h)
+    registrar_model::header_key(h)
 }
 
 /// Resolves the header; returns the layout and the file-level errors (which stop row checks).
@@ -198,7 +196,7 @@ fn layout(
                 )),
                 None => {
                     lay.idx[slot] = Some(i);
-                    lay.names[slot] = registrar_formats::header_name(h).to_owned();
+                    lay.names[slot] = registrar_model::header_name(h).to_owned();
                 }
             },
             None => {
@@ -284,7 +282,12 @@ mod message_tests {
             "Course list 2024,\n,\ncourse_code,course_name\nMATH101,Calculus I\n",
         )
         .unwrap();
-        let report = validate_file(&path, None, &ReaderOptions::default()).unwrap();
+        let mut source =
+            registrar_formats::open(&path, &registrar_formats::ReaderOptions::default()).unwrap();
+        let mut report = Report::new(registrar_model::Mode::Validate);
+        State::new(ValidationOptions::default())
+            .validate_source(Entity::Courses, source.as_mut(), &mut report, &mut |_| {})
+            .unwrap();
         let missing: Vec<&str> = report
             .issues
             .iter()
@@ -299,7 +302,7 @@ mod message_tests {
 
     #[test]
     fn unknown_column_messages_read_right() {
-        let mut report = Report::new(Mode::Validate);
+        let mut report = Report::new(registrar_model::Mode::Validate);
         for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
             layout(entity, &["nickname".to_owned()], "f.csv", &mut report);
         }
@@ -580,7 +583,7 @@ impl State {
         source: &mut dyn RowSource,
         report: &mut Report,
         sink: &mut dyn FnMut(RowOutcome<'_>),
-    ) -> Result<(), registrar_formats::Error> {
+    ) -> Result<(), ReadError> {
         let file = source.file_name().to_owned();
         let file_idx = u16::try_from(self.files.len()).unwrap_or(u16::MAX);
         self.files.push(file.clone());
@@ -609,7 +612,7 @@ impl State {
         while let Some(event) = source.next() {
             let event = match event {
                 Ok(e) => e,
-                Err(registrar_formats::Error::File(issue)) => {
+                Err(ReadError::File(issue)) => {
                     report.push(*issue);
                     break;
                 }
@@ -1425,103 +1428,6 @@ impl<'c> RowCx<'c, '_> {
         }
         self.required(slot, f).map(Some)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Entry points
-
-/// Validates every data file of `dir` (found by stem) with no database.
-pub fn validate_dir(dir: &Path, options: &ReaderOptions) -> crate::Result<Report> {
-    let start = Instant::now();
-    let mut report = Report::new(Mode::Validate);
-    match registrar_formats::discover(dir) {
-        Ok((files, issues)) => {
-            for i in issues {
-                report.push(i);
-            }
-            run_files(&files, options, ValidationOptions::default(), &mut report)?;
-        }
-        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
-        Err(e) => return Err(e.into()),
-    }
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
-}
-
-/// Validates one file; the entity comes from its stem when `entity` is `None`.
-///
-/// Returns [`crate::Error::UnknownEntity`] when `entity` is `None` and the stem names no entity.
-pub fn validate_file(
-    path: &Path,
-    entity: Option<Entity>,
-    options: &ReaderOptions,
-) -> crate::Result<Report> {
-    let start = Instant::now();
-    let entity = entity
-        .or_else(|| registrar_formats::entity_of(path))
-        .ok_or_else(|| crate::Error::UnknownEntity {
-            file: registrar_formats::file_name_of(path),
-        })?;
-    let mut report = Report::new(Mode::Validate);
-    let mut validator = State::new(ValidationOptions::default());
-    match registrar_formats::open(path, options) {
-        Ok(mut source) => {
-            validator.validate_source(entity, source.as_mut(), &mut report, &mut |_| {})?;
-        }
-        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
-        Err(e) => return Err(e.into()),
-    }
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
-}
-
-/// Validates the given files in import order (users, courses, enrollments, grades,
-/// attendance; files of the same entity keep their order).
-pub fn validate_files(
-    files: &[DataFile],
-    options: &ReaderOptions,
-    validation: ValidationOptions,
-) -> crate::Result<Report> {
-    let start = Instant::now();
-    let mut report = Report::new(Mode::Validate);
-    run_files(files, options, validation, &mut report)?;
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
-}
-
-fn run_files(
-    files: &[DataFile],
-    options: &ReaderOptions,
-    validation: ValidationOptions,
-    report: &mut Report,
-) -> crate::Result<()> {
-    let mut ordered: Vec<&DataFile> = files.iter().collect();
-    ordered.sort_by_key(|f| f.entity);
-    let mut validator = State::new(validation);
-    for df in ordered {
-        match registrar_formats::open_as(&df.path, df.format, options) {
-            Ok(mut source) => {
-                validator.validate_source(df.entity, source.as_mut(), report, &mut |_| {})?;
-            }
-            Err(registrar_formats::Error::File(issue)) => {
-                report.files.push(FileSummary::new(
-                    registrar_formats::file_name_of(&df.path),
-                    df.entity,
-                    df.format.as_str(),
-                ));
-                report.push(*issue);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-fn elapsed_ms(start: Instant) -> u64 {
-    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// True for a rejects file written by `import --skip-invalid` (`<file>.rejects.csv`, any case).

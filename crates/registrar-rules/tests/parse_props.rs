@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
-use registrar_formats::Value;
+use registrar_model::Value;
 use registrar_model::{AttendanceStatus, CourseStatus, IssueCode, LetterGrade, Role};
 use registrar_rules::{parse, password};
 

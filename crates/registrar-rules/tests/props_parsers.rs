@@ -5,8 +5,8 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use proptest::prelude::*;
-use registrar_formats::Value;
 use registrar_model::IssueCode;
+use registrar_model::Value;
 use registrar_rules::parse;
 
 fn day(n: i32) -> NaiveDate {

@@ -4,8 +4,8 @@ mod common;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use common::*;
-use registrar_formats::{Event, Row, Value};
 use registrar_model::{Entity, Issue, IssueCode, OnExisting, Role, Severity};
+use registrar_model::{Event, Row, Value};
 use registrar_rules::{Existing, ValidationOptions};
 use std::collections::BTreeSet;
 

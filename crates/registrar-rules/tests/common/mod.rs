@@ -1,8 +1,8 @@
 //! An in-memory [`RowSource`] for testing the rules without the readers.
 #![allow(dead_code)]
 
-use registrar_formats::{Error, Event, Format, Row, RowSource, Value};
 use registrar_model::{Entity, Issue, IssueCode, Mode, Report};
+use registrar_model::{Event, Format, ReadError as Error, Row, RowSource, Value};
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
 
 /// A `Vec` of events behind the `RowSource` trait.

@@ -2,10 +2,10 @@
 //! and races between reading, validation and hashing. Both engines (PostgreSQL when
 //! `REGISTRAR_TEST_POSTGRES` is set).
 
-use registrar_db::import::{run_import, ImportMode, ImportOptions, Input};
-use registrar_db::testing::{fresh_postgres, fresh_sqlite};
-use registrar_db::Database;
-use registrar_model::IssueCode;
+use registrar::db::testing::{fresh_postgres, fresh_sqlite};
+use registrar::db::Database;
+use registrar::import::{run_import, ImportMode, ImportOptions, Input};
+use registrar::model::IssueCode;
 use std::path::Path;
 
 async fn count(db: &Database, table: &str) -> i64 {

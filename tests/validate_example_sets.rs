@@ -1,16 +1,17 @@
 //! The workspace's example data sets through the rules: `examples/data` is clean and
 //! `examples/messy` gets exactly the faults its `FAULTS.md` lists (file, row, column, code), with
 //! the per-file counts it gives. Files are listed here by stem, so this does not depend on
-//! `registrar_formats::discover`.
+//! `registrar::formats::discover`.
 
-use registrar_formats::{DataFile, Format, ReaderOptions};
-use registrar_model::Report;
-use registrar_rules::{validate_files, ValidationOptions};
+use registrar::formats::{DataFile, Format, ReaderOptions};
+use registrar::model::Report;
+use registrar::rules::ValidationOptions;
+use registrar::validate_files;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
 fn validate(dir: &Path) -> Report {
@@ -18,7 +19,7 @@ fn validate(dir: &Path) -> Report {
     for entry in std::fs::read_dir(dir).expect("example folder") {
         let path = entry.expect("entry").path();
         if let (Some(entity), Some(format)) = (
-            registrar_formats::entity_of(&path),
+            registrar::formats::entity_of(&path),
             Format::from_path(&path),
         ) {
             files.push(DataFile {
@@ -118,7 +119,7 @@ fn messy_data_gets_exactly_the_planted_faults() {
     assert_eq!(got_counts, counts);
 
     // The same through discovery.
-    let by_dir = registrar_rules::validate_dir(&dir, &ReaderOptions::default()).expect("readable");
+    let by_dir = registrar::validate_dir(&dir, &ReaderOptions::default()).expect("readable");
     assert_eq!(by_dir.issues, r.issues);
     assert_eq!(by_dir.files, r.files);
 }

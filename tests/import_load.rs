@@ -1,12 +1,12 @@
 //! `run_import` against a real SQLite file and a real PostgreSQL server
 //! (`REGISTRAR_TEST_POSTGRES`; a fresh database per test).
 
-use registrar_db::audit::list_runs;
-use registrar_db::hash::{is_argon2_hash, verify_password};
-use registrar_db::import::{run_import, ImportMode, ImportOptions, Input};
-use registrar_db::testing::{fresh_postgres, fresh_sqlite};
-use registrar_db::{Database, Error};
-use registrar_model::OnExisting;
+use registrar::db::audit::list_runs;
+use registrar::db::hash::{is_argon2_hash, verify_password};
+use registrar::db::testing::{fresh_postgres, fresh_sqlite};
+use registrar::db::{Database, Error};
+use registrar::import::{run_import, ImportMode, ImportOptions, Input};
+use registrar::model::OnExisting;
 use std::path::Path;
 
 /// A pre-computed argon2id hash (of "prehashed-secret-1"), made with the argon2 crate.
@@ -140,7 +140,7 @@ async fn full_load(db: &Database, tmp: &Path) {
         .await
         .unwrap();
     assert!(report.is_ok(), "{:#?}", report.issues);
-    assert_eq!(report.mode, registrar_model::Mode::Execute);
+    assert_eq!(report.mode, registrar::model::Mode::Execute);
     assert_eq!(counts(db).await, [4, 2, 3, 2, 3]);
     let inserted: Vec<u64> = report.files.iter().map(|f| f.inserted).collect();
     assert_eq!(inserted, vec![4, 2, 3, 2, 3]);
@@ -244,7 +244,7 @@ async fn database_error_rolls_back(db: &Database, tmp: &Path) {
     let err = run_import(db, &Input::Dir(data), &execute())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Sqlx(_)), "{err}");
+    assert!(matches!(err, registrar::Error::Db(Error::Sqlx(_))), "{err}");
     assert_eq!(counts(db).await, [0; 5], "everything rolled back");
     let runs = list_runs(db).await.unwrap();
     assert_eq!(runs.len(), 1);
@@ -424,7 +424,7 @@ async fn validate_mode_writes_nothing(db: &Database, tmp: &Path) {
     .await
     .unwrap();
     assert!(report.is_ok(), "{:#?}", report.issues);
-    assert_eq!(report.mode, registrar_model::Mode::Validate);
+    assert_eq!(report.mode, registrar::model::Mode::Validate);
     assert_eq!(counts(db).await, [4, 2, 0, 0, 0]);
     // Validate against the database: users are already there.
     let report = run_import(db, &Input::Dir(data), &ImportOptions::default())
@@ -459,7 +459,7 @@ async fn a_second_run_is_refused_while_one_holds_the_lock_postgres() {
     let other = sqlx::PgPool::connect(&url).await.unwrap();
     let mut holder = other.acquire().await.unwrap();
     sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(registrar_db::import::PG_LOCK_KEY)
+        .bind(registrar::db::load::PG_LOCK_KEY)
         .execute(&mut *holder)
         .await
         .unwrap();
@@ -470,7 +470,7 @@ async fn a_second_run_is_refused_while_one_holds_the_lock_postgres() {
     assert_eq!(counts(&db).await, [0; 5]);
     assert_eq!(list_runs(&db).await.unwrap()[0].outcome, "database-error");
     sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(registrar_db::import::PG_LOCK_KEY)
+        .bind(registrar::db::load::PG_LOCK_KEY)
         .execute(&mut *holder)
         .await
         .unwrap();
@@ -625,3 +625,102 @@ async fn mixed_formats(db: &Database, tmp: &Path) {
     );
 }
 both_engines!(mixed_formats_sqlite, mixed_formats_postgres, mixed_formats);
+
+/// The streaming COPY on PostgreSQL: a file large enough for several 1 MiB sends, then an
+/// `--on-existing update` run whose updates (more than the loader's 50,000 rows per `UPDATE ... FROM UNNEST`) interleave with
+/// new rows, so the COPY is finished for an UPDATE mid-file and reopened after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_streaming_copy_with_updates_mid_file() {
+    let Some(url) = fresh_postgres("pg_streaming_copy").await else {
+        return;
+    };
+    let db = Database::open(&url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (students, courses, days, first_days) = (5, 12, 1_500, 1_000);
+    let mut users =
+        String::from("email,password,password_hash,role,first_name,last_name,is_active\n");
+    let hash = {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+        argon2::Argon2::default()
+            .hash_password(b"prehashed-secret-1", &salt)
+            .unwrap()
+            .to_string()
+    };
+    for s in 0..students {
+        users.push_str(&format!(
+            "s{s}@example.org,,\"{hash}\",student,S{s},Stu,true\n"
+        ));
+    }
+    std::fs::write(data.join("users.csv"), users).unwrap();
+    let mut course_csv =
+        String::from("course_code,course_name,description,semester,credits,status\n");
+    let mut enroll = String::from("student_email,course_code,enrollment_date\n");
+    for c in 0..courses {
+        course_csv.push_str(&format!("C{c:03},Course {c},,Fall 2024,3,active\n"));
+        for s in 0..students {
+            enroll.push_str(&format!("s{s}@example.org,C{c:03},\n"));
+        }
+    }
+    std::fs::write(data.join("courses.csv"), course_csv).unwrap();
+    std::fs::write(data.join("enrollments.csv"), enroll).unwrap();
+    let day0 = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+    let attendance = |upto: usize, status: &str| {
+        let mut a = String::from("student_email,course_code,date,status\n");
+        for s in 0..students {
+            for c in 0..courses {
+                for d in 0..upto {
+                    let date = day0 + chrono::Days::new(d as u64);
+                    a.push_str(&format!("s{s}@example.org,C{c:03},{date},{status}\n"));
+                }
+            }
+        }
+        a
+    };
+    std::fs::write(
+        data.join("attendance.csv"),
+        attendance(first_days, "present"),
+    )
+    .unwrap();
+    let execute = ImportOptions {
+        mode: ImportMode::Execute,
+        ..ImportOptions::default()
+    };
+    let report = run_import(&db, &Input::Dir(data.clone()), &execute)
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:#?}", report.issues);
+    let first = (students * courses * first_days) as u64;
+    assert_eq!(report.file("attendance.csv").unwrap().inserted, first);
+
+    // Every old row changes status and 500 new days per (student, course) come in between.
+    std::fs::write(data.join("attendance.csv"), attendance(days, "late")).unwrap();
+    let update = ImportOptions {
+        on_existing: OnExisting::Update,
+        ..execute
+    };
+    let report = run_import(&db, &Input::Dir(data.clone()), &update)
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:#?}", report.issues);
+    let att = report.file("attendance.csv").unwrap();
+    assert!(att.updated > 50_000);
+    assert_eq!(
+        (att.inserted, att.updated),
+        ((students * courses * (days - first_days)) as u64, first)
+    );
+    let Database::Postgres(pool) = &db else {
+        panic!("a PostgreSQL database");
+    };
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM attendances GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        by_status,
+        vec![("late".to_owned(), (students * courses * days) as i64)]
+    );
+}

@@ -1,8 +1,9 @@
 //! End to end: real CSV files read by `registrar-formats`, validated by the rules.
 
-use registrar_formats::{DataFile, Format, ReaderOptions};
-use registrar_model::{Entity, IssueCode};
-use registrar_rules::{validate_file, validate_files, Error, ValidationOptions};
+use registrar::formats::{DataFile, Format, ReaderOptions};
+use registrar::model::{Entity, IssueCode};
+use registrar::rules::ValidationOptions;
+use registrar::{validate_file, validate_files, Error};
 use std::path::Path;
 
 const USERS: &str = "\u{feff}Email , Password,role,first_name,last_name,is_active\r\n\
@@ -31,7 +32,7 @@ fn write(dir: &Path, name: &str, text: &str) -> DataFile {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     DataFile {
-        entity: registrar_formats::entity_of(&path).unwrap(),
+        entity: registrar::formats::entity_of(&path).unwrap(),
         format: Format::from_path(&path).unwrap(),
         path,
     }
@@ -151,7 +152,7 @@ fn unsupported_file_is_an_issue_and_missing_file_an_error() {
     let missing = dir.path().join("users.csv");
     assert!(matches!(
         validate_file(&missing, None, &ReaderOptions::default()),
-        Err(Error::Formats(_))
+        Err(Error::Read(_))
     ));
 }
 
@@ -165,7 +166,7 @@ fn a_folder_end_to_end() {
     write(dir.path(), "attendance.tsv", ATTENDANCE);
     std::fs::write(dir.path().join("attendance.csv"), "x\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
-    let r = registrar_rules::validate_dir(dir.path(), &ReaderOptions::default()).unwrap();
+    let r = registrar::validate_dir(dir.path(), &ReaderOptions::default()).unwrap();
     let files: Vec<&str> = r.files.iter().map(|f| f.file.as_str()).collect();
     assert_eq!(files, ["users.csv", "courses.csv", "enrollments.csv"]);
     let dup: Vec<_> = r
@@ -178,10 +179,10 @@ fn a_folder_end_to_end() {
     assert!(!r.ok);
 
     let empty = tempfile::tempdir().unwrap();
-    let r = registrar_rules::validate_dir(empty.path(), &ReaderOptions::default()).unwrap();
+    let r = registrar::validate_dir(empty.path(), &ReaderOptions::default()).unwrap();
     assert!(r.files.is_empty());
 
-    assert!(registrar_rules::validate_dir(
+    assert!(registrar::validate_dir(
         &dir.path().join("no-such-folder"),
         &ReaderOptions::default()
     )

@@ -4,8 +4,8 @@
 //! PostgreSQL. Run with
 //! `cargo test --release -p registrar-db --test import_perf -- --ignored --nocapture`.
 
-use registrar_db::import::{run_import, ImportMode, ImportOptions, Input};
-use registrar_db::Database;
+use registrar::db::Database;
+use registrar::import::{run_import, ImportMode, ImportOptions, Input};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -58,7 +58,7 @@ fn data_dir() -> Option<PathBuf> {
 async fn attendance_load_speed_sqlite() {
     let Some(dir) = data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let db = Database::open(&registrar_db::testing::fresh_sqlite(tmp.path()))
+    let db = Database::open(&registrar::db::testing::fresh_sqlite(tmp.path()))
         .await
         .unwrap();
     load(&db, &dir).await;
@@ -68,7 +68,7 @@ async fn attendance_load_speed_sqlite() {
 #[ignore = "speed probe; needs REGISTRAR_PERF_DATA"]
 async fn attendance_load_speed_postgres() {
     let Some(dir) = data_dir() else { return };
-    let Some(url) = registrar_db::testing::fresh_postgres("perf").await else {
+    let Some(url) = registrar::db::testing::fresh_postgres("perf").await else {
         return;
     };
     let db = Database::open(&url).await.unwrap();
@@ -79,7 +79,7 @@ async fn attendance_load_speed_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "speed probe"]
 async fn users_import_costs_about_the_hashing_time() {
-    use registrar_model::Password;
+    use registrar::model::Password;
     let n = 200;
     let tmp = tempfile::tempdir().unwrap();
     let mut csv = String::from("email,password,role,first_name,last_name\n");
@@ -94,10 +94,10 @@ async fn users_import_costs_about_the_hashing_time() {
         .map(|i| Password::new(format!("Zq{i}-long-Secret-x")))
         .collect();
     let t = Instant::now();
-    let hashes = registrar_db::hash::hash_all(passwords);
+    let hashes = registrar::db::hash::hash_all(passwords);
     let pure = t.elapsed().as_secs_f64();
     assert_eq!(hashes.len(), n);
-    let db = Database::open(&registrar_db::testing::fresh_sqlite(tmp.path()))
+    let db = Database::open(&registrar::db::testing::fresh_sqlite(tmp.path()))
         .await
         .unwrap();
     let opts = ImportOptions {

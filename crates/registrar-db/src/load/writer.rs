@@ -15,9 +15,10 @@
 //!
 //! After users and after courses, the id maps are refreshed with one `SELECT` each.
 
-use super::existing::{refresh_courses, refresh_users, Ids};
-use super::{Conn, Item, Msg};
+use super::existing::{refresh_courses, refresh_users, KnownIds};
+use super::{FileCounts, LoadItem, LoadMsg};
 use crate::hash::{HashError, HashResults};
+use crate::Conn;
 use crate::{Error, Result};
 use chrono::NaiveDate;
 use registrar_model::{Course, Entity, OnExisting, Record, User};
@@ -33,14 +34,6 @@ const PG_COPY_ROWS: usize = 65_536;
 const PG_COPY_BYTES: usize = 1 << 20;
 /// Rows per PostgreSQL `UPDATE ... FROM UNNEST` statement.
 const PG_UPDATE_ROWS: usize = 50_000;
-
-/// Per-file counts.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub inserted: u64,
-    pub updated: u64,
-    pub skipped: u64,
-}
 
 struct UserRow {
     id: i64,
@@ -137,8 +130,8 @@ impl Rows {
 /// What sorting one file's records needs (borrowed from the [`Loader`], so a streaming COPY
 /// can hold the connection at the same time).
 struct Sort<'s> {
-    ids: &'s Ids,
-    counts: &'s mut Counts,
+    ids: &'s KnownIds,
+    counts: &'s mut FileCounts,
     on_existing: OnExisting,
     pending_users: &'s mut Vec<PendingUser>,
     file: usize,
@@ -148,19 +141,19 @@ fn no_counts() -> Error {
     Error::Refused("internal error: a file index outside the run's files".into())
 }
 
-/// The loader's state for one run.
-pub(crate) struct Loader<'c, 'a> {
-    pub conn: &'a mut Conn<'c>,
-    pub ids: Ids,
-    pub counts: Vec<Counts>,
-    pub on_existing: OnExisting,
+/// Writes the batches of one run into a transaction the caller owns.
+pub struct Loader<'c, 'a> {
+    conn: &'a mut Conn<'c>,
+    ids: KnownIds,
+    counts: Vec<FileCounts>,
+    on_existing: OnExisting,
     hashes: HashResults,
     pending_users: Vec<PendingUser>,
-    progress: Option<std::sync::Arc<dyn super::Progress>>,
+    progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
     copy_buf: Vec<u8>,
     /// Set when the hashes were cancelled (the reading side found the run cannot commit):
     /// nothing more is written, the channel is only drained.
-    pub abandoned: bool,
+    abandoned: bool,
 }
 
 fn unresolved(what: &str, key: &str) -> Error {
@@ -171,18 +164,21 @@ fn unresolved(what: &str, key: &str) -> Error {
 }
 
 impl<'c, 'a> Loader<'c, 'a> {
+    /// A loader writing on `conn` for a run of `files` files, resolving references with
+    /// `ids` (from [`super::read_existing`], in the same transaction) and taking the hashes of
+    /// plain passwords from `hashes`.
     pub fn new(
         conn: &'a mut Conn<'c>,
-        ids: Ids,
+        ids: KnownIds,
         files: usize,
         on_existing: OnExisting,
         hashes: HashResults,
-        progress: Option<std::sync::Arc<dyn super::Progress>>,
+        progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
     ) -> Self {
         Loader {
             conn,
             ids,
-            counts: vec![Counts::default(); files],
+            counts: vec![FileCounts::default(); files],
             on_existing,
             hashes,
             pending_users: Vec::new(),
@@ -190,6 +186,17 @@ impl<'c, 'a> Loader<'c, 'a> {
             copy_buf: Vec::new(),
             abandoned: false,
         }
+    }
+
+    /// Rows written so far, per file index of the run.
+    pub fn counts(&self) -> &[FileCounts] {
+        &self.counts
+    }
+
+    /// True when the hashes were cancelled (the reading side found that the run cannot
+    /// commit), so the loader stopped writing and only drained the channel.
+    pub fn abandoned(&self) -> bool {
+        self.abandoned
     }
 
     fn is_pg(&self) -> bool {
@@ -200,11 +207,11 @@ impl<'c, 'a> Loader<'c, 'a> {
     /// validation failed does not bother finishing the users (they are rolled back anyway).
     pub async fn run(
         &mut self,
-        rx: &mut mpsc::Receiver<Msg>,
+        rx: &mut mpsc::Receiver<LoadMsg>,
         failed: &std::sync::atomic::AtomicBool,
     ) -> Result<()> {
         while let Some(msg) = rx.recv().await {
-            let Msg::Begin { file, entity } = msg else {
+            let LoadMsg::Begin { file, entity } = msg else {
                 continue; // rows of a skipped (or abandoned) file: drained
             };
             if self.abandoned {
@@ -236,7 +243,7 @@ impl<'c, 'a> Loader<'c, 'a> {
         &mut self,
         file: usize,
         entity: Entity,
-        rx: &mut mpsc::Receiver<Msg>,
+        rx: &mut mpsc::Receiver<LoadMsg>,
     ) -> Result<()> {
         if self.is_pg()
             && matches!(
@@ -260,9 +267,9 @@ impl<'c, 'a> Loader<'c, 'a> {
         };
         while let Some(msg) = rx.recv().await {
             let items = match msg {
-                Msg::Rows(items) => items,
-                Msg::End => break,
-                Msg::Begin { .. } => {
+                LoadMsg::Rows(items) => items,
+                LoadMsg::End => break,
+                LoadMsg::Begin { .. } => {
                     return Err(Error::Refused(
                         "internal error: a file started before the previous one ended".into(),
                     ))
@@ -306,7 +313,7 @@ impl<'c, 'a> Loader<'c, 'a> {
         &mut self,
         file: usize,
         entity: Entity,
-        rx: &mut mpsc::Receiver<Msg>,
+        rx: &mut mpsc::Receiver<LoadMsg>,
     ) -> Result<()> {
         let Loader {
             conn,
@@ -473,11 +480,11 @@ impl<'c, 'a> Loader<'c, 'a> {
 
 impl Sort<'_> {
     /// Sorts one validated record into new rows, updates or skips (and counts it).
-    fn accept(&mut self, item: Item, new_rows: &mut Rows, updates: &mut Rows) -> Result<()> {
-        let Item {
+    fn accept(&mut self, item: LoadItem, new_rows: &mut Rows, updates: &mut Rows) -> Result<()> {
+        let LoadItem {
             record,
             existing,
-            slot,
+            hash_slot: slot,
         } = item;
         if existing && self.on_existing != OnExisting::Update {
             // `Error` makes such rows invalid in validation, so this is `Skip`.
@@ -577,7 +584,7 @@ impl Sort<'_> {
     }
 }
 
-fn resolve(ids: &Ids, email: &str, code: &str) -> Result<(i64, i64)> {
+fn resolve(ids: &KnownIds, email: &str, code: &str) -> Result<(i64, i64)> {
     let s = *ids
         .users
         .get(email)
@@ -592,7 +599,7 @@ fn resolve(ids: &Ids, email: &str, code: &str) -> Result<(i64, i64)> {
 /// Receives and sorts records until `buf` holds [`PG_COPY_BYTES`] of COPY text, or
 /// [`PG_UPDATE_ROWS`] updates wait, or the file ends (`true`).
 async fn fill_copy_buf(
-    rx: &mut mpsc::Receiver<Msg>,
+    rx: &mut mpsc::Receiver<LoadMsg>,
     sort: &mut Sort<'_>,
     new_rows: &mut Rows,
     updates: &mut Rows,
@@ -600,10 +607,10 @@ async fn fill_copy_buf(
 ) -> Result<bool> {
     while buf.len() < PG_COPY_BYTES && updates.len() < PG_UPDATE_ROWS {
         let items = match rx.recv().await {
-            Some(Msg::Rows(items)) => items,
+            Some(LoadMsg::Rows(items)) => items,
             // A closed channel ends the file like `End` (the reader stopped).
-            Some(Msg::End) | None => return Ok(true),
-            Some(Msg::Begin { .. }) => {
+            Some(LoadMsg::End) | None => return Ok(true),
+            Some(LoadMsg::Begin { .. }) => {
                 return Err(Error::Refused(
                     "internal error: a file started before the previous one ended".into(),
                 ))
@@ -1023,107 +1030,6 @@ async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The streaming COPY on PostgreSQL: a file large enough for several 1 MiB sends, then an
-    /// `--on-existing update` run whose updates (more than [`PG_UPDATE_ROWS`]) interleave with
-    /// new rows, so the COPY is finished for an UPDATE mid-file and reopened after it.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pg_streaming_copy_with_updates_mid_file() {
-        use crate::import::{run_import, ImportMode, ImportOptions, Input};
-        let Some(url) = crate::testing::fresh_postgres("pg_streaming_copy").await else {
-            return;
-        };
-        let db = crate::Database::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        let (students, courses, days, first_days) = (5, 12, 1_500, 1_000);
-        let mut users =
-            String::from("email,password,password_hash,role,first_name,last_name,is_active\n");
-        let hash = {
-            use argon2::password_hash::{PasswordHasher, SaltString};
-            let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
-            argon2::Argon2::default()
-                .hash_password(b"prehashed-secret-1", &salt)
-                .unwrap()
-                .to_string()
-        };
-        for s in 0..students {
-            users.push_str(&format!(
-                "s{s}@example.org,,\"{hash}\",student,S{s},Stu,true\n"
-            ));
-        }
-        std::fs::write(data.join("users.csv"), users).unwrap();
-        let mut course_csv =
-            String::from("course_code,course_name,description,semester,credits,status\n");
-        let mut enroll = String::from("student_email,course_code,enrollment_date\n");
-        for c in 0..courses {
-            course_csv.push_str(&format!("C{c:03},Course {c},,Fall 2024,3,active\n"));
-            for s in 0..students {
-                enroll.push_str(&format!("s{s}@example.org,C{c:03},\n"));
-            }
-        }
-        std::fs::write(data.join("courses.csv"), course_csv).unwrap();
-        std::fs::write(data.join("enrollments.csv"), enroll).unwrap();
-        let day0 = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
-        let attendance = |upto: usize, status: &str| {
-            let mut a = String::from("student_email,course_code,date,status\n");
-            for s in 0..students {
-                for c in 0..courses {
-                    for d in 0..upto {
-                        let date = day0 + chrono::Days::new(d as u64);
-                        a.push_str(&format!("s{s}@example.org,C{c:03},{date},{status}\n"));
-                    }
-                }
-            }
-            a
-        };
-        std::fs::write(
-            data.join("attendance.csv"),
-            attendance(first_days, "present"),
-        )
-        .unwrap();
-        let execute = ImportOptions {
-            mode: ImportMode::Execute,
-            ..ImportOptions::default()
-        };
-        let report = run_import(&db, &Input::Dir(data.clone()), &execute)
-            .await
-            .unwrap();
-        assert!(report.is_ok(), "{:#?}", report.issues);
-        let first = (students * courses * first_days) as u64;
-        assert_eq!(report.file("attendance.csv").unwrap().inserted, first);
-
-        // Every old row changes status and 500 new days per (student, course) come in between.
-        std::fs::write(data.join("attendance.csv"), attendance(days, "late")).unwrap();
-        let update = ImportOptions {
-            on_existing: OnExisting::Update,
-            ..execute
-        };
-        let report = run_import(&db, &Input::Dir(data.clone()), &update)
-            .await
-            .unwrap();
-        assert!(report.is_ok(), "{:#?}", report.issues);
-        let att = report.file("attendance.csv").unwrap();
-        assert!(att.updated as usize > PG_UPDATE_ROWS);
-        assert_eq!(
-            (att.inserted, att.updated),
-            ((students * courses * (days - first_days)) as u64, first)
-        );
-        let crate::Database::Postgres(pool) = &db else {
-            panic!("a PostgreSQL database");
-        };
-        let by_status: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, COUNT(*) FROM attendances GROUP BY status ORDER BY status",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        assert_eq!(
-            by_status,
-            vec![("late".to_owned(), (students * courses * days) as i64)]
-        );
-    }
 
     #[test]
     fn copy_text_escapes_specials() {

@@ -29,7 +29,9 @@
 //!   `*.rejects.csv` is read back, the validation pass strips exactly that one quote again, so a
 //!   fixed rejects file re-imports to the original values; see GUARANTEES.md).
 
-use crate::{Error, Result};
+use crate::Error;
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 use registrar_formats::Value;
 use registrar_model::Issue;
 use std::fs::File;

@@ -3,8 +3,8 @@
 //! the whole validation pass runs. Each named test pins the fault its input showed;
 //! `every_fuzz_input_validates_cleanly` replays all of `tests/fixtures/regressions/validate_pass/`.
 
-use registrar_formats::ReaderOptions;
-use registrar_model::{IssueCode, Report};
+use registrar::formats::ReaderOptions;
+use registrar::model::{IssueCode, Report};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -36,7 +36,7 @@ fn replay(input: &[u8]) -> Option<Report> {
     if knob & 2 == 2 {
         options.max_rows = 3;
     }
-    let report = registrar_rules::validate_dir(dir.path(), &options).ok()?;
+    let report = registrar::validate_dir(dir.path(), &options).ok()?;
     for f in &report.files {
         assert_eq!(f.valid + f.invalid, f.rows, "every row is valid or invalid");
         assert!(

@@ -4,16 +4,16 @@
 //! # How a run goes
 //! 1. The files are found ([`Input::Dir`] by stem, in import order) or given ([`Input::File`]).
 //! 2. **Execute**: the run is recorded as started (`import_runs` outcome `running`, see
-//!    [`crate::audit`]), then one transaction is opened for the whole run
-//!    ([`crate::WriteTx`]; PostgreSQL: plus `pg_try_advisory_xact_lock`, so two runs never
+//!    [`registrar_db::audit`]), then one transaction is opened for the whole run
+//!    ([`registrar_db::WriteTx`]; PostgreSQL: plus `pg_try_advisory_xact_lock`, so two runs never
 //!    interleave; SQLite: `BEGIN IMMEDIATE`). [`stage`] runs the same import inside a
 //!    transaction the caller owns (the runbook's clean-up + import + lock-down).
 //!    What the database already holds is read inside it with one set-based query per table.
 //! 3. A blocking thread reads and validates the files in order (`registrar_rules::Validator`)
 //!    and streams valid records in batches through a bounded channel to the loader, an async
-//!    task writing into the transaction (see `load`): reading overlaps writing, memory stays
+//!    task writing into the transaction (see [`registrar_db::load`]): reading overlaps writing, memory stays
 //!    bounded (batches, plus email / course-code → id maps, never the whole file).
-//!    Plain passwords go to the argon2 pipeline ([`crate::hash::HashPipeline`], every core) the
+//!    Plain passwords go to the argon2 pipeline ([`registrar_db::hash::HashPipeline`], every core) the
 //!    moment a user row is valid; the loader writes users once their hashes are ready, while
 //!    courses are already loading.
 //! 4. **Validate first or stream?** We stream: rows are written while later rows are still
@@ -39,15 +39,13 @@
 //! right after the commit loses that last transaction) and a 16 MiB page cache; both are restored
 //! afterwards.
 
-mod existing;
-mod load;
 mod rejects;
 
-pub use existing::load_existing;
-
-use crate::audit::{self, NewRun};
-use crate::hash::HashPipeline;
-use crate::{Database, Error, Result};
+use crate::Error;
+use registrar_db::audit::{self, NewRun};
+use registrar_db::hash::HashPipeline;
+use registrar_db::load::{self as loader, LoadItem as Item, LoadMsg as Msg, Loader, Need};
+use registrar_db::{Conn, Database};
 use registrar_formats::{DataFile, Event, Format, ReaderOptions, RowSource};
 use registrar_model::{Entity, Issue, IssueCode, Mode, OnExisting, Record, Report};
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
@@ -81,16 +79,9 @@ pub enum ImportMode {
     Execute,
 }
 
-/// Progress callbacks (the CLI draws bars with them). Called from several threads.
-pub trait Progress: Send + Sync {
-    /// A new phase begins (`"users.csv"`, `"hashing passwords"`, ...), with its size in rows
-    /// when known.
-    fn phase(&self, name: &str, total: Option<u64>);
-    /// `n` more rows (or hashes) done in the current phase.
-    fn advance(&self, n: u64);
-    /// The run is over.
-    fn finish(&self);
-}
+pub use registrar_model::{Progress, ProgressUnit};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Options of [`run_import`].
 #[derive(Clone, Default)]
@@ -126,34 +117,11 @@ impl std::fmt::Debug for ImportOptions {
     }
 }
 
-/// One validated record on its way to the loader.
-pub(crate) struct Item {
-    record: Record,
-    existing: bool,
-    /// The hashing slot of a user whose plain password is being hashed.
-    slot: Option<u32>,
-}
-
-/// What the reading thread sends the loader.
-pub(crate) enum Msg {
-    /// A file starts (index into the run's file list).
-    Begin { file: usize, entity: Entity },
-    /// Valid records of the current file.
-    Rows(Vec<Item>),
-    /// The current file ended.
-    End,
-}
-
-/// A connection inside the run's transaction.
-pub(crate) use crate::Conn;
 pub use rejects::InstalledRejects;
 /// Records per channel message.
 const BATCH: usize = 8_192;
 /// Messages the channel holds before the reader waits for the loader.
 const CHANNEL: usize = 4;
-/// The PostgreSQL advisory lock key execute runs take (`pg_try_advisory_xact_lock`), so two
-/// runs never interleave (`"registra"` in ASCII).
-pub const PG_LOCK_KEY: i64 = 0x7265_6769_7374_7261;
 
 /// Imports `input` into `db`: validates (always) and loads (with [`ImportMode::Execute`]).
 ///
@@ -225,9 +193,14 @@ async fn finish_audit(
             (ImportMode::Validate, _) if report.is_ok() => ("validated", None),
             _ => ("validation-failed", None),
         },
-        Err(e @ (Error::Sqlx(_) | Error::Refused(_) | Error::Migrate(_) | Error::LockLost(_))) => {
-            ("database-error", Some(e.to_string()))
-        }
+        Err(
+            e @ Error::Db(
+                registrar_db::Error::Sqlx(_)
+                | registrar_db::Error::Refused(_)
+                | registrar_db::Error::Migrate(_)
+                | registrar_db::Error::LockLost(_),
+            ),
+        ) => ("database-error", Some(e.to_string())),
         Err(e) => ("error", Some(e.to_string())),
     };
     let report_ref = result.as_ref().ok().map(|(r, _)| r);
@@ -371,9 +344,9 @@ pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
-fn need_of(files: &[DataFile]) -> existing::Need {
+fn need_of(files: &[DataFile]) -> Need {
     let has = |e| files.iter().any(|f| f.entity == e);
-    existing::Need {
+    Need {
         enrollments: has(Entity::Enrollments) || has(Entity::Grades) || has(Entity::Attendance),
         grades: has(Entity::Grades),
         attendance: has(Entity::Attendance),
@@ -387,7 +360,7 @@ async fn run_validate(
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<(Report, bool)> {
-    let (existing, _) = existing::load_with_ids(db, need_of(&files)).await?;
+    let (existing, _) = loader::load_existing_with_ids(db, need_of(&files)).await?;
     let mut report = Report::new(Mode::Validate);
     for i in pre_issues {
         report.push(i);
@@ -410,7 +383,7 @@ async fn run_validate(
     };
     let out = tokio::task::spawn_blocking(move || reader.run())
         .await
-        .map_err(|e| Error::Refused(format!("internal error: the reading thread failed: {e}")))??;
+        .map_err(|e| Error::Internal(format!("the reading thread failed: {e}")))??;
     Ok((out.report, false))
 }
 
@@ -424,7 +397,7 @@ async fn run_execute(
     let mut tx = db.begin_write().await?;
     let out = match tx.conn() {
         Ok(conn) => execute_in(conn, files, pre_issues, options).await,
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
     let mut staged = match out {
         Ok(o) => Staged { out: o },
@@ -449,7 +422,7 @@ async fn run_execute(
     };
     if let Err(e) = tx.commit().await {
         installed.undo();
-        return Err(e);
+        return Err(e.into());
     }
     installed.keep();
     Ok((staged.into_report(), true))
@@ -536,7 +509,7 @@ async fn execute_in(
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<ExecOutcome> {
-    let (existing, ids) = existing::read(&mut conn, need_of(&files)).await?;
+    let (existing, ids) = loader::read_existing(&mut conn, need_of(&files)).await?;
     let mut report = Report::new(Mode::Execute);
     let fatal_early = pre_issues.iter().any(Issue::is_error);
     for i in pre_issues {
@@ -568,7 +541,7 @@ async fn execute_in(
         report,
     };
     let reading = tokio::task::spawn_blocking(move || reader.run());
-    let mut loader = load::Loader::new(
+    let mut loader = Loader::new(
         &mut conn,
         ids,
         nfiles,
@@ -581,11 +554,11 @@ async fn execute_in(
         stop.store(true, Ordering::Relaxed);
     }
     drop(rx);
-    let counts = loader.counts.clone();
-    let abandoned = loader.abandoned;
+    let counts = loader.counts().to_vec();
+    let abandoned = loader.abandoned();
     let read = reading
         .await
-        .map_err(|e| Error::Refused(format!("internal error: the reading thread failed: {e}")))?;
+        .map_err(|e| Error::Internal(format!("the reading thread failed: {e}")))?;
     loaded?;
     let mut out = read?;
     for (i, idx) in out.summary_of.iter().enumerate() {
@@ -763,7 +736,7 @@ impl ReaderSide {
                         batch.push(Item {
                             record,
                             existing,
-                            slot,
+                            hash_slot: slot,
                         });
                         if batch.len() >= BATCH {
                             send(Msg::Rows(std::mem::replace(
@@ -842,4 +815,17 @@ impl ReaderSide {
             rejects,
         })
     }
+}
+
+/// The `files` column of the audit log for a run over `input`: each file's name, entity,
+/// SHA-256 and row count (rows from `report` when given).
+pub fn files_summary(input: &Input, report: Option<&Report>) -> Result<serde_json::Value> {
+    let (files, _) = resolve_input(input)?;
+    let shas: Vec<Option<String>> = files.iter().map(|f| sha256_file(&f.path)).collect();
+    Ok(files_json(&files, &shas, report))
+}
+
+/// The `counts` column of the audit log for a run: inserted/updated/skipped/rejected per entity.
+pub fn counts_summary(report: Option<&Report>) -> serde_json::Value {
+    counts_json(report)
 }

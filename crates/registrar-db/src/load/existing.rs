@@ -2,33 +2,37 @@
 //! email / course-code → id maps the loader resolves references with. One set-based query per
 //! table, never a query per row.
 
-use super::Conn;
+use crate::Conn;
 use crate::{Database, Result};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
+use registrar_model::Existing;
 use registrar_model::Role;
-use registrar_rules::Existing;
 use std::collections::HashMap;
 
 /// Natural key → id of the users and courses in the database (and, during an import, of the
 /// rows this run inserted).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Ids {
+pub struct KnownIds {
     /// Lower-case email → users.id.
-    pub users: HashMap<String, i64>,
+    pub(crate) users: HashMap<String, i64>,
     /// Upper-case course code → courses.id.
-    pub courses: HashMap<String, i64>,
+    pub(crate) courses: HashMap<String, i64>,
 }
 
 /// Which tables to read (the link tables only when a file needs them).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Need {
+pub struct Need {
+    /// Read the enrollments.
     pub enrollments: bool,
+    /// Read the grades.
     pub grades: bool,
+    /// Read the attendance rows.
     pub attendance: bool,
 }
 
 impl Need {
+    /// Every table.
     pub const ALL: Need = Need {
         enrollments: true,
         grades: true,
@@ -96,9 +100,9 @@ macro_rules! read_all {
 }
 
 /// Reads the natural keys and ids through `conn` (inside the import's transaction).
-pub(crate) async fn read(conn: &mut Conn<'_>, need: Need) -> Result<(Existing, Ids)> {
+pub async fn read_existing(conn: &mut Conn<'_>, need: Need) -> Result<(Existing, KnownIds)> {
     let mut existing = Existing::default();
-    let mut ids = Ids::default();
+    let mut ids = KnownIds::default();
     match conn {
         Conn::Pg(c) => read_all!(&mut **c, existing, ids, need),
         Conn::Sqlite(c) => read_all!(&mut **c, existing, ids, need),
@@ -107,7 +111,7 @@ pub(crate) async fn read(conn: &mut Conn<'_>, need: Need) -> Result<(Existing, I
 }
 
 /// Refreshes the id maps after users or courses were written.
-pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut Ids) -> Result<()> {
+pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Result<()> {
     let rows: Vec<(i64, String)> = match conn {
         Conn::Pg(c) => {
             sqlx::query_as("SELECT id, email FROM users")
@@ -128,7 +132,7 @@ pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut Ids) -> Result<
 }
 
 /// Refreshes the course-code map.
-pub(crate) async fn refresh_courses(conn: &mut Conn<'_>, ids: &mut Ids) -> Result<()> {
+pub(crate) async fn refresh_courses(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Result<()> {
     let rows: Vec<(i64, String)> = match conn {
         Conn::Pg(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
@@ -141,21 +145,21 @@ pub(crate) async fn refresh_courses(conn: &mut Conn<'_>, ids: &mut Ids) -> Resul
 }
 
 /// The natural keys already in the database (one set-based query per table), for
-/// `registrar_rules::ValidationOptions::existing`.
+/// the validation pass (`registrar_rules::ValidationOptions::existing`).
 pub async fn load_existing(db: &Database) -> Result<Existing> {
-    Ok(load_with_ids(db, Need::ALL).await?.0)
+    Ok(load_existing_with_ids(db, Need::ALL).await?.0)
 }
 
 /// [`load_existing`] plus the id maps.
-pub(crate) async fn load_with_ids(db: &Database, need: Need) -> Result<(Existing, Ids)> {
+pub async fn load_existing_with_ids(db: &Database, need: Need) -> Result<(Existing, KnownIds)> {
     match db {
         Database::Postgres(pool) => {
             let mut c = pool.acquire().await?;
-            read(&mut Conn::Pg(&mut c), need).await
+            read_existing(&mut Conn::Pg(&mut c), need).await
         }
         Database::Sqlite(pool) => {
             let mut c = pool.acquire().await?;
-            read(&mut Conn::Sqlite(&mut c), need).await
+            read_existing(&mut Conn::Sqlite(&mut c), need).await
         }
     }
 }

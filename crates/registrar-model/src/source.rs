@@ -1,0 +1,318 @@
+//! What a reader yields, independent of the file format: [`Value`]s in [`Row`]s, as
+//! [`Event`]s of a [`RowSource`], with the [`Format`] they came from.
+//!
+//! The readers live in `registrar-formats`; the validation pass in `registrar-rules` reads
+//! through [`RowSource`] alone, so it never depends on how a file is read.
+
+use crate::Issue;
+use chrono::{NaiveDate, NaiveDateTime};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One value as read: text from CSV/JSON strings, typed values from spreadsheet cells and
+/// JSON numbers/booleans.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// An empty cell, an empty CSV field, or JSON `null`.
+    #[default]
+    Empty,
+    /// Text, as written (not trimmed).
+    Text(String),
+    /// An integer (JSON integer).
+    Int(i64),
+    /// A number (spreadsheet numeric cell, JSON float). `3.0` is a float here; the rules
+    /// accept it where an integer is expected.
+    Float(f64),
+    /// A boolean cell or JSON boolean.
+    Bool(bool),
+    /// A spreadsheet date cell (no time part).
+    Date(NaiveDate),
+    /// A spreadsheet date-time cell.
+    DateTime(NaiveDateTime),
+    /// A spreadsheet error cell (`#N/A`, `#DIV/0!`, ...) with its text.
+    Error(String),
+}
+
+impl Value {
+    /// True for [`Value::Empty`] and for text that is only whitespace.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Value::Empty => true,
+            Value::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The text, when this is [`Value::Text`].
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// The value as a person would type it (used for rejects files): dates as `YYYY-MM-DD`,
+    /// whole floats without a fraction, errors as their text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Empty => Ok(()),
+            Value::Text(s) => f.write_str(s),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => {
+                if x.fract() == 0.0 && x.abs() < 1e15 {
+                    write!(f, "{}", *x as i64)
+                } else {
+                    write!(f, "{x}")
+                }
+            }
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Value::DateTime(dt) => write!(f, "{}", dt.format("%Y-%m-%d %H:%M:%S")),
+            Value::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A file format Registrar reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Comma/semicolon/tab separated, `.csv`.
+    Csv,
+    /// Tab separated, `.tsv`.
+    Tsv,
+    /// Excel 2007+ workbook.
+    Xlsx,
+    /// Excel 97-2003 workbook.
+    Xls,
+    /// OpenDocument spreadsheet.
+    Ods,
+    /// A JSON array of objects, or `{"data": [...]}`.
+    Json,
+    /// One JSON object per line (`.jsonl`, `.ndjson`).
+    Ndjson,
+}
+
+impl Format {
+    /// The format for a file extension (case-insensitive, without the dot).
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "tsv" => Some(Format::Tsv),
+            "xlsx" => Some(Format::Xlsx),
+            "xls" => Some(Format::Xls),
+            "ods" => Some(Format::Ods),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// The format for a path's extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::from_extension)
+    }
+
+    /// The short name used in reports (`"csv"`, `"xlsx"`, `"ndjson"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One data row: its values in header order and the row number a person sees.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// CSV: the physical line where the record starts (header = 1); spreadsheets: the sheet's
+    /// row number; JSON array: the 1-based position; NDJSON: the line.
+    pub row: u64,
+    /// One value per header column (missing trailing cells are [`Value::Empty`]).
+    pub values: Vec<Value>,
+}
+
+impl Row {
+    /// True when every value is empty (or whitespace only).
+    pub fn is_blank(&self) -> bool {
+        self.values.iter().all(Value::is_blank)
+    }
+}
+
+/// What a reader yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A data row (blank rows are skipped by the readers).
+    Row(Row),
+    /// A problem found while reading (the row it names is not yielded).
+    Issue(Issue),
+}
+
+/// A stream of rows from one file.
+pub trait RowSource: Iterator<Item = Result<Event, ReadError>> + Send {
+    /// The header names as written ([`header_name`]: trimmed, BOMs and invisible characters
+    /// removed, case kept), in column order.
+    fn headers(&self) -> &[String];
+    /// The row number of the header (1 for CSV; the first non-blank row for spreadsheets).
+    fn header_row(&self) -> u64;
+    /// The format being read.
+    fn format(&self) -> Format;
+    /// The file name as given (no folder), used in issues.
+    fn file_name(&self) -> &str;
+    /// The cells of the row the last `malformed-row` issue was about, as read (CSV: every
+    /// field of a record whose field count differs from the header's), so that a rejects
+    /// file can hold the row as it was; `None` when the reader has none to give (a record too
+    /// long to keep, an unbalanced quote, other formats).
+    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
+        None
+    }
+}
+
+/// Why a file could not be read: I/O, or a file that cannot be read as data at all
+/// (`registrar_formats::Error` is this type).
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file or folder could not be opened or read.
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file cannot be read as data; the issue says why and what to do.
+    File(Box<Issue>),
+}
+
+impl ReadError {
+    /// An [`ReadError::Io`] for `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> ReadError {
+        ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            ReadError::File(issue) => write!(f, "{issue}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Io { source, .. } => Some(source),
+            ReadError::File(_) => None,
+        }
+    }
+}
+
+/// A header cell as Registrar shows it: without surrounding whitespace, byte order marks and
+/// other invisible characters ([`crate::trim_invisible`]), case kept. Every reader
+/// uses it for [`RowSource::headers`], so ` \u{feff}password` is `password`.
+pub fn header_name(h: &str) -> &str {
+    crate::trim_invisible(h)
+}
+
+/// The key a header cell is recognised by: [`header_name`], lower-cased. The validation pass,
+/// the rejects writer (which blanks the `password` and `password_hash` cells) and
+/// `verify-logins` all find their columns by this one key.
+///
+/// ```
+/// assert_eq!(registrar_model::header_key(" \u{feff}Password "), "password");
+/// ```
+pub fn header_key(h: &str) -> String {
+    header_name(h).to_lowercase()
+}
+
+/// A [`RowSource`] over rows held in memory (rows an embedding program already has, tests,
+/// examples). Row numbers are as given.
+///
+/// ```
+/// use registrar_model::{Event, MemorySource, RowSource, Value};
+/// let mut source = MemorySource::new("courses.csv", ["course_code", "course_name"])
+///     .row(2, [Value::Text("MATH101".into()), Value::Text("Calculus I".into())]);
+/// assert_eq!(source.headers(), ["course_code", "course_name"]);
+/// assert!(matches!(source.next(), Some(Ok(Event::Row(r))) if r.row == 2));
+/// assert!(source.next().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemorySource {
+    file_name: String,
+    headers: Vec<String>,
+    rows: std::collections::VecDeque<Row>,
+    format: Format,
+}
+
+impl MemorySource {
+    /// An empty source named `file_name` (used in issues) with these headers (row 1),
+    /// reported as [`Format::Csv`].
+    pub fn new<H: Into<String>>(
+        file_name: impl Into<String>,
+        headers: impl IntoIterator<Item = H>,
+    ) -> MemorySource {
+        MemorySource {
+            file_name: file_name.into(),
+            headers: headers
+                .into_iter()
+                .map(|h| header_name(&h.into()).to_owned())
+                .collect(),
+            rows: std::collections::VecDeque::new(),
+            format: Format::Csv,
+        }
+    }
+
+    /// Adds a row with the row number a person would see.
+    pub fn row(mut self, row: u64, values: impl IntoIterator<Item = Value>) -> MemorySource {
+        self.push(row, values);
+        self
+    }
+
+    /// Adds a row (see [`MemorySource::row`]).
+    pub fn push(&mut self, row: u64, values: impl IntoIterator<Item = Value>) {
+        self.rows.push_back(Row {
+            row,
+            values: values.into_iter().collect(),
+        });
+    }
+}
+
+impl Iterator for MemorySource {
+    type Item = Result<Event, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.pop_front().map(|r| Ok(Event::Row(r)))
+    }
+}
+
+impl RowSource for MemorySource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+    fn header_row(&self) -> u64 {
+        1
+    }
+    fn format(&self) -> Format {
+        self.format
+    }
+    fn file_name(&self) -> &str {
+        &self.file_name
+    }
+}
