@@ -1,19 +1,23 @@
 //! Runs a push-style parser (calamine's borrowed cell reader, serde's visitors) on its own
 //! thread and turns it into a pull-style iterator through a bounded channel.
 
-use crate::{Error, Event};
+use crate::{Error, Event, Value};
 use registrar_model::{Issue, IssueCode};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Rows per message.
 const BATCH: usize = 256;
 
+/// One event, with the cells of the row when it is a `malformed-row` issue that has them
+/// (for [`crate::RowSource::take_malformed_values`]).
+type Sent = (Result<Event, Error>, Option<Vec<Value>>);
+
 /// What the producer thread sends.
 pub(crate) enum Msg {
     /// The header (names, header row); sent once, first.
     Headers(Vec<String>, u64),
     /// A batch of events.
-    Events(Vec<Result<Event, Error>>),
+    Events(Vec<Sent>),
     /// The producer finished normally.
     Done,
 }
@@ -21,7 +25,7 @@ pub(crate) enum Msg {
 /// The producer's end: batches events; `send` returns false when the consumer is gone.
 pub(crate) struct Producer {
     tx: SyncSender<Msg>,
-    batch: Vec<Result<Event, Error>>,
+    batch: Vec<Sent>,
 }
 
 impl Producer {
@@ -32,7 +36,17 @@ impl Producer {
 
     /// Queues one event; false when the consumer has hung up.
     pub(crate) fn send(&mut self, event: Result<Event, Error>) -> bool {
-        self.batch.push(event);
+        self.push((event, None))
+    }
+
+    /// Queues a `malformed-row` issue with the cells of its row as read; false when the
+    /// consumer has hung up.
+    pub(crate) fn send_malformed(&mut self, issue: Issue, values: Vec<Value>) -> bool {
+        self.push((Ok(Event::Issue(issue)), Some(values)))
+    }
+
+    fn push(&mut self, sent: Sent) -> bool {
+        self.batch.push(sent);
         if self.batch.len() >= BATCH {
             return self.flush();
         }
@@ -58,9 +72,11 @@ impl Producer {
 /// The consumer's end.
 pub(crate) struct Consumer {
     rx: Receiver<Msg>,
-    current: std::vec::IntoIter<Result<Event, Error>>,
+    current: std::vec::IntoIter<Sent>,
     finished: bool,
     file: String,
+    /// The cells sent with the event yielded last, if any.
+    malformed: Option<Vec<Value>>,
 }
 
 /// Starts `work` on a new thread.
@@ -84,6 +100,7 @@ where
         current: Vec::new().into_iter(),
         finished: spawned.is_err(),
         file: file.to_owned(),
+        malformed: None,
     }
 }
 
@@ -95,7 +112,7 @@ impl Consumer {
             match self.rx.recv() {
                 Ok(Msg::Headers(h, row)) => return Ok((h, row)),
                 Ok(Msg::Events(batch)) => {
-                    for e in batch {
+                    for (e, _) in batch {
                         e?;
                     }
                 }
@@ -103,6 +120,11 @@ impl Consumer {
                 Err(_) => return Err(self.crashed()),
             }
         }
+    }
+
+    /// The cells sent with the event yielded last (a `malformed-row` issue), once.
+    pub(crate) fn take_malformed(&mut self) -> Option<Vec<Value>> {
+        self.malformed.take()
     }
 
     fn crashed(&self) -> Error {
@@ -117,8 +139,10 @@ impl Consumer {
 impl Iterator for Consumer {
     type Item = Result<Event, Error>;
     fn next(&mut self) -> Option<Self::Item> {
+        self.malformed = None;
         loop {
-            if let Some(e) = self.current.next() {
+            if let Some((e, values)) = self.current.next() {
+                self.malformed = values;
                 return Some(e);
             }
             if self.finished {

@@ -4,10 +4,14 @@
 //! - The first sheet, or `--sheet NAME` (exact name, else the only case-insensitive match); an
 //!   unknown sheet is [`Error::File`] listing the sheets there are.
 //! - The first non-blank row is the header; its width (up to the last non-blank header cell,
-//!   at most 16,384 columns) is the row width. A value in a column with no header (to the right
-//!   of the header, or under a blank header cell) is not read, and never silently: the row
-//!   gets an `unknown-column` warning naming the column letter (the rest of the row is read
-//!   as usual; CSV, whose rows have no fixed width, makes a longer row `malformed-row`).
+//!   at most 16,384 columns) is the row width. A row with a value in a column that has no
+//!   header (to the right of the header, or under a blank header cell) is `malformed-row`,
+//!   as a CSV row with more fields than the header is: an error naming the row and the first
+//!   such column by letter and number, and the row is not yielded (so it is never dropped
+//!   silently, and `--skip-invalid` writes it to the rejects file). Its cells as read, each at
+//!   its own column, are given by [`RowSource::take_malformed_values`] (up to column
+//!   [`MALFORMED_WIDTH`] or the header's width, whichever is more; a value further right is
+//!   named in the message only).
 //!   [`Row::row`] is the sheet's own 1-based row number, so leading blank rows and blank rows
 //!   in the middle do not shift it; blank rows are skipped.
 //! - Cells are read as what they are: numbers are [`Value::Int`]/[`Value::Float`], booleans
@@ -692,9 +696,13 @@ struct Assembler {
     stopped: bool,
     /// Per column of the header width: true when the header cell is blank.
     unnamed: Vec<bool>,
-    /// The first column (0-based) of the current row holding a value but no header.
-    unheaded: Option<u32>,
+    /// The values of the current row in columns without a header (0-based column, value).
+    unheaded: Vec<(u32, Value)>,
 }
+
+/// The widest row (in columns) that a `malformed-row` spreadsheet row is given back as, for
+/// the rejects file, when the header is narrower.
+pub const MALFORMED_WIDTH: usize = 256;
 
 /// The spreadsheet letter of a 0-based column (`0` → `A`, `27` → `AB`).
 fn column_letter(col: u32) -> String {
@@ -721,7 +729,7 @@ impl Assembler {
             values: Vec::new(),
             stopped: false,
             unnamed: Vec::new(),
-            unheaded: None,
+            unheaded: Vec::new(),
         }
     }
 
@@ -743,8 +751,11 @@ impl Assembler {
                 let no_header =
                     (col as usize) >= w || self.unnamed.get(col as usize).copied().unwrap_or(true);
                 if no_header {
-                    if !value.is_blank() && self.unheaded.is_none() {
-                        self.unheaded = Some(col);
+                    if !value.is_blank() && (col as usize) < w.max(MALFORMED_WIDTH) {
+                        self.unheaded.push((col, value));
+                    } else if !value.is_blank() && self.unheaded.is_empty() {
+                        // Beyond what is given back: named in the message only.
+                        self.unheaded.push((col, Value::Empty));
                     }
                 } else {
                     self.values[col as usize] = value;
@@ -784,20 +795,32 @@ impl Assembler {
                     row: row as u64 + 1,
                     values,
                 };
-                if let Some(col) = self.unheaded.take() {
-                    // Never silently: the value is not read, and the operator is told where.
-                    if !p.send(Ok(Event::Issue(Issue::warning(
-                        IssueCode::UnknownColumn,
-                        self.file.clone(),
-                        Some(r.row),
-                        None,
-                        format!(
-                            "this row has a value in column {}, which has no header, so that value is not read; add a header for that column or delete the value",
-                            column_letter(col)
-                        ),
-                    )))) {
-                        return false;
+                if let Some(&(col, _)) = self.unheaded.first() {
+                    // Never silently: the row is an error, given back as it was read.
+                    let mut values = r.values;
+                    for (c, v) in self.unheaded.drain(..) {
+                        let c = c as usize;
+                        if c < w.max(MALFORMED_WIDTH) {
+                            if values.len() <= c {
+                                values.resize(c + 1, Value::Empty);
+                            }
+                            values[c] = v;
+                        }
                     }
+                    return p.send_malformed(
+                        Issue::error(
+                            IssueCode::MalformedRow,
+                            self.file.clone(),
+                            Some(r.row),
+                            None,
+                            format!(
+                                "this row has a value in column {} (column {}), which has no header, so the row is not read; add a header for that column or delete the value",
+                                column_letter(col),
+                                col as u64 + 1
+                            ),
+                        ),
+                        values,
+                    );
                 }
                 if r.is_blank() {
                     return true;
@@ -954,6 +977,9 @@ impl Iterator for SheetSource {
 impl RowSource for SheetSource {
     fn headers(&self) -> &[String] {
         &self.headers
+    }
+    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
+        self.events.take_malformed()
     }
     fn header_row(&self) -> u64 {
         self.header_row
