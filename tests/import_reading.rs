@@ -170,3 +170,124 @@ both_engines!(
     postgres_malformed_row_reaches_rejects_as_read,
     malformed_row_reaches_rejects_as_read
 );
+
+/// Issue 10 items 13 and 14: a malformed JSON, NDJSON or spreadsheet row reached the rejects
+/// file with every cell blank (only CSV gave its fields back). Now each reader gives the
+/// cells it could read: a JSON object with a nested value in header order (the nested value
+/// as its JSON text), an item that is an array as its elements, a spreadsheet row with a
+/// value under no header as its cells at their columns. A line that is not JSON at all
+/// cannot be split and stays blank; password cells stay blank.
+async fn json_and_spreadsheet_malformed_rows_reach_rejects_as_read(db: &Database, tmp: &Path) {
+    let data = tmp.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("courses.json"),
+        r#"[
+  {"course_code": "MATH101", "course_name": "Calculus I", "credits": 4},
+  {"course_code": "ART100", "course_name": {"en": "Art"}, "credits": 3},
+  ["HIST200", "History", 2]
+]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("users.ndjson"),
+        concat!(
+            r#"{"email": "ann@example.org", "password": "Str0ng-Passw0rd-1", "role": "student", "first_name": "Ann", "last_name": "Lee"}"#,
+            "\n",
+            r#"{"email": "bob@example.org", "password": "Secret-Passw0rd-2", "role": "student", "first_name": ["Bob"], "last_name": "Smith"}"#,
+            "\n",
+            "not json, Hidden-Passw0rd-3\n",
+        ),
+    )
+    .unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["student_email", "course_code"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "ann@example.org").unwrap();
+    ws.write_string(1, 1, "MATH101").unwrap();
+    ws.write_string(2, 0, "ann@example.org").unwrap();
+    ws.write_string(2, 1, "ART100").unwrap();
+    ws.write_string(2, 3, "stray").unwrap();
+    wb.save(data.join("enrollments.xlsx")).unwrap();
+
+    let rejects = tmp.join("rejects");
+    let options = ImportOptions {
+        mode: ImportMode::Execute,
+        skip_invalid: true,
+        rejects_dir: Some(rejects.clone()),
+        ..ImportOptions::default()
+    };
+    let report = run_import(db, &Input::Dir(data), &options).await.unwrap();
+    let malformed: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.code == IssueCode::MalformedRow)
+        .map(|i| (i.file.as_str(), i.row))
+        .collect();
+    assert_eq!(
+        malformed,
+        [
+            ("users.ndjson", Some(2)),
+            ("users.ndjson", Some(3)),
+            ("courses.json", Some(2)),
+            ("courses.json", Some(3)),
+            ("enrollments.xlsx", Some(3)),
+        ],
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(count(db, "users").await, 1);
+    assert_eq!(count(db, "courses").await, 1);
+    assert_eq!(count(db, "enrollments").await, 1);
+
+    let courses = std::fs::read_to_string(rejects.join("courses.json.rejects.csv")).unwrap();
+    let lines: Vec<&str> = courses.lines().collect();
+    assert_eq!(
+        lines[0], "course_code,course_name,credits,error",
+        "{courses}"
+    );
+    assert!(
+        lines[1].starts_with(r#"ART100,"{""en"":""Art""}",3,"malformed-row: "#),
+        "{courses}"
+    );
+    assert!(
+        lines[2].starts_with("HIST200,History,2,\"malformed-row: "),
+        "{courses}"
+    );
+
+    let users = std::fs::read_to_string(rejects.join("users.ndjson.rejects.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    assert_eq!(
+        lines[0], "email,password,role,first_name,last_name,error",
+        "{users}"
+    );
+    assert!(
+        lines[1].starts_with(r#"bob@example.org,,student,"[""Bob""]",Smith,"malformed-row: "#),
+        "{users}"
+    );
+    assert!(lines[2].starts_with(",,,,,malformed-row: "), "{users}");
+    for secret in [
+        "Str0ng-Passw0rd-1",
+        "Secret-Passw0rd-2",
+        "Hidden-Passw0rd-3",
+    ] {
+        assert!(!users.contains(secret), "{users}");
+    }
+
+    let enrollments =
+        std::fs::read_to_string(rejects.join("enrollments.xlsx.rejects.csv")).unwrap();
+    let lines: Vec<&str> = enrollments.lines().collect();
+    assert_eq!(lines[0], "student_email,course_code,error", "{enrollments}");
+    assert!(
+        lines[1].starts_with("ann@example.org,ART100,,stray,\"malformed-row: "),
+        "{enrollments}"
+    );
+    assert!(lines[1].contains("column D (column 4)"), "{enrollments}");
+}
+both_engines!(
+    sqlite_json_and_spreadsheet_malformed_rows_reach_rejects_as_read,
+    postgres_json_and_spreadsheet_malformed_rows_reach_rejects_as_read,
+    json_and_spreadsheet_malformed_rows_reach_rejects_as_read
+);

@@ -9,6 +9,8 @@
 //!   [`Value::Int`], other number → [`Value::Float`], boolean → [`Value::Bool`], null →
 //!   [`Value::Empty`]; a missing key is [`Value::Empty`]. A nested object or array is a
 //!   `malformed-row` issue naming the key; an item that is not an object is `malformed-row`.
+//!   Either way the row's cells as read are kept for
+//!   [`RowSource::take_malformed_values`] (see there), so a rejects file holds them.
 //! - **Rows**: [`Row::row`] is the 1-based position in the array, or the line for NDJSON.
 //! - **`.json`** is streamed element by element (serde on a reader thread). Broken JSON,
 //!   nesting deeper than serde_json's recursion limit (128), a top level that is neither an
@@ -44,10 +46,11 @@ enum Inner {
     Lines(Lines),
 }
 
-/// One array item or NDJSON line: an object with its members in file order, or anything else.
+/// One array item or NDJSON line: an object with its members in file order, or anything else
+/// (an array's elements, or the one scalar value).
 enum Item {
     Object(Vec<(String, Json)>),
-    Other,
+    Other(Vec<Json>),
 }
 
 impl<'de> serde::Deserialize<'de> for Item {
@@ -66,27 +69,31 @@ impl<'de> serde::Deserialize<'de> for Item {
                 Ok(Item::Object(members))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
-                // `Json`, not `IgnoredAny`: keeps serde_json's nesting limit in force.
-                while seq.next_element::<Json>()?.is_some() {}
-                Ok(Item::Other)
+                // `Json`, not `IgnoredAny`: keeps serde_json's nesting limit in force. The
+                // elements are kept (as an object's members are) for the rejects file.
+                let mut elements = Vec::new();
+                while let Some(e) = seq.next_element::<Json>()? {
+                    elements.push(e);
+                }
+                Ok(Item::Other(elements))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item, E> {
-                Ok(Item::Other)
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Item, E> {
+                Ok(Item::Other(vec![Json::Bool(b)]))
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
-                Ok(Item::Other)
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<Item, E> {
+                Ok(Item::Other(vec![Json::from(i)]))
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
-                Ok(Item::Other)
+            fn visit_u64<E: de::Error>(self, u: u64) -> Result<Item, E> {
+                Ok(Item::Other(vec![Json::from(u)]))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
-                Ok(Item::Other)
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<Item, E> {
+                Ok(Item::Other(vec![Json::from(f)]))
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
-                Ok(Item::Other)
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Item, E> {
+                Ok(Item::Other(vec![Json::String(s.to_owned())]))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
-                Ok(Item::Other)
+                Ok(Item::Other(vec![Json::Null]))
             }
         }
         d.deserialize_any(ItemVisitor)
@@ -114,51 +121,69 @@ impl Keys {
         }
     }
 
-    /// Turns an item into an event: a row, or a `malformed-row` issue.
-    fn event(&self, file: &str, row: u64, item: Item) -> Event {
-        let Item::Object(obj) = item else {
-            return Event::Issue(Issue::error(
-                IssueCode::MalformedRow,
-                file,
-                Some(row),
-                None,
-                "this item is not a JSON object ({\"column\": value, ...})",
-            ));
+    /// Turns an item into an event: a row, or a `malformed-row` issue with the row's cells as
+    /// read (see [`RowSource::take_malformed_values`]).
+    fn event(&self, file: &str, row: u64, item: Item) -> (Event, Option<Vec<Value>>) {
+        let obj = match item {
+            Item::Object(obj) => obj,
+            Item::Other(elements) => {
+                let issue = Issue::error(
+                    IssueCode::MalformedRow,
+                    file,
+                    Some(row),
+                    None,
+                    "this item is not a JSON object ({\"column\": value, ...})",
+                );
+                return (
+                    Event::Issue(issue),
+                    Some(elements.into_iter().map(cell).collect()),
+                );
+            }
         };
         let mut values = vec![Value::Empty; self.names.len()];
+        let mut nested: Option<Issue> = None;
         for (k, v) in obj {
             let name = crate::header_name(&k);
             let Some(&i) = self.index.get(name) else {
                 continue;
             };
-            values[i] = match v {
-                Json::Null => Value::Empty,
-                Json::Bool(b) => Value::Bool(b),
-                Json::Number(n) => match n.as_i64() {
-                    Some(i) => Value::Int(i),
-                    None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-                },
-                Json::String(s) if s.is_empty() => Value::Empty,
-                Json::String(s) => Value::Text(s),
-                Json::Array(_) | Json::Object(_) => {
-                    let what = if v.is_array() {
-                        "an array"
-                    } else {
-                        "an object"
-                    };
-                    return Event::Issue(Issue::error(
-                        IssueCode::MalformedRow,
-                        file,
-                        Some(row),
-                        Some(name),
-                        format!(
-                            "the value of {name:?} is {what}; only strings, numbers, booleans and null are accepted"
-                        ),
-                    ));
-                }
-            };
+            if nested.is_none() && (v.is_array() || v.is_object()) {
+                let what = if v.is_array() {
+                    "an array"
+                } else {
+                    "an object"
+                };
+                nested = Some(Issue::error(
+                    IssueCode::MalformedRow,
+                    file,
+                    Some(row),
+                    Some(name),
+                    format!(
+                        "the value of {name:?} is {what}; only strings, numbers, booleans and null are accepted"
+                    ),
+                ));
+            }
+            values[i] = cell(v);
         }
-        Event::Row(Row { row, values })
+        match nested {
+            Some(issue) => (Event::Issue(issue), Some(values)),
+            None => (Event::Row(Row { row, values }), None),
+        }
+    }
+}
+
+/// A JSON value as a cell: a nested array or object is its compact JSON text.
+fn cell(v: Json) -> Value {
+    match v {
+        Json::Null => Value::Empty,
+        Json::Bool(b) => Value::Bool(b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) if s.is_empty() => Value::Empty,
+        Json::String(s) => Value::Text(s),
+        nested @ (Json::Array(_) | Json::Object(_)) => Value::Text(nested.to_string()),
     }
 }
 
@@ -223,7 +248,10 @@ fn array_rows(path: PathBuf, file: String, keys: Keys, max_rows: u64, out: &mut 
             out.send(Ok(Event::Issue(too_many_rows(&file, max_rows))));
             return false;
         }
-        out.send(Ok(keys.event(&file, n, item)))
+        match keys.event(&file, n, item) {
+            (Event::Issue(issue), Some(values)) => out.send_malformed(issue, values),
+            (event, _) => out.send(Ok(event)),
+        }
     });
     if let Err(e) = result {
         // The first pass read the whole file; this only happens if it changed meanwhile.
@@ -386,6 +414,8 @@ fn json_file_error(file: &str, e: &serde_json::Error) -> Error {
 /// One NDJSON line, parsed.
 enum LineItem {
     Object(Item),
+    /// Valid JSON, not an object: an array's elements, or the one value.
+    NotObject(Vec<Json>),
     Bad(String),
 }
 
@@ -401,6 +431,8 @@ struct Lines {
     max_rows: u64,
     rows: u64,
     done: bool,
+    /// The cells of the last `malformed-row` line, when it had any.
+    malformed: Option<Vec<Value>>,
 }
 
 impl Lines {
@@ -417,6 +449,7 @@ impl Lines {
             max_rows: options.max_rows,
             rows: 0,
             done: false,
+            malformed: None,
         })
     }
 
@@ -481,9 +514,7 @@ impl Lines {
             }
             let item = match serde_json::from_slice::<Item>(text) {
                 Ok(v @ Item::Object(_)) => LineItem::Object(v),
-                Ok(Item::Other) => LineItem::Bad(
-                    "this line is not a JSON object ({\"column\": value, ...})".into(),
-                ),
+                Ok(Item::Other(elements)) => LineItem::NotObject(elements),
                 Err(e) => {
                     let what = if e.to_string().contains("recursion limit") {
                         "it is nested too deeply"
@@ -501,6 +532,7 @@ impl Lines {
     }
 
     fn next_event(&mut self) -> Option<Result<Event, Error>> {
+        self.malformed = None;
         if self.done {
             return None;
         }
@@ -523,15 +555,28 @@ impl Lines {
                 None,
                 message,
             )),
-            LineItem::Object(obj) => {
+            LineItem::NotObject(elements) => {
+                self.malformed = Some(elements.into_iter().map(cell).collect());
+                Event::Issue(Issue::error(
+                    IssueCode::MalformedRow,
+                    self.file.clone(),
+                    Some(line),
+                    None,
+                    "this line is not a JSON object ({\"column\": value, ...})",
+                ))
+            }
+            LineItem::Object(item) => {
                 self.rows += 1;
                 if self.rows > self.max_rows {
                     self.done = true;
                     return Some(Ok(Event::Issue(too_many_rows(&self.file, self.max_rows))));
                 }
-                match self.keys.event(&self.file, line, obj) {
-                    Event::Row(r) if r.is_blank() => return self.next_event(),
-                    e => e,
+                match self.keys.event(&self.file, line, item) {
+                    (Event::Row(r), _) if r.is_blank() => return self.next_event(),
+                    (event, cells) => {
+                        self.malformed = cells;
+                        event
+                    }
                 }
             }
         }))
@@ -556,6 +601,12 @@ impl Iterator for JsonSource {
 impl RowSource for JsonSource {
     fn headers(&self) -> &[String] {
         &self.headers
+    }
+    fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
+        match &mut self.inner {
+            Inner::Array(c) => c.take_malformed(),
+            Inner::Lines(l) => l.malformed.take(),
+        }
     }
     fn header_row(&self) -> u64 {
         1

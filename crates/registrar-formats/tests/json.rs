@@ -145,3 +145,61 @@ fn json_max_rows() {
     assert_eq!(r.issues.len(), 1);
     assert_eq!(r.issues[0].code, IssueCode::MalformedFile);
 }
+
+/// Issue 10 item 14: a malformed JSON or NDJSON row gave nothing back, so the rejects file
+/// held it with every cell blank. Now the cells that could be read are given back; a line
+/// that is not JSON at all gives nothing (it cannot be split into fields).
+#[test]
+fn a_malformed_json_row_gives_back_its_cells_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "courses.ndjson",
+        b"{\"course_code\":\"M1\",\"tags\":[1,2],\"credits\":4}\n42\n[\"M2\",null]\n{oops\n",
+    );
+    let mut source = registrar_formats::open(&p, &ReaderOptions::default()).unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = source.next() {
+        if let registrar_formats::Event::Issue(i) = event.unwrap() {
+            seen.push((i.code, i.row, source.take_malformed_values()));
+        }
+    }
+    let t = |s: &str| Value::Text(s.into());
+    assert_eq!(
+        seen,
+        [
+            (
+                IssueCode::MalformedRow,
+                Some(1),
+                Some(vec![t("M1"), t("[1,2]"), Value::Int(4)])
+            ),
+            (IssueCode::MalformedRow, Some(2), Some(vec![Value::Int(42)])),
+            (
+                IssueCode::MalformedRow,
+                Some(3),
+                Some(vec![t("M2"), Value::Empty])
+            ),
+            (IssueCode::MalformedRow, Some(4), None),
+        ]
+    );
+
+    let p = write(
+        dir.path(),
+        "courses.json",
+        br#"{"data": [{"course_code":"M1","tags":{"a":1}}, "x"]}"#,
+    );
+    let mut source = registrar_formats::open(&p, &ReaderOptions::default()).unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = source.next() {
+        if let registrar_formats::Event::Issue(i) = event.unwrap() {
+            seen.push((i.row, source.take_malformed_values()));
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (Some(1), Some(vec![t("M1"), t(r#"{"a":1}"#)])),
+            (Some(2), Some(vec![t("x")])),
+        ]
+    );
+}

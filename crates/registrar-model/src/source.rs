@@ -173,10 +173,20 @@ pub trait RowSource: Iterator<Item = Result<Event, ReadError>> + Send {
     fn format(&self) -> Format;
     /// The file name as given (no folder), used in issues.
     fn file_name(&self) -> &str;
-    /// The cells of the row the last `malformed-row` issue was about, as read (CSV: every
-    /// field of a record whose field count differs from the header's), so that a rejects
-    /// file can hold the row as it was; `None` when the reader has none to give (a record too
-    /// long to keep, an unbalanced quote, other formats).
+    /// The cells of the row the last `malformed-row` issue was about, as read, so that a
+    /// rejects file can hold the row as it was:
+    /// - CSV: every field of a record whose field count differs from the header's;
+    /// - spreadsheets: the row's cells, each at its own column, including the values in
+    ///   columns without a header that made it malformed;
+    /// - JSON and NDJSON: an object with a nested array or object gives its values in header
+    ///   order, the nested value as its compact JSON text; an item (or NDJSON line) that is
+    ///   valid JSON but not an object gives its elements in order when it is an array, else
+    ///   its one value.
+    ///
+    /// `None` when the reader has nothing to give: a CSV record too long to keep or with an
+    /// unbalanced quote, an NDJSON line that is not JSON at all or too long (it cannot be
+    /// split into fields, so the rejects file holds blank cells and the error naming its
+    /// line).
     fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
         None
     }
