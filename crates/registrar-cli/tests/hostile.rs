@@ -447,9 +447,12 @@ fn sparse_sheet_with_a_cell_at_xfd1048576() {
     run.assert_bounded("sheet with A1 and XFD1048576");
     assert!(run.secs < 10.0, "took {:.1} s", run.secs);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
-    // The far cell is outside the header's width: one data row, and it is valid.
-    assert_eq!(v["files"][0]["rows"], 1, "{}", run.stdout);
+    // The far cell is outside the header's width: its row is malformed-row (issue 10, item 13:
+    // a value under no header is never dropped silently), the other row is valid.
+    assert_eq!(v["files"][0]["rows"], 2, "{}", run.stdout);
     assert_eq!(v["files"][0]["valid"], 1, "{}", run.stdout);
+    assert_eq!(v["issues"][0]["code"], "malformed-row", "{}", run.stdout);
+    assert_eq!(v["issues"][0]["row"], 1048576, "{}", run.stdout);
 }
 
 #[test]

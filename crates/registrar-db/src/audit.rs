@@ -97,6 +97,7 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
     let counts = run.counts.to_string();
     let id =
         match db {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(
                 "INSERT INTO import_runs (started_at, finished_at, mode, operator, tool_version, \
                  files, counts, outcome, error) \
@@ -113,6 +114,7 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
             .bind(&run.error)
             .fetch_one(pool)
             .await?,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
                 "INSERT INTO import_runs (started_at, finished_at, mode, operator, tool_version, \
                  files, counts, outcome, error) \
@@ -144,6 +146,7 @@ pub async fn start_run(
     let files = files.to_string();
     let operator = current_operator();
     let id = match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(
             "INSERT INTO import_runs (started_at, mode, operator, tool_version, files, outcome) \
                  VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id",
@@ -156,6 +159,7 @@ pub async fn start_run(
         .bind(RUNNING)
         .fetch_one(pool)
         .await?,
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
             "INSERT INTO import_runs (started_at, mode, operator, tool_version, files, outcome) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
@@ -178,6 +182,7 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
     let files = run.files.to_string();
     let counts = run.counts.to_string();
     let updated = match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => sqlx::query(
             "UPDATE import_runs SET finished_at = $2, files = $3::jsonb, counts = $4::jsonb, \
              outcome = $5, error = $6 WHERE id = $1",
@@ -191,6 +196,7 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
         .execute(pool)
         .await?
         .rows_affected(),
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => sqlx::query(
             "UPDATE import_runs SET finished_at = ?2, files = ?3, counts = ?4, outcome = ?5, \
              error = ?6 WHERE id = ?1",
@@ -215,6 +221,7 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
 /// its row to [`COMMITTED`] in the transaction that writes its data).
 pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) -> Result<()> {
     match conn {
+        #[cfg(feature = "postgres")]
         crate::Conn::Pg(c) => {
             sqlx::query("UPDATE import_runs SET outcome = $2 WHERE id = $1")
                 .bind(id)
@@ -222,6 +229,7 @@ pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) 
                 .execute(&mut **c)
                 .await?;
         }
+        #[cfg(feature = "sqlite")]
         crate::Conn::Sqlite(c) => {
             sqlx::query("UPDATE import_runs SET outcome = ?2 WHERE id = ?1")
                 .bind(id)
@@ -270,6 +278,7 @@ pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
     for r in &runs {
         let error = describe_unfinished(r);
         match db {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
                 sqlx::query(
                     "UPDATE import_runs SET outcome = $2, error = $3 WHERE id = $1 \
@@ -281,6 +290,7 @@ pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
                 .execute(pool)
                 .await?;
             }
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 sqlx::query(
                     "UPDATE import_runs SET outcome = ?2, error = ?3 WHERE id = ?1 \
@@ -346,6 +356,7 @@ type PgRunRow = (
 /// Every recorded run, newest first.
 pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
     Ok(match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let rows: Vec<PgRunRow> = sqlx::query_as(
                 "SELECT id, started_at, finished_at, mode, operator, tool_version, files::text, \
@@ -368,6 +379,7 @@ pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
                 })
                 .collect()
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             let rows: Vec<RunRow> = sqlx::query_as(
                 "SELECT id, started_at, finished_at, mode, operator, tool_version, files, \

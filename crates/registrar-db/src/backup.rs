@@ -57,9 +57,15 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgRow;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteRow;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Sqlite, SqliteConnection};
+#[cfg(feature = "postgres")]
+use sqlx::{PgConnection, Postgres};
+use sqlx::{QueryBuilder, Row};
+#[cfg(feature = "sqlite")]
+use sqlx::{Sqlite, SqliteConnection};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -268,6 +274,7 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
     v.map(f).unwrap_or(Json::Null)
 }
 
+#[cfg(feature = "postgres")]
 fn pg_values(row: &PgRow, spec: &TableSpec) -> Result<Vec<Json>> {
     let mut out = Vec::with_capacity(spec.columns.len());
     for (i, (_, kind)) in spec.columns.iter().enumerate() {
@@ -289,6 +296,7 @@ fn pg_values(row: &PgRow, spec: &TableSpec) -> Result<Vec<Json>> {
     Ok(out)
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_values(row: &SqliteRow, spec: &TableSpec) -> Result<Vec<Json>> {
     use sqlx::ValueRef;
     let mut out = Vec::with_capacity(spec.columns.len());
@@ -319,6 +327,7 @@ fn row_line(values: &[Json]) -> Result<String> {
     Ok(s)
 }
 
+#[cfg(feature = "postgres")]
 /// Streams one table's rows as canonical lines to `sink`; returns its count and checksum.
 async fn stream_pg(
     conn: &mut PgConnection,
@@ -342,6 +351,7 @@ async fn stream_pg(
     })
 }
 
+#[cfg(feature = "sqlite")]
 async fn stream_sqlite(
     conn: &mut SqliteConnection,
     spec: &TableSpec,
@@ -508,6 +518,7 @@ pub async fn backup_with(db: &Database, out: &Path, overwrite: bool) -> Result<B
 
     let mut tables = Vec::with_capacity(TABLES.len());
     match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut tx = pool.begin_with(PG_SNAPSHOT).await?;
             for spec in &TABLES {
@@ -525,6 +536,7 @@ pub async fn backup_with(db: &Database, out: &Path, overwrite: bool) -> Result<B
             }
             tx.rollback().await?;
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
             for spec in &TABLES {
@@ -586,6 +598,13 @@ pub async fn backup_with(db: &Database, out: &Path, overwrite: bool) -> Result<B
 }
 
 /// Refuses an `out` that is the live SQLite database file or one of its companions.
+#[cfg(not(feature = "sqlite"))]
+fn refuse_live_database(_: &Database, _: &Path, _: &Path, _: &str) -> Result<()> {
+    Ok(()) // only a SQLite database is a file that a backup could overwrite
+}
+
+/// Refuses an `out` that is the live SQLite database file or one of its companions.
+#[cfg(feature = "sqlite")]
 fn refuse_live_database(db: &Database, out: &Path, dir: &Path, file_name: &str) -> Result<()> {
     let Database::Sqlite(pool) = db else {
         return Ok(());
@@ -907,6 +926,7 @@ pub fn read_header(file: &Path) -> Result<BackupSummary> {
 pub async fn table_checksums(db: &Database) -> Result<Vec<TableChecksum>> {
     let mut out = Vec::with_capacity(TABLES.len());
     match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut tx = pool.begin_with(PG_SNAPSHOT).await?;
             for spec in &TABLES {
@@ -914,6 +934,7 @@ pub async fn table_checksums(db: &Database) -> Result<Vec<TableChecksum>> {
             }
             tx.rollback().await?;
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
             for spec in &TABLES {
@@ -932,7 +953,9 @@ pub async fn table_checksums_on(conn: &mut crate::Conn<'_>) -> Result<Vec<TableC
     let mut out = Vec::with_capacity(TABLES.len());
     for spec in &TABLES {
         out.push(match conn {
+            #[cfg(feature = "postgres")]
             crate::Conn::Pg(c) => stream_pg(c, spec, |_| Ok(())).await?,
+            #[cfg(feature = "sqlite")]
             crate::Conn::Sqlite(c) => stream_sqlite(c, spec, |_| Ok(())).await?,
         });
     }
@@ -953,6 +976,7 @@ fn json_str(v: &Json) -> Option<&str> {
     v.as_str()
 }
 
+#[cfg(feature = "postgres")]
 fn push_pg_values(
     qb: &mut QueryBuilder<'_, Postgres>,
     spec: &TableSpec,
@@ -1014,6 +1038,7 @@ fn push_pg_values(
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn push_sqlite_values(qb: &mut QueryBuilder<'_, Sqlite>, spec: &TableSpec, rows: Vec<RowValues>) {
     qb.push_values(rows, |mut b, row| {
         for ((_, kind), v) in spec.columns.iter().zip(row) {
@@ -1111,6 +1136,7 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
     });
 
     let result = match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             for t in SMS_TABLES.iter().rev() {
@@ -1142,6 +1168,7 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
             tx.commit().await?;
             Ok(summary.clone())
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             // IMMEDIATE: take the write lock now (waiting up to the busy timeout) rather than
             // fail to upgrade a read transaction later.
@@ -1318,7 +1345,9 @@ async fn sms_rows(db: &Database) -> Result<i64> {
         }
         let sql = format!("SELECT COUNT(*) FROM {t}");
         total += match db {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?,
         };
     }

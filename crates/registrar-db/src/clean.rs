@@ -221,12 +221,14 @@ macro_rules! clean_body {
 async fn run(db: &Database, o: &CleanOptions, execute: bool) -> Result<CleanReport> {
     let (re, codes) = compile(o)?;
     match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut conn = pool.acquire().await?;
             let mut tx = conn.begin().await?;
             let r = body(Conn::Pg(&mut tx), &re, &codes, o, execute).await;
             finish(tx, r, execute).await
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
             // IMMEDIATE takes the write lock up front (a deferred transaction that reads
@@ -267,6 +269,7 @@ async fn body(
     execute: bool,
 ) -> Result<CleanReport> {
     match conn {
+        #[cfg(feature = "postgres")]
         Conn::Pg(tx) => clean_body!(
             tx,
             re,
@@ -276,6 +279,7 @@ async fn body(
             "pg_temp.",
             "CREATE TEMP TABLE {} (id BIGINT PRIMARY KEY) ON COMMIT DROP"
         ),
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(tx) => clean_body!(
             tx,
             re,

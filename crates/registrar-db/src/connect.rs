@@ -1,7 +1,9 @@
 //! Connecting to SQLite or PostgreSQL, and creating / upgrading / adopting the schema.
 
 use crate::{Error, Result};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
 use std::str::FromStr;
@@ -32,9 +34,11 @@ impl Engine {
 /// A connection pool to a Registrar database on either engine.
 #[derive(Debug, Clone)]
 pub enum Database {
-    /// PostgreSQL.
+    /// PostgreSQL (feature `postgres`).
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
-    /// SQLite (foreign keys on for every connection).
+    /// SQLite, foreign keys on for every connection (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
 }
 
@@ -187,73 +191,21 @@ impl Database {
     async fn connect_with(url: &str, create: bool) -> Result<Database> {
         let masked = mask_url(url);
         if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(|e| Error::InvalidUrl {
-                    url: masked.clone(),
-                    reason: e.to_string(),
-                })?
-                .create_if_missing(create)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-                // Rows fetched ahead of the reader: few, so that rows holding huge text
-                // (backups, checksums) never pile up in memory (the default is 50).
-                .row_buffer_size(1)
-                .journal_mode(if memory {
-                    SqliteJournalMode::Memory
-                } else {
-                    SqliteJournalMode::Wal
-                })
-                .disable_statement_logging();
-            if !memory {
-                let file = opts.get_filename().to_path_buf();
-                if create {
-                    create_private(&file)?;
-                } else if !file.is_file() {
-                    return Err(Error::NoDatabase {
-                        path: file.display().to_string(),
-                    });
-                }
-            }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(if memory { 1 } else { 4 })
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(opts)
-                .await
-                .map_err(|source| Error::Connect {
-                    url: masked,
-                    source,
-                })?;
-            Ok(Database::Sqlite(pool))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)
-                .map_err(|e| Error::InvalidUrl {
-                    url: masked.clone(),
-                    reason: e.to_string(),
-                })?
-                .options([
-                    ("lock_timeout", "60s"),
-                    ("client_connection_check_interval", "2s"),
-                    ("idle_in_transaction_session_timeout", "600s"),
-                ])
-                .disable_statement_logging();
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(15))
-                .connect_with(opts)
-                .await
-                .map_err(|source| Error::Connect {
-                    url: masked,
-                    source,
-                })?;
-            Ok(Database::Postgres(pool))
-        } else {
-            Err(Error::InvalidUrl {
-                url: masked,
-                reason: "use sqlite://FILE or postgres://USER@HOST:PORT/DB".into(),
-            })
+            #[cfg(feature = "sqlite")]
+            return connect_sqlite(url, masked, create).await;
+            #[cfg(not(feature = "sqlite"))]
+            return Err(not_built(masked, "SQLite", "sqlite"));
         }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return connect_postgres(url, masked).await;
+            #[cfg(not(feature = "postgres"))]
+            return Err(not_built(masked, "PostgreSQL", "postgres"));
+        }
+        Err(Error::InvalidUrl {
+            url: masked,
+            reason: "use sqlite://FILE or postgres://USER@HOST:PORT/DB".into(),
+        })
     }
 
     /// Connects and brings the schema up to date ([`Database::init`]).
@@ -266,7 +218,9 @@ impl Database {
     /// The engine.
     pub fn engine(&self) -> Engine {
         match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(_) => Engine::Postgres,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => Engine::Sqlite,
         }
     }
@@ -293,7 +247,9 @@ impl Database {
             }
         }
         match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
         }
         Ok(())
@@ -302,6 +258,7 @@ impl Database {
     /// The column names of a table (empty when the table does not exist).
     pub async fn columns_of(&self, table: &str) -> Result<Vec<String>> {
         Ok(match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => sqlx::query_scalar::<_, String>(
                 "SELECT column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
@@ -309,6 +266,7 @@ impl Database {
             .bind(table)
             .fetch_all(pool)
             .await?,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => sqlx::query_scalar::<_, String>("SELECT name FROM pragma_table_info(?1)")
                 .bind(table)
                 .fetch_all(pool)
@@ -320,7 +278,9 @@ impl Database {
     pub async fn schema_version(&self) -> Result<i64> {
         let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
         let r = match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
         };
         match r {
@@ -336,7 +296,9 @@ impl Database {
     /// be copied or mailed as it is).
     pub async fn close(&self) {
         match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 if !pool.is_closed() {
                     // Best effort: a reader elsewhere may keep part of the log busy; the
@@ -372,6 +334,87 @@ fn create_private(file: &std::path::Path) -> Result<()> {
             format!("cannot create the database file {}", file.display()),
             e,
         )),
+    }
+}
+
+/// Connects to a SQLite file (created 0600 when `create`), WAL, foreign keys on.
+#[cfg(feature = "sqlite")]
+async fn connect_sqlite(url: &str, masked: String, create: bool) -> Result<Database> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::InvalidUrl {
+            url: masked.clone(),
+            reason: e.to_string(),
+        })?
+        .create_if_missing(create)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
+        // Rows fetched ahead of the reader: few, so that rows holding huge text
+        // (backups, checksums) never pile up in memory (the default is 50).
+        .row_buffer_size(1)
+        .journal_mode(if memory {
+            SqliteJournalMode::Memory
+        } else {
+            SqliteJournalMode::Wal
+        })
+        .disable_statement_logging();
+    if !memory {
+        let file = opts.get_filename().to_path_buf();
+        if create {
+            create_private(&file)?;
+        } else if !file.is_file() {
+            return Err(Error::NoDatabase {
+                path: file.display().to_string(),
+            });
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(if memory { 1 } else { 4 })
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts)
+        .await
+        .map_err(|source| Error::Connect {
+            url: masked,
+            source,
+        })?;
+    Ok(Database::Sqlite(pool))
+}
+
+/// Connects to a PostgreSQL server with Registrar's session settings.
+#[cfg(feature = "postgres")]
+async fn connect_postgres(url: &str, masked: String) -> Result<Database> {
+    let opts = PgConnectOptions::from_str(url)
+        .map_err(|e| Error::InvalidUrl {
+            url: masked.clone(),
+            reason: e.to_string(),
+        })?
+        .options([
+            ("lock_timeout", "60s"),
+            ("client_connection_check_interval", "2s"),
+            ("idle_in_transaction_session_timeout", "600s"),
+        ])
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(15))
+        .connect_with(opts)
+        .await
+        .map_err(|source| Error::Connect {
+            url: masked,
+            source,
+        })?;
+    Ok(Database::Postgres(pool))
+}
+
+/// The error for a URL of an engine this build leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_built(url: String, engine: &str, feature: &str) -> Error {
+    Error::InvalidUrl {
+        url,
+        reason: format!(
+            "this build of Registrar has no {engine} support (it was built without the `{feature}` feature)"
+        ),
     }
 }
 

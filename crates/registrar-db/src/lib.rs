@@ -9,7 +9,7 @@
 //!   files (the import pipeline is the facade's, `registrar::import`).
 //! - [`audit`] is the `import_runs` log: one row per run, written as `running` before anything.
 //! - [`hash`] is the argon2id pipeline; [`backup`], [`clean`] and [`seed`] are the runbook steps.
-//! - [`testing`] makes a fresh database per test (used by this workspace's tests).
+//! - `testing` (feature `testing`, for tests only) makes a fresh database per test.
 //!
 //! All queries are checked at run time; building needs no live database.
 //!
@@ -25,6 +25,14 @@
 //! # }).unwrap();
 //! ```
 #![deny(missing_docs)]
+// A one-engine build leaves helpers of the other engine unused and some matches with one arm.
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite")),
+    allow(dead_code, unused_imports, unused_variables, irrefutable_let_patterns)
+)]
+
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!("registrar-db needs at least one engine: enable the `sqlite` or `postgres` feature");
 
 pub mod audit;
 pub mod backup;
@@ -35,6 +43,7 @@ pub mod hash;
 pub mod load;
 mod lock;
 pub mod seed;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tx;
 

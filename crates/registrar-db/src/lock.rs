@@ -43,6 +43,7 @@ pub struct RunLock {
 #[allow(dead_code)] // the fields are held for their lifetime, never read
 enum Inner {
     /// The connection holding the session advisory lock; closing it releases the lock.
+    #[cfg(feature = "postgres")]
     Pg(sqlx::PgConnection),
     /// The open, locked file.
     File(std::fs::File, PathBuf),
@@ -56,6 +57,7 @@ impl Database {
     /// 5 s, so that a just-killed run's lock is released first).
     pub async fn run_lock(&self) -> Result<RunLock> {
         match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
                 let mut conn = pool.acquire().await?.detach();
                 // A run killed a moment ago holds the lock until its server process sees the
@@ -87,6 +89,7 @@ impl Database {
                     _inner: Inner::Pg(conn),
                 })
             }
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 let file = pool.connect_options().get_filename().to_path_buf();
                 if !file.is_file() {
@@ -129,6 +132,7 @@ impl RunLock {
     /// SQLite: the `flock` lasts as long as the open file, so it is always held.
     pub async fn ensure_held(&mut self) -> Result<()> {
         match &mut self._inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(conn) => {
                 let held: std::result::Result<bool, sqlx::Error> = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \

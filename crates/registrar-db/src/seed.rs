@@ -125,6 +125,7 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
         }};
     }
     match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => insert_all!(
             pool,
             "BEGIN",
@@ -133,6 +134,7 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
             "INSERT INTO courses (course_code, course_name, description, semester, credits, status) \
              VALUES ($1, $2, 'Training sample course', 'Spring 2026', 3, 'active') ON CONFLICT DO NOTHING"
         ),
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => insert_all!(
             pool,
             "BEGIN IMMEDIATE",
@@ -147,12 +149,14 @@ pub async fn seed_training(db: &Database) -> Result<SeedSummary> {
 
 async fn user_exists(db: &Database, email: &str) -> Result<bool> {
     let n: i64 = match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE lower(email) = $1")
                 .bind(email)
                 .fetch_one(pool)
                 .await?
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE lower(email) = ?1")
                 .bind(email)

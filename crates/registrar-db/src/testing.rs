@@ -32,8 +32,19 @@ pub async fn fresh_postgres(test_name: &str) -> Option<String> {
         eprintln!("SKIPPED {test_name}: set {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres to run the PostgreSQL tests");
         return None;
     };
+    #[cfg(not(feature = "postgres"))]
+    {
+        eprintln!("SKIPPED {test_name}: this build has no PostgreSQL support (feature `postgres`); {server} is not used");
+        None
+    }
+    #[cfg(feature = "postgres")]
+    fresh_postgres_database(&server).await
+}
+
+#[cfg(feature = "postgres")]
+async fn fresh_postgres_database(server: &str) -> Option<String> {
     let name = unique_name("registrar_test");
-    let admin = sqlx::postgres::PgPool::connect(&server)
+    let admin = sqlx::postgres::PgPool::connect(server)
         .await
         .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but the server cannot be reached: {e}"));
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -41,7 +52,7 @@ pub async fn fresh_postgres(test_name: &str) -> Option<String> {
         .await
         .expect("create test database");
     admin.close().await;
-    let mut url = url::Url::parse(&server).expect("REGISTRAR_TEST_POSTGRES is a URL");
+    let mut url = url::Url::parse(server).expect("REGISTRAR_TEST_POSTGRES is a URL");
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
 }

@@ -14,15 +14,23 @@
 //!   [`WriteTx::commit`] / [`WriteTx::rollback`] closes that connection, which rolls it back.
 
 use crate::{Database, Error, Result};
+#[cfg(feature = "sqlite")]
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, Sqlite, SqliteConnection};
-use std::time::{Duration, Instant};
+#[cfg(feature = "postgres")]
+use sqlx::PgConnection;
+#[cfg(feature = "sqlite")]
+use sqlx::{Sqlite, SqliteConnection};
+use std::time::Duration;
+#[cfg(feature = "postgres")]
+use std::time::Instant;
 
 /// A connection of either engine, usually inside a transaction the caller owns.
 pub enum Conn<'c> {
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Pg(&'c mut PgConnection),
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(&'c mut SqliteConnection),
 }
 
@@ -30,7 +38,9 @@ impl Conn<'_> {
     /// The same connection, borrowed again.
     pub fn reborrow(&mut self) -> Conn<'_> {
         match self {
+            #[cfg(feature = "postgres")]
             Conn::Pg(c) => Conn::Pg(c),
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => Conn::Sqlite(c),
         }
     }
@@ -45,20 +55,27 @@ pub struct WriteTx {
 }
 
 enum Inner {
+    #[cfg(feature = "postgres")]
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "sqlite")]
     Sqlite {
         /// `None` once the transaction ended.
         conn: Option<PoolConnection<Sqlite>>,
         sync: i64,
         cache: i64,
     },
+    /// The transaction ended (committed or rolled back).
+    Ended,
 }
 
 impl std::fmt::Debug for WriteTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(_) => "WriteTx(postgres)",
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite { .. } => "WriteTx(sqlite)",
+            Inner::Ended => "WriteTx(ended)",
         })
     }
 }
@@ -77,6 +94,7 @@ impl Database {
     /// the write lock past the busy timeout).
     pub async fn begin_write(&self) -> Result<WriteTx> {
         match self {
+            #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 // A run killed a moment ago may still hold the lock until its server process
@@ -104,6 +122,7 @@ impl Database {
                     inner: Inner::Pg(tx),
                 })
             }
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
                 let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
@@ -142,6 +161,7 @@ impl Database {
     }
 }
 
+#[cfg(feature = "sqlite")]
 async fn restore_pragmas(conn: &mut SqliteConnection, sync: i64, cache: i64) {
     let _ = sqlx::query(&format!("PRAGMA synchronous = {sync}"))
         .execute(&mut *conn)
@@ -157,13 +177,10 @@ fn ended() -> Error {
 
 impl WriteTx {
     /// Takes the PostgreSQL transaction out, leaving an ended one behind.
+    #[cfg(feature = "postgres")]
     fn take_pg(&mut self) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let ended = Inner::Sqlite {
-            conn: None,
-            sync: 0,
-            cache: 0,
-        };
-        match std::mem::replace(&mut self.inner, ended) {
+        match std::mem::replace(&mut self.inner, Inner::Ended) {
+            #[cfg(feature = "postgres")]
             Inner::Pg(tx) => Some(tx),
             other => {
                 self.inner = other;
@@ -175,18 +192,23 @@ impl WriteTx {
     /// The transaction's connection.
     pub fn conn(&mut self) -> Result<Conn<'_>> {
         Ok(match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(tx) => Conn::Pg(&mut *tx),
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite { conn, .. } => Conn::Sqlite(conn.as_deref_mut().ok_or_else(ended)?),
+            Inner::Ended => return Err(ended()),
         })
     }
 
     /// Commits.
     pub async fn commit(mut self) -> Result<()> {
         match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(_) => {
                 self.take_pg().ok_or_else(ended)?.commit().await?;
                 Ok(())
             }
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite { conn, sync, cache } => {
                 let mut c = conn.take().ok_or_else(ended)?;
                 let r = sqlx::query("COMMIT").execute(&mut *c).await;
@@ -197,16 +219,19 @@ impl WriteTx {
                 r?;
                 Ok(())
             }
+            Inner::Ended => Err(ended()),
         }
     }
 
     /// Rolls back.
     pub async fn rollback(mut self) -> Result<()> {
         match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(_) => {
                 self.take_pg().ok_or_else(ended)?.rollback().await?;
                 Ok(())
             }
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite { conn, sync, cache } => {
                 let mut c = conn.take().ok_or_else(ended)?;
                 let r = sqlx::query("ROLLBACK").execute(&mut *c).await;
@@ -218,12 +243,14 @@ impl WriteTx {
                 r?;
                 Ok(())
             }
+            Inner::Ended => Err(ended()),
         }
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
+        #[cfg(feature = "sqlite")]
         if let Inner::Sqlite { conn, .. } = &mut self.inner {
             if let Some(c) = conn.take() {
                 // Closing the connection rolls the open transaction back.

@@ -104,7 +104,9 @@ pub async fn read_existing(conn: &mut Conn<'_>, need: Need) -> Result<(Existing,
     let mut existing = Existing::default();
     let mut ids = KnownIds::default();
     match conn {
+        #[cfg(feature = "postgres")]
         Conn::Pg(c) => read_all!(&mut **c, existing, ids, need),
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => read_all!(&mut **c, existing, ids, need),
     }
     Ok((existing, ids))
@@ -113,11 +115,13 @@ pub async fn read_existing(conn: &mut Conn<'_>, need: Need) -> Result<(Existing,
 /// Refreshes the id maps after users or courses were written.
 pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Result<()> {
     let rows: Vec<(i64, String)> = match conn {
+        #[cfg(feature = "postgres")]
         Conn::Pg(c) => {
             sqlx::query_as("SELECT id, email FROM users")
                 .fetch_all(&mut **c)
                 .await?
         }
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => {
             sqlx::query_as("SELECT id, email FROM users")
                 .fetch_all(&mut **c)
@@ -134,7 +138,9 @@ pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Re
 /// Refreshes the course-code map.
 pub(crate) async fn refresh_courses(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Result<()> {
     let rows: Vec<(i64, String)> = match conn {
+        #[cfg(feature = "postgres")]
         Conn::Pg(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
     };
     ids.courses = rows
@@ -153,10 +159,12 @@ pub async fn load_existing(db: &Database) -> Result<Existing> {
 /// [`load_existing`] plus the id maps.
 pub async fn load_existing_with_ids(db: &Database, need: Need) -> Result<(Existing, KnownIds)> {
     match db {
+        #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut c = pool.acquire().await?;
             read_existing(&mut Conn::Pg(&mut c), need).await
         }
+        #[cfg(feature = "sqlite")]
         Database::Sqlite(pool) => {
             let mut c = pool.acquire().await?;
             read_existing(&mut Conn::Sqlite(&mut c), need).await

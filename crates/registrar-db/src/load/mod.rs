@@ -17,6 +17,10 @@
 //! commits. `registrar` commits when the data is clean and rolls back otherwise.
 
 mod existing;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod writer;
 
 pub use existing::{load_existing, load_existing_with_ids, read_existing, KnownIds, Need};

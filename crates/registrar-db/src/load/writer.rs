@@ -23,66 +23,65 @@ use crate::{Error, Result};
 use chrono::NaiveDate;
 use registrar_model::{Course, Entity, OnExisting, Record, User};
 use std::collections::HashMap;
-use std::io::Write;
 use tokio::sync::mpsc;
 
 /// SQLite's limit on bind parameters per statement.
-const SQLITE_MAX_BINDS: usize = 32_766;
+pub(super) const SQLITE_MAX_BINDS: usize = 32_766;
 /// Rows buffered before a PostgreSQL COPY (users and courses).
-const PG_COPY_ROWS: usize = 65_536;
+pub(super) const PG_COPY_ROWS: usize = 65_536;
 /// Bytes of COPY text sent per `CopyData` message on a streaming COPY (links tables).
-const PG_COPY_BYTES: usize = 1 << 20;
+pub(super) const PG_COPY_BYTES: usize = 1 << 20;
 /// Rows per PostgreSQL `UPDATE ... FROM UNNEST` statement.
-const PG_UPDATE_ROWS: usize = 50_000;
+pub(super) const PG_UPDATE_ROWS: usize = 50_000;
 
-struct UserRow {
-    id: i64,
-    email: String,
-    password_hash: Option<String>,
-    role: &'static str,
-    first_name: String,
-    last_name: String,
-    is_active: bool,
+pub(super) struct UserRow {
+    pub(super) id: i64,
+    pub(super) email: String,
+    pub(super) password_hash: Option<String>,
+    pub(super) role: &'static str,
+    pub(super) first_name: String,
+    pub(super) last_name: String,
+    pub(super) is_active: bool,
 }
 
-struct PendingUser {
-    file: usize,
-    row: UserRow,
-    existing: bool,
-    slot: Option<u32>,
+pub(super) struct PendingUser {
+    pub(super) file: usize,
+    pub(super) row: UserRow,
+    pub(super) existing: bool,
+    pub(super) slot: Option<u32>,
 }
 
-struct CourseRow {
-    id: i64,
-    c: Course,
-}
-
-#[derive(Clone, Copy)]
-struct EnrollRow {
-    s: i64,
-    c: i64,
-    date: Option<NaiveDate>,
-}
-
-struct GradeRow {
-    s: i64,
-    c: i64,
-    assessment: String,
-    score: Option<f64>,
-    letter: Option<&'static str>,
-    graded_on: Option<NaiveDate>,
+pub(super) struct CourseRow {
+    pub(super) id: i64,
+    pub(super) c: Course,
 }
 
 #[derive(Clone, Copy)]
-struct AttRow {
-    s: i64,
-    c: i64,
-    date: NaiveDate,
-    status: &'static str,
+pub(super) struct EnrollRow {
+    pub(super) s: i64,
+    pub(super) c: i64,
+    pub(super) date: Option<NaiveDate>,
+}
+
+pub(super) struct GradeRow {
+    pub(super) s: i64,
+    pub(super) c: i64,
+    pub(super) assessment: String,
+    pub(super) score: Option<f64>,
+    pub(super) letter: Option<&'static str>,
+    pub(super) graded_on: Option<NaiveDate>,
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct AttRow {
+    pub(super) s: i64,
+    pub(super) c: i64,
+    pub(super) date: NaiveDate,
+    pub(super) status: &'static str,
 }
 
 /// Rows of one table waiting to be written.
-enum Rows {
+pub(super) enum Rows {
     Users(Vec<UserRow>),
     Courses(Vec<CourseRow>),
     Enrollments(Vec<EnrollRow>),
@@ -91,7 +90,7 @@ enum Rows {
 }
 
 impl Rows {
-    fn empty(entity: Entity) -> Rows {
+    pub(super) fn empty(entity: Entity) -> Rows {
         match entity {
             Entity::Users => Rows::Users(Vec::new()),
             Entity::Courses => Rows::Courses(Vec::new()),
@@ -100,7 +99,7 @@ impl Rows {
             Entity::Attendance => Rows::Attendance(Vec::new()),
         }
     }
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             Rows::Users(v) => v.len(),
             Rows::Courses(v) => v.len(),
@@ -109,7 +108,7 @@ impl Rows {
             Rows::Attendance(v) => v.len(),
         }
     }
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         match self {
             Rows::Users(v) => v.clear(),
             Rows::Courses(v) => v.clear(),
@@ -118,7 +117,7 @@ impl Rows {
             Rows::Attendance(v) => v.clear(),
         }
     }
-    fn columns(&self) -> usize {
+    pub(super) fn columns(&self) -> usize {
         match self {
             Rows::Users(_) | Rows::Courses(_) | Rows::Grades(_) => 7,
             Rows::Enrollments(_) => 3,
@@ -129,34 +128,34 @@ impl Rows {
 
 /// What sorting one file's records needs (borrowed from the [`Loader`], so a streaming COPY
 /// can hold the connection at the same time).
-struct Sort<'s> {
-    ids: &'s KnownIds,
-    counts: &'s mut FileCounts,
-    on_existing: OnExisting,
-    pending_users: &'s mut Vec<PendingUser>,
-    file: usize,
+pub(super) struct Sort<'s> {
+    pub(super) ids: &'s KnownIds,
+    pub(super) counts: &'s mut FileCounts,
+    pub(super) on_existing: OnExisting,
+    pub(super) pending_users: &'s mut Vec<PendingUser>,
+    pub(super) file: usize,
 }
 
-fn no_counts() -> Error {
+pub(super) fn no_counts() -> Error {
     Error::Refused("internal error: a file index outside the run's files".into())
 }
 
 /// Writes the batches of one run into a transaction the caller owns.
 pub struct Loader<'c, 'a> {
-    conn: &'a mut Conn<'c>,
-    ids: KnownIds,
-    counts: Vec<FileCounts>,
-    on_existing: OnExisting,
-    hashes: HashResults,
-    pending_users: Vec<PendingUser>,
-    progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
-    copy_buf: Vec<u8>,
+    pub(super) conn: &'a mut Conn<'c>,
+    pub(super) ids: KnownIds,
+    pub(super) counts: Vec<FileCounts>,
+    pub(super) on_existing: OnExisting,
+    pub(super) hashes: HashResults,
+    pub(super) pending_users: Vec<PendingUser>,
+    pub(super) progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
+    pub(super) copy_buf: Vec<u8>,
     /// Set when the hashes were cancelled (the reading side found the run cannot commit):
     /// nothing more is written, the channel is only drained.
-    abandoned: bool,
+    pub(super) abandoned: bool,
 }
 
-fn unresolved(what: &str, key: &str) -> Error {
+pub(super) fn unresolved(what: &str, key: &str) -> Error {
     Error::Refused(format!(
         "internal error: the validated {what} {key} has no id in the database; \
          please report this (nothing was written)"
@@ -200,7 +199,10 @@ impl<'c, 'a> Loader<'c, 'a> {
     }
 
     fn is_pg(&self) -> bool {
-        matches!(self.conn, Conn::Pg(_))
+        #[cfg(feature = "postgres")]
+        return matches!(self.conn, Conn::Pg(_));
+        #[cfg(not(feature = "postgres"))]
+        false
     }
 
     /// Consumes the channel until it closes. `failed` is checked at the end: a run whose
@@ -245,6 +247,7 @@ impl<'c, 'a> Loader<'c, 'a> {
         entity: Entity,
         rx: &mut mpsc::Receiver<LoadMsg>,
     ) -> Result<()> {
+        #[cfg(feature = "postgres")]
         if self.is_pg()
             && matches!(
                 entity,
@@ -297,83 +300,6 @@ impl<'c, 'a> Loader<'c, 'a> {
             refresh_courses(self.conn, &mut self.ids).await?;
         }
         Ok(())
-    }
-
-    /// PostgreSQL, enrollments / grades / attendance: ONE `COPY ... FROM STDIN` stays open for
-    /// the file; each ~1 MiB of encoded rows is sent as soon as it fills ([`PG_COPY_BYTES`]) and
-    /// the COPY is finished at the end of the file, so the server loads continuously instead of
-    /// waiting for a round trip per buffer.
-    ///
-    /// Rows to update (`--on-existing update`) cannot go through the connection while the COPY
-    /// holds it: they wait in `updates`; when [`PG_UPDATE_ROWS`] of them are waiting, the open
-    /// COPY is sent what it has and finished, the `UPDATE ... FROM UNNEST` runs, and the next
-    /// new rows open a new COPY. They target rows that were in the database before the run
-    /// (never rows of this file), so the order of the two does not matter.
-    async fn load_file_pg_stream(
-        &mut self,
-        file: usize,
-        entity: Entity,
-        rx: &mut mpsc::Receiver<LoadMsg>,
-    ) -> Result<()> {
-        let Loader {
-            conn,
-            ids,
-            counts,
-            on_existing,
-            pending_users,
-            copy_buf,
-            ..
-        } = self;
-        let Conn::Pg(conn) = &mut **conn else {
-            return Err(Error::Refused(
-                "internal error: a PostgreSQL load on another engine".into(),
-            ));
-        };
-        let mut sort = Sort {
-            ids,
-            counts: counts.get_mut(file).ok_or_else(no_counts)?,
-            on_existing: *on_existing,
-            pending_users,
-            file,
-        };
-        let mut new_rows = Rows::empty(entity);
-        let mut updates = Rows::empty(entity);
-        let sql = copy_sql(&new_rows);
-        copy_buf.clear();
-        loop {
-            // No COPY is open here.
-            let mut ended =
-                fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await?;
-            if !copy_buf.is_empty() {
-                let mut copy = conn.copy_in_raw(sql).await?;
-                loop {
-                    if !copy_buf.is_empty() {
-                        copy.send(copy_buf.as_slice()).await?;
-                        copy_buf.clear();
-                    }
-                    if ended || updates.len() >= PG_UPDATE_ROWS {
-                        break;
-                    }
-                    match fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await
-                    {
-                        Ok(e) => ended = e,
-                        Err(e) => {
-                            // Leave the connection usable for the rollback.
-                            let _ = copy.abort("registrar: the load stopped").await;
-                            return Err(e);
-                        }
-                    }
-                }
-                copy.finish().await?;
-            }
-            if updates.len() >= PG_UPDATE_ROWS || (ended && updates.len() > 0) {
-                pg_update(conn, &updates).await?;
-                updates.clear();
-            }
-            if ended {
-                return Ok(());
-            }
-        }
     }
 
     /// The sorting state for `file`.
@@ -465,22 +391,31 @@ impl<'c, 'a> Loader<'c, 'a> {
 
     async fn insert(&mut self, rows: &Rows) -> Result<()> {
         match &mut *self.conn {
-            Conn::Pg(c) => pg_copy(c, rows, &mut self.copy_buf).await,
-            Conn::Sqlite(c) => sqlite_insert(c, rows).await,
+            #[cfg(feature = "postgres")]
+            Conn::Pg(c) => super::postgres::pg_copy(c, rows, &mut self.copy_buf).await,
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(c) => super::sqlite::sqlite_insert(c, rows).await,
         }
     }
 
     async fn update(&mut self, rows: &Rows) -> Result<()> {
         match &mut *self.conn {
-            Conn::Pg(c) => pg_update(c, rows).await,
-            Conn::Sqlite(c) => sqlite_update(c, rows).await,
+            #[cfg(feature = "postgres")]
+            Conn::Pg(c) => super::postgres::pg_update(c, rows).await,
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(c) => super::sqlite::sqlite_update(c, rows).await,
         }
     }
 }
 
 impl Sort<'_> {
     /// Sorts one validated record into new rows, updates or skips (and counts it).
-    fn accept(&mut self, item: LoadItem, new_rows: &mut Rows, updates: &mut Rows) -> Result<()> {
+    pub(super) fn accept(
+        &mut self,
+        item: LoadItem,
+        new_rows: &mut Rows,
+        updates: &mut Rows,
+    ) -> Result<()> {
         let LoadItem {
             record,
             existing,
@@ -584,7 +519,7 @@ impl Sort<'_> {
     }
 }
 
-fn resolve(ids: &KnownIds, email: &str, code: &str) -> Result<(i64, i64)> {
+pub(super) fn resolve(ids: &KnownIds, email: &str, code: &str) -> Result<(i64, i64)> {
     let s = *ids
         .users
         .get(email)
@@ -596,36 +531,7 @@ fn resolve(ids: &KnownIds, email: &str, code: &str) -> Result<(i64, i64)> {
     Ok((s, c))
 }
 
-/// Receives and sorts records until `buf` holds [`PG_COPY_BYTES`] of COPY text, or
-/// [`PG_UPDATE_ROWS`] updates wait, or the file ends (`true`).
-async fn fill_copy_buf(
-    rx: &mut mpsc::Receiver<LoadMsg>,
-    sort: &mut Sort<'_>,
-    new_rows: &mut Rows,
-    updates: &mut Rows,
-    buf: &mut Vec<u8>,
-) -> Result<bool> {
-    while buf.len() < PG_COPY_BYTES && updates.len() < PG_UPDATE_ROWS {
-        let items = match rx.recv().await {
-            Some(LoadMsg::Rows(items)) => items,
-            // A closed channel ends the file like `End` (the reader stopped).
-            Some(LoadMsg::End) | None => return Ok(true),
-            Some(LoadMsg::Begin { .. }) => {
-                return Err(Error::Refused(
-                    "internal error: a file started before the previous one ended".into(),
-                ))
-            }
-        };
-        for item in items {
-            sort.accept(item, new_rows, updates)?;
-        }
-        encode_rows(new_rows, buf);
-        new_rows.clear();
-    }
-    Ok(false)
-}
-
-fn take_user(u: &mut UserRow) -> UserRow {
+pub(super) fn take_user(u: &mut UserRow) -> UserRow {
     UserRow {
         id: u.id,
         email: std::mem::take(&mut u.email),
@@ -634,423 +540,5 @@ fn take_user(u: &mut UserRow) -> UserRow {
         first_name: std::mem::take(&mut u.first_name),
         last_name: std::mem::take(&mut u.last_name),
         is_active: u.is_active,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-/// Appends `s` in COPY text format (backslash, tab, newline and CR escaped).
-fn copy_text(out: &mut Vec<u8>, s: &str) {
-    for &b in s.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
-        }
-    }
-}
-
-fn copy_opt_text(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => copy_text(out, s),
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
-fn copy_date(out: &mut Vec<u8>, d: Option<NaiveDate>) {
-    match d {
-        // `%Y-%m-%d` never needs escaping.
-        Some(d) => {
-            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
-        }
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
-fn copy_num<T: std::fmt::Display>(out: &mut Vec<u8>, n: Option<T>) {
-    match n {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
-/// Encodes `rows` as COPY text into `buf` (cleared first); returns the COPY statement.
-fn encode_copy(rows: &Rows, buf: &mut Vec<u8>) -> &'static str {
-    buf.clear();
-    encode_rows(rows, buf);
-    copy_sql(rows)
-}
-
-/// The `COPY ... FROM STDIN` statement of `rows`' table.
-fn copy_sql(rows: &Rows) -> &'static str {
-    match rows {
-        Rows::Users(_) => {
-            "COPY users (email, password_hash, role, first_name, last_name, is_active) FROM STDIN"
-        }
-        Rows::Courses(_) => {
-            "COPY courses (course_code, course_name, description, semester, credits, status) FROM STDIN"
-        }
-        Rows::Enrollments(_) => {
-            "COPY enrollments (student_id, course_id, enrollment_date) FROM STDIN"
-        }
-        Rows::Grades(_) => {
-            "COPY grades (student_id, course_id, assessment, score, letter_grade, graded_on) FROM STDIN"
-        }
-        Rows::Attendance(_) => {
-            "COPY attendances (student_id, course_id, attendance_date, status) FROM STDIN"
-        }
-    }
-}
-
-/// Appends `rows` as COPY text to `buf`.
-fn encode_rows(rows: &Rows, buf: &mut Vec<u8>) {
-    match rows {
-        Rows::Users(v) => {
-            for u in v {
-                copy_text(buf, &u.email);
-                buf.push(b'\t');
-                copy_opt_text(buf, u.password_hash.as_deref());
-                buf.push(b'\t');
-                copy_text(buf, u.role);
-                buf.push(b'\t');
-                copy_text(buf, &u.first_name);
-                buf.push(b'\t');
-                copy_text(buf, &u.last_name);
-                buf.extend_from_slice(if u.is_active { b"\tt\n" } else { b"\tf\n" });
-            }
-        }
-        Rows::Courses(v) => {
-            for r in v {
-                let c = &r.c;
-                copy_text(buf, c.course_code.as_str());
-                buf.push(b'\t');
-                copy_text(buf, &c.course_name);
-                buf.push(b'\t');
-                copy_opt_text(buf, c.description.as_deref());
-                buf.push(b'\t');
-                copy_opt_text(buf, c.semester.as_deref());
-                buf.push(b'\t');
-                copy_num(buf, c.credits);
-                buf.push(b'\t');
-                copy_text(buf, c.status.as_str());
-                buf.push(b'\n');
-            }
-        }
-        Rows::Enrollments(v) => {
-            for r in v {
-                let _ = write!(buf, "{}\t{}\t", r.s, r.c);
-                copy_date(buf, r.date);
-                buf.push(b'\n');
-            }
-        }
-        Rows::Grades(v) => {
-            for r in v {
-                let _ = write!(buf, "{}\t{}\t", r.s, r.c);
-                copy_text(buf, &r.assessment);
-                buf.push(b'\t');
-                copy_num(buf, r.score);
-                buf.push(b'\t');
-                copy_opt_text(buf, r.letter);
-                buf.push(b'\t');
-                copy_date(buf, r.graded_on);
-                buf.push(b'\n');
-            }
-        }
-        Rows::Attendance(v) => {
-            for r in v {
-                let _ = write!(buf, "{}\t{}\t", r.s, r.c);
-                copy_date(buf, Some(r.date));
-                buf.push(b'\t');
-                buf.extend_from_slice(r.status.as_bytes());
-                buf.push(b'\n');
-            }
-        }
-    }
-}
-
-async fn pg_copy(conn: &mut sqlx::PgConnection, rows: &Rows, buf: &mut Vec<u8>) -> Result<()> {
-    let sql = encode_copy(rows, buf);
-    let mut copy = conn.copy_in_raw(sql).await?;
-    for chunk in buf.chunks(1 << 20) {
-        if let Err(e) = copy.send(chunk).await {
-            // Best effort: the transaction is rolled back by the caller anyway.
-            return Err(e.into());
-        }
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Result<()> {
-    match rows {
-        Rows::Users(v) => {
-            sqlx::query(
-                "UPDATE users AS u SET role = v.role, first_name = v.first_name, \
-                 last_name = v.last_name, is_active = v.is_active, \
-                 password_hash = COALESCE(v.password_hash, u.password_hash), updated_at = now() \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[]) \
-                 AS v(id, role, first_name, last_name, is_active, password_hash) WHERE u.id = v.id",
-            )
-            .bind(v.iter().map(|u| u.id).collect::<Vec<_>>())
-            .bind(v.iter().map(|u| u.role).collect::<Vec<_>>())
-            .bind(v.iter().map(|u| u.first_name.as_str()).collect::<Vec<_>>())
-            .bind(v.iter().map(|u| u.last_name.as_str()).collect::<Vec<_>>())
-            .bind(v.iter().map(|u| u.is_active).collect::<Vec<_>>())
-            .bind(v.iter().map(|u| u.password_hash.as_deref()).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Rows::Courses(v) => {
-            sqlx::query(
-                "UPDATE courses AS c SET course_name = v.n, description = v.d, semester = v.s, \
-                 credits = v.cr, status = v.st, updated_at = now() \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) \
-                 AS v(id, n, d, s, cr, st) WHERE c.id = v.id",
-            )
-            .bind(v.iter().map(|r| r.id).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c.course_name.as_str()).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c.description.as_deref()).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c.semester.as_deref()).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c.credits).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c.status.as_str()).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Rows::Enrollments(v) => {
-            sqlx::query(
-                "UPDATE enrollments AS e SET enrollment_date = v.d \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::date[]) AS v(s, c, d) \
-                 WHERE e.student_id = v.s AND e.course_id = v.c",
-            )
-            .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.date).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Rows::Grades(v) => {
-            sqlx::query(
-                "UPDATE grades AS g SET score = v.sc, letter_grade = v.l, graded_on = v.go \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::date[]) \
-                 AS v(s, c, a, sc, l, go) \
-                 WHERE g.student_id = v.s AND g.course_id = v.c AND lower(trim(g.assessment)) = v.a",
-            )
-            .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.assessment.as_str()).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.score).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.letter).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.graded_on).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Rows::Attendance(v) => {
-            sqlx::query(
-                "UPDATE attendances AS a SET status = v.st \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::date[], $4::text[]) AS v(s, c, d, st) \
-                 WHERE a.student_id = v.s AND a.course_id = v.c AND a.attendance_date = v.d",
-            )
-            .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.date).collect::<Vec<_>>())
-            .bind(v.iter().map(|r| r.status).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// SQLite
-
-async fn sqlite_insert(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result<()> {
-    use sqlx::QueryBuilder;
-    let per = SQLITE_MAX_BINDS / rows.columns();
-    macro_rules! insert {
-        ($v:expr, $sql:expr, |$b:ident, $r:ident| $body:block) => {
-            for chunk in $v.chunks(per) {
-                let mut q: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new($sql);
-                q.push_values(chunk, |mut $b, $r| $body);
-                q.build().execute(&mut *conn).await?;
-            }
-        };
-    }
-    match rows {
-        Rows::Users(v) => insert!(
-            v,
-            "INSERT INTO users (email, password_hash, role, first_name, last_name, is_active) ",
-            |b, u| {
-                b.push_bind(u.email.as_str())
-                    .push_bind(u.password_hash.as_deref())
-                    .push_bind(u.role)
-                    .push_bind(u.first_name.as_str())
-                    .push_bind(u.last_name.as_str())
-                    .push_bind(u.is_active);
-            }
-        ),
-        Rows::Courses(v) => insert!(
-            v,
-            "INSERT INTO courses (course_code, course_name, description, semester, credits, status) ",
-            |b, r| {
-                b.push_bind(r.c.course_code.as_str())
-                    .push_bind(r.c.course_name.as_str())
-                    .push_bind(r.c.description.as_deref())
-                    .push_bind(r.c.semester.as_deref())
-                    .push_bind(r.c.credits)
-                    .push_bind(r.c.status.as_str());
-            }
-        ),
-        Rows::Enrollments(v) => insert!(
-            v,
-            "INSERT INTO enrollments (student_id, course_id, enrollment_date) ",
-            |b, r| {
-                b.push_bind(r.s).push_bind(r.c).push_bind(r.date);
-            }
-        ),
-        Rows::Grades(v) => insert!(
-            v,
-            "INSERT INTO grades (student_id, course_id, assessment, score, letter_grade, graded_on) ",
-            |b, r| {
-                b.push_bind(r.s)
-                    .push_bind(r.c)
-                    .push_bind(r.assessment.as_str())
-                    .push_bind(r.score)
-                    .push_bind(r.letter)
-                    .push_bind(r.graded_on);
-            }
-        ),
-        Rows::Attendance(v) => insert!(
-            v,
-            "INSERT INTO attendances (student_id, course_id, attendance_date, status) ",
-            |b, r| {
-                b.push_bind(r.s)
-                    .push_bind(r.c)
-                    .push_bind(r.date)
-                    .push_bind(r.status);
-            }
-        ),
-    }
-    Ok(())
-}
-
-async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result<()> {
-    use sqlx::QueryBuilder;
-    let per = SQLITE_MAX_BINDS / rows.columns();
-    // `UPDATE ... FROM (VALUES ...) AS v`: the VALUES columns are named column1, column2, ...
-    macro_rules! update {
-        ($v:expr, $head:expr, $tail:expr, |$b:ident, $r:ident| $body:block) => {
-            for chunk in $v.chunks(per) {
-                let mut q: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new($head);
-                q.push_values(chunk, |mut $b, $r| $body);
-                q.push($tail);
-                q.build().execute(&mut *conn).await?;
-            }
-        };
-    }
-    const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-    match rows {
-        Rows::Users(v) => update!(
-            v,
-            format!(
-                "UPDATE users SET role = v.column2, first_name = v.column3, last_name = v.column4, \
-                 is_active = v.column5, password_hash = COALESCE(v.column6, users.password_hash), \
-                 updated_at = {NOW} FROM ("
-            ),
-            ") AS v WHERE users.id = v.column1",
-            |b, u| {
-                b.push_bind(u.id)
-                    .push_bind(u.role)
-                    .push_bind(u.first_name.as_str())
-                    .push_bind(u.last_name.as_str())
-                    .push_bind(u.is_active)
-                    .push_bind(u.password_hash.as_deref());
-            }
-        ),
-        Rows::Courses(v) => update!(
-            v,
-            format!(
-                "UPDATE courses SET course_name = v.column2, description = v.column3, \
-                 semester = v.column4, credits = v.column5, status = v.column6, \
-                 updated_at = {NOW} FROM ("
-            ),
-            ") AS v WHERE courses.id = v.column1",
-            |b, r| {
-                b.push_bind(r.id)
-                    .push_bind(r.c.course_name.as_str())
-                    .push_bind(r.c.description.as_deref())
-                    .push_bind(r.c.semester.as_deref())
-                    .push_bind(r.c.credits)
-                    .push_bind(r.c.status.as_str());
-            }
-        ),
-        Rows::Enrollments(v) => update!(
-            v,
-            "UPDATE enrollments SET enrollment_date = v.column3 FROM (",
-            ") AS v WHERE enrollments.student_id = v.column1 AND enrollments.course_id = v.column2",
-            |b, r| {
-                b.push_bind(r.s).push_bind(r.c).push_bind(r.date);
-            }
-        ),
-        Rows::Grades(v) => update!(
-            v,
-            "UPDATE grades SET score = v.column4, letter_grade = v.column5, graded_on = v.column6 FROM (",
-            ") AS v WHERE grades.student_id = v.column1 AND grades.course_id = v.column2 \
-             AND lower(trim(grades.assessment)) = v.column3",
-            |b, r| {
-                b.push_bind(r.s)
-                    .push_bind(r.c)
-                    .push_bind(r.assessment.as_str())
-                    .push_bind(r.score)
-                    .push_bind(r.letter)
-                    .push_bind(r.graded_on);
-            }
-        ),
-        Rows::Attendance(v) => update!(
-            v,
-            "UPDATE attendances SET status = v.column4 FROM (",
-            ") AS v WHERE attendances.student_id = v.column1 AND attendances.course_id = v.column2 \
-             AND attendances.attendance_date = v.column3",
-            |b, r| {
-                b.push_bind(r.s)
-                    .push_bind(r.c)
-                    .push_bind(r.date)
-                    .push_bind(r.status);
-            }
-        ),
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_specials() {
-        let mut b = Vec::new();
-        copy_text(&mut b, "a\\b\tc\nd\re");
-        assert_eq!(b, b"a\\\\b\\tc\\nd\\re");
-        let rows = Rows::Attendance(vec![AttRow {
-            s: 1,
-            c: 2,
-            date: NaiveDate::from_ymd_opt(2024, 9, 2).unwrap(),
-            status: "late",
-        }]);
-        let sql = encode_copy(&rows, &mut b);
-        assert!(sql.starts_with("COPY attendances"));
-        assert_eq!(b, b"1\t2\t2024-09-02\tlate\n");
-        let rows = Rows::Enrollments(vec![EnrollRow {
-            s: 3,
-            c: 4,
-            date: None,
-        }]);
-        encode_copy(&rows, &mut b);
-        assert_eq!(b, b"3\t4\t\\N\n");
     }
 }
