@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod commands;
 pub mod import;
 mod migration;
 mod validate;

@@ -1,8 +1,12 @@
-//! Human and JSON rendering of reports.
+//! Every output of the binary: human and JSON rendering of reports, outcomes, notices and errors.
 
+use registrar::commands::{is_unfinished, CheckOutcome, InitSummary, Notice};
+use registrar::db::audit::ImportRun;
+use registrar::db::backup::{BackupSummary, VerifyReport};
 use registrar::model::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// Output format chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -238,6 +242,155 @@ pub fn runbook_summary(o: &registrar::RunbookOutcome) -> String {
         },
         o.duration_ms
     );
+    out
+}
+
+/// Prints a report on stdout in `format`.
+pub fn print_report(report: &Report, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => println!("{}", json(report)),
+        OutputFormat::Human => print!("{}", human_report(report)),
+    }
+}
+
+/// The error and its causes on one line (`a: b: c`), without repeating a cause already in the text.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut s = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+    }
+    s.replace('\n', " ")
+}
+
+/// A session's notice, as the `note:` line printed on stderr.
+pub fn notice(n: &Notice) -> String {
+    match n {
+        Notice::Interrupted(r) => format!(
+            "note: {}; marked interrupted",
+            registrar::db::audit::describe_unfinished(r)
+        ),
+        Notice::PlannedWithoutDatabase { url } => format!(
+            "note: no database at {url} yet: validated against an empty database (nothing was created)"
+        ),
+        _ => "note: (a notice this version cannot describe)".to_owned(),
+    }
+}
+
+/// What `init` did.
+pub fn init(s: &InitSummary) -> String {
+    format!(
+        "schema ready ({} schema version {}) at {}",
+        s.engine.as_str(),
+        s.schema_version,
+        s.url
+    )
+}
+
+/// What `seed-training` did.
+pub fn seed(s: &registrar::db::seed::SeedSummary) -> String {
+    format!(
+        "training data: {} user(s) inserted ({} already there), {} course(s) inserted ({} already there)",
+        s.users_inserted, s.users_skipped, s.courses_inserted, s.courses_skipped
+    )
+}
+
+/// The backup written to `out`, table by table.
+pub fn backup_written(out: &Path, s: &BackupSummary) -> String {
+    let mut text = format!(
+        "backup written to {} (schema version {})\n",
+        out.display(),
+        s.schema_version
+    );
+    for t in &s.tables {
+        let _ = writeln!(
+            text,
+            "  {:<12} {:>10} rows  sha256 {}",
+            t.table, t.rows, t.sha256
+        );
+    }
+    text
+}
+
+/// The backup restored from `from`, table by table.
+pub fn restored(from: &Path, s: &BackupSummary) -> String {
+    let mut text = format!(
+        "restored {} (checksums verified after the restore)\n",
+        from.display()
+    );
+    for t in &s.tables {
+        let _ = writeln!(text, "  {:<12} {:>10} rows", t.table, t.rows);
+    }
+    text
+}
+
+/// The verdict of `verify-backup` on `file`.
+pub fn verify_report(file: &Path, r: &VerifyReport) -> String {
+    if r.ok {
+        format!("backup {} verified: checksums match and it restores with identical counts and checksums\n", file.display())
+    } else {
+        let mut text = format!("backup {} FAILED verification:\n", file.display());
+        for p in &r.problems {
+            let _ = writeln!(text, "  {p}");
+        }
+        text
+    }
+}
+
+/// One line per check, then the verdict.
+pub fn checks(o: &CheckOutcome) -> String {
+    let mut out = String::new();
+    for c in &o.checks {
+        let _ = writeln!(
+            out,
+            "{:<4} {:<34} {:>8}  {}",
+            if c.passed { "ok" } else { "FAIL" },
+            c.name,
+            c.count,
+            c.detail
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if o.ok {
+            "all checks passed"
+        } else {
+            "some checks FAILED"
+        }
+    );
+    out
+}
+
+/// The audit log, one line per run.
+pub fn audit_log(runs: &[ImportRun]) -> String {
+    let mut out = String::new();
+    if runs.is_empty() {
+        let _ = writeln!(out, "no runs recorded");
+    }
+    for r in runs {
+        let _ = writeln!(
+            out,
+            "#{:<5} {}  {:<16} {:<18} by {:<12} v{}{}",
+            r.id,
+            r.started_at,
+            r.mode,
+            if is_unfinished(r) {
+                format!("{} (UNFINISHED)", r.outcome)
+            } else {
+                r.outcome.clone()
+            },
+            r.operator,
+            r.tool_version,
+            r.error
+                .as_deref()
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        );
+    }
     out
 }
 

@@ -1,0 +1,416 @@
+//! The command line: every command's arguments (clap derive). Parsing only; what a command
+//! does is in `cmd/`, and through it in the `registrar` facade.
+
+use crate::render::OutputFormat;
+use clap::{Args, Parser, Subcommand};
+use registrar::db;
+use registrar::formats::ReaderOptions;
+use registrar::model::{Entity, OnExisting, Role};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "registrar",
+    version,
+    about = "Move a school's SMS from training data to production data, safely."
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database URL: sqlite://FILE (created 0600 by writing commands when missing; read-only commands refuse a missing file) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "REGISTRAR_DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReaderArgs {
+    /// Text encoding of CSV/TSV files (a WHATWG label such as windows-1252); default UTF-8 or UTF-16 with BOM.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// CSV delimiter: `,` `;` or `tab` (default: detected from the header line).
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Sheet to read in spreadsheets (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Refuse files larger than this many bytes.
+    #[arg(long, default_value_t = ReaderOptions::default().max_file_size)]
+    pub max_file_size: u64,
+    /// Refuse fields longer than this many bytes.
+    #[arg(long, default_value_t = ReaderOptions::default().max_field_size)]
+    pub max_field_size: usize,
+    /// Refuse files with more data rows than this.
+    #[arg(long, default_value_t = ReaderOptions::default().max_rows)]
+    pub max_rows: u64,
+}
+
+impl ReaderArgs {
+    /// The reader options these flags give.
+    pub fn options(&self) -> ReaderOptions {
+        ReaderOptions {
+            encoding: self.encoding.clone(),
+            delimiter: self.delimiter,
+            sheet: self.sheet.clone(),
+            max_file_size: self.max_file_size,
+            max_field_size: self.max_field_size,
+            max_rows: self.max_rows,
+        }
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "unsupported delimiter {s:?}: use ',', ';', 'tab' or '|'"
+        )),
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct InputArgs {
+    /// A folder holding users, courses, enrollments, grades and attendance files (found by stem).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// One data file.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct RunMode {
+    /// Check everything without writing.
+    #[arg(long)]
+    pub validate: bool,
+    /// Write to the database.
+    #[arg(long)]
+    pub execute: bool,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create or upgrade the schema (adopting an existing SMS database).
+    Init(InitArgs),
+    /// Load the runbook's training data (18 accounts, 5 sample courses) for a rehearsal.
+    SeedTraining(SeedTrainingArgs),
+    /// Validate data files (and, with --database, against what the database holds).
+    Validate(ValidateArgs),
+    /// Import data files: --validate checks against the database, --execute loads (all or nothing).
+    Import(ImportArgs),
+    /// The whole runbook: backup, clean-up, import, checks, lock-down, backup and verify; rolls back on failure.
+    Migrate(MigrateArgs),
+    /// Write a consistent, compressed, checksummed backup of every SMS table.
+    Backup(BackupArgs),
+    /// Replace the SMS tables' data with a backup's (one transaction; checks first and after).
+    Restore(RestoreArgs),
+    /// Check a backup's checksums and restore it into a scratch database to compare.
+    VerifyBackup(VerifyBackupArgs),
+    /// Delete the training accounts and sample courses with their dependent rows.
+    Clean(CleanArgs),
+    /// Run the integrity checks (and count expectations).
+    Check(CheckArgs),
+    /// Log in as a sample of imported users with their file passwords (argon2 verify).
+    VerifyLogins(VerifyLoginsArgs),
+    /// Change a user's password (read from the terminal without echo, or two lines on stdin).
+    SetPassword(SetPasswordArgs),
+    /// Require users to change their password at next login.
+    ForcePasswordReset(ForcePasswordResetArgs),
+    /// Counts per role and table, database and table sizes.
+    Stats(StatsArgs),
+    /// The import_runs audit log, newest first.
+    Audit(AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout: registrar(1), or registrar-COMMAND(1).
+    Man(ManArgs),
+}
+
+/// The arguments of `registrar init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// The arguments of `registrar seed-training`.
+#[derive(Args, Debug)]
+pub struct SeedTrainingArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// The arguments of `registrar validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The entity of --file (default: from the file's stem).
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: Option<Entity>,
+    /// Also check against this database (already-exists, references).
+    #[arg(long, env = "REGISTRAR_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// The arguments of `registrar import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: Option<Entity>,
+    #[command(flatten)]
+    pub mode: RunMode,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Load the valid rows and write invalid rows to --rejects DIR.
+    #[arg(long, requires = "rejects")]
+    pub skip_invalid: bool,
+    /// Folder for `<file>.rejects.csv` files (with --skip-invalid).
+    #[arg(long, requires = "skip_invalid")]
+    pub rejects: Option<PathBuf>,
+    /// What a row already in the database does.
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_existing: OnExistingArg,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// The arguments of `registrar migrate`.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The data folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub mode: RunMode,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Where backups go (named with a UTC timestamp).
+    #[arg(long, default_value = "backups")]
+    pub backup_dir: PathBuf,
+    /// Delete the training accounts and sample courses first.
+    #[arg(long)]
+    pub clean_training_data: bool,
+    /// Require every non-admin user to change their password.
+    #[arg(long)]
+    pub force_password_reset: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// The arguments of `registrar backup`.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The backup file to write (0600, atomically). An existing file is refused unless
+    /// --force is given; the live database file is always refused.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing backup file at --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The arguments of `registrar restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The backup file.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// The arguments of `registrar verify-backup`.
+#[derive(Args, Debug)]
+pub struct VerifyBackupArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    /// Scratch database (default: a temporary SQLite file, removed afterwards). One whose
+    /// SMS tables hold rows is refused unless --yes is given.
+    #[arg(long)]
+    pub scratch_database: Option<String>,
+    /// Replace the data of a non-empty --scratch-database.
+    #[arg(long, requires = "scratch_database")]
+    pub yes: bool,
+}
+
+/// The arguments of `registrar clean`.
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub mode: CleanMode,
+    /// Emails matching this regex are training accounts.
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Comma-separated course codes to delete.
+    #[arg(long, value_delimiter = ',')]
+    pub course_codes: Option<Vec<String>>,
+    /// Delete even when real students are enrolled or no active admin would remain.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+}
+
+/// The arguments of `registrar check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Expected counts: students=N,teachers=N,admins=N,courses=N,enrollments=N.
+    #[arg(long)]
+    pub expect: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+}
+
+/// The arguments of `registrar verify-logins`.
+#[derive(Args, Debug)]
+pub struct VerifyLoginsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The users file with plain passwords.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// How many users to check (default: all).
+    #[arg(long)]
+    pub sample: Option<usize>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// The arguments of `registrar set-password`.
+#[derive(Args, Debug)]
+pub struct SetPasswordArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The user's email.
+    #[arg(long)]
+    pub email: String,
+}
+
+/// The arguments of `registrar force-password-reset`.
+#[derive(Args, Debug)]
+pub struct ForcePasswordResetArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Leave users of this role alone (e.g. admin).
+    #[arg(long, value_parser = parse_role)]
+    pub except_role: Option<Role>,
+}
+
+/// The arguments of `registrar stats`.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+}
+
+/// The arguments of `registrar audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct CleanMode {
+    /// Report what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete.
+    #[arg(long)]
+    pub execute: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OnExistingArg {
+    Error,
+    Skip,
+    Update,
+}
+
+impl From<OnExistingArg> for OnExisting {
+    fn from(a: OnExistingArg) -> OnExisting {
+        match a {
+            OnExistingArg::Error => OnExisting::Error,
+            OnExistingArg::Skip => OnExisting::Skip,
+            OnExistingArg::Update => OnExisting::Update,
+        }
+    }
+}
+
+fn parse_entity(s: &str) -> Result<Entity, String> {
+    Entity::from_stem(s).ok_or_else(|| {
+        format!("unknown entity {s:?}: use users, courses, enrollments, grades or attendance")
+    })
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s)
+        .ok_or_else(|| format!("unknown role {s:?}: use admin, teacher, student or viewer"))
+}
+
+/// The arguments of `registrar completions`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+impl InputArgs {
+    /// What to read: the folder or the one file (with its `--entity`); `None` when neither was
+    /// given (clap requires one).
+    pub fn input(&self, entity: Option<Entity>) -> Option<registrar::import::Input> {
+        match (&self.data, &self.file) {
+            (Some(dir), _) => Some(registrar::import::Input::Dir(dir.clone())),
+            (None, Some(file)) => Some(registrar::import::Input::File {
+                path: file.clone(),
+                entity,
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The arguments of `registrar man`.
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The command whose page to print (default: the page of `registrar` itself).
+    pub command: Option<String>,
+}

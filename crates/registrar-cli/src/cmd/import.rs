@@ -1,0 +1,42 @@
+//! `validate` and `import`.
+
+use super::Verdict;
+use crate::args::{ImportArgs, InputArgs, ValidateArgs};
+use crate::progress;
+use crate::render::{self, OutputFormat};
+use anyhow::Context;
+use registrar::commands::{ImportSettings, Session};
+use registrar::import::Input;
+use registrar::model::Entity;
+
+fn input_of(input: &InputArgs, entity: Option<Entity>) -> anyhow::Result<Input> {
+    input
+        .input(entity)
+        .context("give --data DIR or --file FILE")
+}
+
+/// `registrar validate`.
+pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verdict> {
+    let input = input_of(&a.input, a.entity)?;
+    let report = session
+        .validate(&input, a.database.as_deref(), &a.reader.options())
+        .await?;
+    render::print_report(&report, a.format);
+    Ok(report.is_ok().into())
+}
+
+/// `registrar import`.
+pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict> {
+    let input = input_of(&a.input, a.entity)?;
+    let settings = ImportSettings {
+        execute: a.mode.execute,
+        on_existing: a.on_existing.into(),
+        skip_invalid: a.skip_invalid,
+        rejects_dir: a.rejects,
+        reader: a.reader.options(),
+        progress: progress::bars(a.format == OutputFormat::Human),
+    };
+    let outcome = session.import(&a.db.database, &input, &settings).await?;
+    render::print_report(&outcome.report, a.format);
+    Ok(outcome.ok.into())
+}

@@ -1,0 +1,599 @@
+//! Every command of the `registrar` binary as a facade call, so that an embedding program can
+//! do exactly what the CLI does (the binary only parses arguments, calls these and renders).
+//!
+//! A [`Session`] opens databases the way each command needs ([`Access`]), takes the run lock
+//! and writes the audit row of writing commands ([`Session::begin_writing`]), tells its caller
+//! what it noticed on the way ([`Notice`]: runs it marked interrupted, a plan checked against
+//! an empty database) and closes every database it opened ([`Session::close`]).
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), registrar::commands::CommandError> {
+//! use registrar::commands::{CleanSettings, Session};
+//! let session = Session::new();
+//! let outcome = session
+//!     .clean("sqlite://sms.db", &CleanSettings { execute: false, ..Default::default() })
+//!     .await;
+//! session.close().await;
+//! assert!(outcome?.ok());
+//! # Ok(()) }
+//! ```
+
+use crate::import::{ImportMode, ImportOptions, Input};
+use crate::{Error, OnExisting, Progress, ReaderOptions, Report};
+use registrar_checks::{CheckResult, Expectations, LoginReport, Stats};
+use registrar_db::audit::{self, ImportRun};
+use registrar_db::backup::{BackupSummary, VerifyReport};
+use registrar_db::clean::{CleanOptions, CleanReport};
+use registrar_db::command::{self, WritingRun};
+use registrar_db::seed::SeedSummary;
+use registrar_db::{mask_url, Database, Engine};
+use registrar_model::{Password, Role};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Errors of a command: opening its database, a refusal the operator must act on, or the
+/// command's own failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The command's database could not be opened (the URL is shown with any password masked).
+    #[error("database {url}: {source}")]
+    Open {
+        /// The URL, password masked.
+        url: String,
+        /// The cause.
+        #[source]
+        source: registrar_db::Error,
+    },
+    /// A safety rule refused the command (a backup over an existing file or the live
+    /// database, a scratch database that holds rows); the message says what to do.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The command failed.
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<registrar_db::Error> for CommandError {
+    fn from(e: registrar_db::Error) -> Self {
+        CommandError::Failed(Error::Db(e))
+    }
+}
+
+impl From<registrar_checks::Error> for CommandError {
+    fn from(e: registrar_checks::Error) -> Self {
+        CommandError::Failed(Error::Checks(e))
+    }
+}
+
+/// `Result` of a command.
+pub type Result<T, E = CommandError> = std::result::Result<T, E>;
+
+/// How a command opens its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A writing command: a missing SQLite file is created (0600), the schema brought up to date.
+    Write,
+    /// A read-only command: a missing SQLite file is an error, never created.
+    Existing,
+    /// A plan (`import --validate`): a missing SQLite file is not created; the plan is checked
+    /// against an empty database instead ([`Notice::PlannedWithoutDatabase`]).
+    Planning,
+}
+
+/// Something a command noticed that its operator should hear about (the CLI prints these as
+/// `note:` lines on stderr, when they happen).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A run that had started and never finished (killed) was marked interrupted when this
+    /// command took the run lock.
+    Interrupted(ImportRun),
+    /// No database exists at `url` yet: the plan was checked against an empty one and nothing
+    /// was created.
+    PlannedWithoutDatabase {
+        /// The URL, password masked.
+        url: String,
+    },
+}
+
+/// Where a [`Session`] sends its [`Notice`]s.
+pub type Notices = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+/// The databases a command opened and where its notices go.
+#[derive(Default)]
+pub struct Session {
+    opened: Mutex<Vec<Database>>,
+    notices: Option<Notices>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("notices", &self.notices.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitSummary {
+    /// The engine.
+    pub engine: Engine,
+    /// The schema version the database now has.
+    pub schema_version: i64,
+    /// The database URL, password masked.
+    pub url: String,
+}
+
+/// What `import` should do, as plain settings (the CLI's flags).
+#[derive(Clone, Default)]
+pub struct ImportSettings {
+    /// Write (`--execute`) rather than only plan (`--validate`).
+    pub execute: bool,
+    /// What a row already in the database does.
+    pub on_existing: OnExisting,
+    /// Load the valid rows and write the invalid ones to `rejects_dir`.
+    pub skip_invalid: bool,
+    /// Where rejects files go (with `skip_invalid`).
+    pub rejects_dir: Option<PathBuf>,
+    /// Reader options.
+    pub reader: ReaderOptions,
+    /// Progress callbacks.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ImportSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportSettings")
+            .field("execute", &self.execute)
+            .field("on_existing", &self.on_existing)
+            .field("skip_invalid", &self.skip_invalid)
+            .field("rejects_dir", &self.rejects_dir)
+            .field("reader", &self.reader)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl ImportSettings {
+    /// The options of [`crate::import::run_import`] for these settings.
+    pub fn options(&self) -> ImportOptions {
+        ImportOptions {
+            mode: if self.execute {
+                ImportMode::Execute
+            } else {
+                ImportMode::Validate
+            },
+            on_existing: self.on_existing,
+            skip_invalid: self.skip_invalid,
+            rejects_dir: self.rejects_dir.clone(),
+            reader: self.reader.clone(),
+            progress: self.progress.clone(),
+            skip_audit: false,
+        }
+    }
+}
+
+/// What `import` did.
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    /// The run's report.
+    pub report: Report,
+    /// True when the run succeeded: a clean report, or (executing with `skip_invalid`) invalid
+    /// rows left out but no file-level error (those are never skipped: a file not read fails).
+    pub ok: bool,
+}
+
+/// What `clean` should do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanSettings {
+    /// Delete (`--execute`) rather than report what would be deleted (`--dry-run`).
+    pub execute: bool,
+    /// Emails matching this regex are training accounts (default: the runbook's pattern).
+    pub pattern: Option<String>,
+    /// Course codes to delete (default: the sample courses); matched trimmed and upper-cased.
+    pub course_codes: Option<Vec<String>>,
+    /// Delete even when real students are enrolled or no active admin would remain.
+    pub force: bool,
+}
+
+impl CleanSettings {
+    /// The clean-up options: course codes are trimmed and upper-cased, as the schema stores them.
+    pub fn options(&self) -> CleanOptions {
+        let mut opts = CleanOptions {
+            force: self.force,
+            ..Default::default()
+        };
+        if let Some(p) = &self.pattern {
+            opts.pattern = p.clone();
+        }
+        if let Some(c) = &self.course_codes {
+            opts.course_codes = c.iter().map(|c| c.trim().to_uppercase()).collect();
+        }
+        opts
+    }
+}
+
+/// What `clean` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CleanOutcome {
+    /// The report of what was (or would be) deleted, with any refusal of a dry run.
+    Done(CleanReport),
+    /// Clean-up refused to run (it would leave no active admin, real students enrolled, a bad
+    /// pattern); nothing was deleted.
+    Refused(String),
+}
+
+impl CleanOutcome {
+    /// True when clean-up ran, or a dry run found nothing that would be refused.
+    pub fn ok(&self) -> bool {
+        match self {
+            CleanOutcome::Done(r) => r.executed || r.refusals.is_empty(),
+            CleanOutcome::Refused(_) => false,
+        }
+    }
+}
+
+/// What `check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// True when every check passed.
+    pub ok: bool,
+    /// Each check, the unfinished-runs check last.
+    pub checks: Vec<CheckResult>,
+}
+
+/// What `set-password` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The password was changed.
+    Changed,
+    /// Refused (wrong current password, weak new one, unknown user); the message never holds
+    /// a password.
+    Refused(String),
+}
+
+/// True when the audit log's run never finished (it is running, or was killed): outcome
+/// `running` or `committed` with no end time.
+pub fn is_unfinished(run: &ImportRun) -> bool {
+    run.finished_at.is_none() && (run.outcome == audit::RUNNING || run.outcome == audit::COMMITTED)
+}
+
+impl Session {
+    /// A session whose notices go nowhere.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Sends notices to `notices`, when they happen.
+    pub fn with_notices(mut self, notices: Notices) -> Session {
+        self.notices = Some(notices);
+        self
+    }
+
+    fn notice(&self, n: Notice) {
+        if let Some(f) = &self.notices {
+            f(&n);
+        }
+    }
+
+    /// Opens the database at `url` as `access` says; [`Session::close`] closes it.
+    pub async fn open(&self, url: &str, access: Access) -> Result<Database> {
+        let opened = match access {
+            Access::Write => Database::open(url).await,
+            Access::Existing => Database::open_existing(url).await,
+            Access::Planning => Database::open_for_planning(url).await.map(|(db, existed)| {
+                if !existed {
+                    self.notice(Notice::PlannedWithoutDatabase { url: mask_url(url) });
+                }
+                db
+            }),
+        };
+        let database = opened.map_err(|source| CommandError::Open {
+            url: mask_url(url),
+            source,
+        })?;
+        if let Ok(mut v) = self.opened.lock() {
+            v.push(database.clone());
+        }
+        Ok(database)
+    }
+
+    /// Closes every database the session opened (SQLite: checkpointed, no `-wal` left behind).
+    pub async fn close(&self) {
+        let opened = match self.opened.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => return,
+        };
+        for database in opened {
+            database.close().await;
+        }
+    }
+
+    /// Starts a writing command: takes the run lock (refused while another run holds it),
+    /// marks runs that never finished as interrupted ([`Notice::Interrupted`]), and records
+    /// this run as started.
+    pub async fn begin_writing(
+        &self,
+        db: &Database,
+        mode: &str,
+        files: serde_json::Value,
+    ) -> Result<WritingRun> {
+        let run = WritingRun::begin(db, mode, files).await?;
+        for r in &run.interrupted {
+            self.notice(Notice::Interrupted(r.clone()));
+        }
+        Ok(run)
+    }
+
+    /// `init`: creates or upgrades the schema; locked and audited like every writing command.
+    pub async fn init(&self, url: &str) -> Result<InitSummary> {
+        let database = self.open(url, Access::Write).await?;
+        // The schema is up to date once connected; the audit table exists only from here on.
+        let run = self
+            .begin_writing(&database, command::INIT, serde_json::json!([]))
+            .await?;
+        let schema_version = database.schema_version().await?;
+        run.finish(
+            &database,
+            "success",
+            serde_json::json!({ "schema_version": schema_version }),
+            None,
+        )
+        .await?;
+        Ok(InitSummary {
+            engine: database.engine(),
+            schema_version,
+            url: mask_url(url),
+        })
+    }
+
+    /// `seed-training`: loads the runbook's training accounts and sample courses.
+    pub async fn seed_training(&self, url: &str) -> Result<SeedSummary> {
+        let database = self.open(url, Access::Write).await?;
+        let run = self
+            .begin_writing(&database, command::SEED_TRAINING, serde_json::json!([]))
+            .await?;
+        let r = registrar_db::seed::seed_training(&database).await;
+        let counts = match &r {
+            Ok(s) => serde_json::json!({
+                "users": { "inserted": s.users_inserted, "skipped": s.users_skipped },
+                "courses": { "inserted": s.courses_inserted, "skipped": s.courses_skipped },
+            }),
+            Err(_) => serde_json::json!({}),
+        };
+        run.finish_with(&database, &r, counts).await?;
+        Ok(r?)
+    }
+
+    /// `validate`: checks the files alone, or (with `database`) against what it holds.
+    pub async fn validate(
+        &self,
+        input: &Input,
+        database: Option<&str>,
+        reader: &ReaderOptions,
+    ) -> Result<Report> {
+        match database {
+            None => Ok(match input {
+                Input::Dir(dir) => crate::validate_dir(dir, reader)?,
+                Input::File { path, entity } => crate::validate_file(path, *entity, reader)?,
+            }),
+            Some(url) => {
+                let database = self.open(url, Access::Existing).await?;
+                let opts = ImportOptions {
+                    mode: ImportMode::Validate,
+                    reader: reader.clone(),
+                    ..Default::default()
+                };
+                Ok(crate::import::run_import(&database, input, &opts).await?)
+            }
+        }
+    }
+
+    /// `import`: plans (`execute: false`, against an empty database when none exists yet) or
+    /// loads, all or nothing, under the run lock (never beside a runbook or another import).
+    pub async fn import(
+        &self,
+        url: &str,
+        input: &Input,
+        settings: &ImportSettings,
+    ) -> Result<ImportOutcome> {
+        let access = if settings.execute {
+            Access::Write
+        } else {
+            Access::Planning
+        };
+        let database = self.open(url, access).await?;
+        let _run_lock = if settings.execute {
+            let lock = database.run_lock().await?;
+            // Holding the lock, an unfinished run in the audit log is one that ended without
+            // finishing: mark it interrupted.
+            for r in audit::close_interrupted(&database).await? {
+                self.notice(Notice::Interrupted(r));
+            }
+            Some(lock)
+        } else {
+            None
+        };
+        let report = crate::import::run_import(&database, input, &settings.options()).await?;
+        // skip_invalid skips invalid rows, never unread ones: a file-level error fails.
+        let ok = report.is_ok()
+            || (settings.skip_invalid && settings.execute && !report.has_file_level_errors());
+        Ok(ImportOutcome { report, ok })
+    }
+
+    /// `backup`: a consistent, compressed, checksummed backup at `out` (an existing file only
+    /// with `overwrite`; the live database never).
+    pub async fn backup(&self, url: &str, out: &Path, overwrite: bool) -> Result<BackupSummary> {
+        let database = self.open(url, Access::Existing).await?;
+        registrar_db::backup::backup_with(&database, out, overwrite)
+            .await
+            .map_err(refused)
+    }
+
+    /// `restore`: replaces the SMS tables' data with the backup's, locked and audited.
+    pub async fn restore(&self, url: &str, from: &Path) -> Result<BackupSummary> {
+        let database = self.open(url, Access::Write).await?;
+        // Never beside or in the middle of a runbook, and one row of the audit log.
+        let run = self
+            .begin_writing(&database, command::RESTORE, command::file_json(from))
+            .await?;
+        let r = registrar_db::backup::restore(&database, from).await;
+        let counts = match &r {
+            Ok(s) => serde_json::Value::Object(
+                s.tables
+                    .iter()
+                    .map(|t| (t.table.clone(), serde_json::json!({ "restored": t.rows })))
+                    .collect(),
+            ),
+            Err(_) => serde_json::json!({}),
+        };
+        run.finish_with(&database, &r, counts).await?;
+        Ok(r?)
+    }
+
+    /// `verify-backup`: checks the checksums and restores into a scratch database to compare
+    /// (a temporary SQLite file when `scratch` is `None`; a non-empty one only with `replace`).
+    pub async fn verify_backup(
+        &self,
+        file: &Path,
+        scratch: Option<&str>,
+        replace: bool,
+    ) -> Result<VerifyReport> {
+        registrar_db::backup::verify_backup_with(file, scratch, replace)
+            .await
+            .map_err(refused)
+    }
+
+    /// `clean`: deletes (or plans to delete) the training accounts and sample courses.
+    pub async fn clean(&self, url: &str, settings: &CleanSettings) -> Result<CleanOutcome> {
+        let access = if settings.execute {
+            Access::Write
+        } else {
+            Access::Existing
+        };
+        let database = self.open(url, access).await?;
+        let opts = settings.options();
+        let result = if settings.execute {
+            let run = self
+                .begin_writing(&database, command::CLEAN, serde_json::json!([]))
+                .await?;
+            let r = registrar_db::clean::execute(&database, &opts).await;
+            let counts = match &r {
+                Ok(c) => serde_json::json!({
+                    "users": { "deleted": c.users.len() },
+                    "courses": { "deleted": c.courses.len() },
+                    "enrollments": { "deleted": c.enrollments },
+                    "grades": { "deleted": c.grades },
+                    "attendances": { "deleted": c.attendances },
+                }),
+                Err(_) => serde_json::json!({}),
+            };
+            run.finish_with(&database, &r, counts).await?;
+            r
+        } else {
+            registrar_db::clean::plan(&database, &opts).await
+        };
+        match result {
+            Ok(r) => Ok(CleanOutcome::Done(r)),
+            Err(registrar_db::Error::Refused(msg)) => Ok(CleanOutcome::Refused(msg)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `check`: the integrity checks and count expectations, then the unfinished-runs check.
+    pub async fn check(&self, url: &str, expect: &Expectations) -> Result<CheckOutcome> {
+        let database = self.open(url, Access::Existing).await?;
+        let mut checks = registrar_checks::run_checks(&database, expect).await?;
+        checks.push(registrar_checks::unfinished_runs_check(&database).await?);
+        let ok = checks.iter().all(|c| c.passed);
+        Ok(CheckOutcome { ok, checks })
+    }
+
+    /// `verify-logins`: logs in as `sample` users of `file` (all when `None`) with their file
+    /// passwords.
+    pub async fn verify_logins(
+        &self,
+        url: &str,
+        file: &Path,
+        reader: &ReaderOptions,
+        sample: Option<usize>,
+    ) -> Result<LoginReport> {
+        let database = self.open(url, Access::Existing).await?;
+        Ok(registrar_checks::verify_logins(&database, file, reader, sample).await?)
+    }
+
+    /// `set-password`: changes `email`'s password, locked and audited (the audit row names the
+    /// account, never a password).
+    pub async fn set_password(
+        &self,
+        url: &str,
+        email: &str,
+        current: &Password,
+        new: &Password,
+    ) -> Result<PasswordChange> {
+        let database = self.open(url, Access::Write).await?;
+        let run = self
+            .begin_writing(&database, command::SET_PASSWORD, serde_json::json!([]))
+            .await?;
+        let r = registrar_checks::set_password(&database, email, current, new).await;
+        let (outcome, error) = match &r {
+            Ok(()) => ("success", None),
+            Err(e @ registrar_checks::Error::Refused(_)) => ("refused", Some(e.to_string())),
+            Err(e) => ("error", Some(e.to_string())),
+        };
+        run.finish(
+            &database,
+            outcome,
+            serde_json::json!({ "users": { "updated": u8::from(r.is_ok()), "email": email } }),
+            error,
+        )
+        .await?;
+        match r {
+            Ok(()) => Ok(PasswordChange::Changed),
+            Err(registrar_checks::Error::Refused(m)) => Ok(PasswordChange::Refused(m)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `force-password-reset`: every user (but those of `except_role`) must change their
+    /// password at next login; returns how many were marked.
+    pub async fn force_password_reset(&self, url: &str, except_role: Option<Role>) -> Result<u64> {
+        let database = self.open(url, Access::Write).await?;
+        let run = self
+            .begin_writing(
+                &database,
+                command::FORCE_PASSWORD_RESET,
+                serde_json::json!([]),
+            )
+            .await?;
+        let r = registrar_checks::force_password_reset(&database, except_role).await;
+        let counts = match &r {
+            Ok(n) => serde_json::json!({ "users": { "updated": n } }),
+            Err(_) => serde_json::json!({}),
+        };
+        run.finish_with(&database, &r, counts).await?;
+        Ok(r?)
+    }
+
+    /// `stats`: counts per role and table, database and table sizes.
+    pub async fn stats(&self, url: &str) -> Result<Stats> {
+        let database = self.open(url, Access::Existing).await?;
+        Ok(registrar_checks::stats(&database).await?)
+    }
+
+    /// `audit`: the audit log, newest first ([`is_unfinished`] tells the runs that never ended).
+    pub async fn audit_log(&self, url: &str) -> Result<Vec<ImportRun>> {
+        let database = self.open(url, Access::Existing).await?;
+        Ok(audit::list_runs(&database).await?)
+    }
+}
+
+/// A refusal of a backup command as [`CommandError::Refused`].
+fn refused(e: registrar_db::Error) -> CommandError {
+    match e {
+        registrar_db::Error::Refused(m) => CommandError::Refused(m),
+        e => e.into(),
+    }
+}
