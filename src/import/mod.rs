@@ -608,20 +608,31 @@ struct ReadOutcome {
     rejects: rejects::PendingRejectsGuard,
 }
 
-/// A row source that ends early when the run is stopped.
+/// Events between two progress reports of the bytes read.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// A row source that ends early when the run is stopped, and reports the bytes read of its
+/// file every [`PROGRESS_EVERY`] events (when `bytes_progress` is given).
 struct Stoppable<'a> {
     inner: &'a mut dyn RowSource,
     stop: &'a AtomicBool,
+    bytes_progress: Option<&'a dyn Progress>,
+    events: u64,
 }
 
 impl Iterator for Stoppable<'_> {
     type Item = std::result::Result<Event, registrar_formats::Error>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.stop.load(Ordering::Relaxed) {
-            None
-        } else {
-            self.inner.next()
+            return None;
         }
+        self.events += 1;
+        if self.events % PROGRESS_EVERY == 0 {
+            if let (Some(p), Some(n)) = (self.bytes_progress, self.inner.bytes_read()) {
+                p.set_position(n);
+            }
+        }
+        self.inner.next()
     }
 }
 
@@ -640,6 +651,9 @@ impl RowSource for Stoppable<'_> {
     }
     fn take_malformed_values(&mut self) -> Option<Vec<registrar_formats::Value>> {
         self.inner.take_malformed_values()
+    }
+    fn bytes_read(&self) -> Option<u64> {
+        self.inner.bytes_read()
     }
 }
 
@@ -677,9 +691,6 @@ impl ReaderSide {
                 continue;
             }
             let name = registrar_formats::file_name_of(&file.path);
-            if let Some(p) = &progress {
-                p.phase(&name, None);
-            }
             let mut source = match registrar_formats::open_as(&file.path, file.format, &reader) {
                 Ok(s) => s,
                 Err(registrar_formats::Error::File(issue)) => {
@@ -690,6 +701,18 @@ impl ReaderSide {
                 }
                 Err(e) => return Err(e.into()),
             };
+            // A reader that counts its bytes gets a bar of the file's length; the others
+            // (spreadsheets) count rows.
+            let by_bytes = source.bytes_read().is_some();
+            if let Some(p) = &progress {
+                if by_bytes {
+                    let len = std::fs::metadata(&file.path).ok().map(|m| m.len());
+                    p.phase_in(&name, ProgressUnit::Bytes, len);
+                } else {
+                    p.phase_in(&name, ProgressUnit::Rows, None);
+                }
+            }
+            let row_progress = if by_bytes { None } else { progress.as_deref() };
             let issues_before = report.issues.len();
             let files_before = report.files.len();
             let sending = sending_now();
@@ -707,7 +730,7 @@ impl ReaderSide {
             let mut sink = |outcome: RowOutcome<'_>| {
                 seen += 1;
                 if seen % 4096 == 0 {
-                    if let Some(p) = &progress {
+                    if let Some(p) = row_progress {
                         p.advance(4096);
                     }
                 }
@@ -778,13 +801,18 @@ impl ReaderSide {
             let mut stoppable = Stoppable {
                 inner: &mut *source,
                 stop: &stop,
+                bytes_progress: if by_bytes { progress.as_deref() } else { None },
+                events: 0,
             };
             validator.validate_source(file.entity, &mut stoppable, &mut report, &mut sink)?;
             if let Some(e) = write_error {
                 return Err(e);
             }
             if let Some(p) = &progress {
-                p.advance(seen % 4096);
+                match source.bytes_read() {
+                    Some(n) => p.set_position(n),
+                    None => p.advance(seen % 4096),
+                }
             }
             if sending && !batch.is_empty() && sending_now() {
                 send(Msg::Rows(batch));

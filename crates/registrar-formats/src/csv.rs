@@ -60,6 +60,8 @@ pub struct CsvSource {
     done: bool,
     /// The fields of the last record reported as `malformed-row` for its field count.
     malformed: Option<Vec<Value>>,
+    /// Bytes of the file read so far.
+    bytes: crate::counting::Counter,
 }
 
 impl CsvSource {
@@ -82,7 +84,8 @@ impl CsvSource {
                 ),
             ));
         }
-        let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        let bytes = crate::counting::Counter::default();
+        let reader = std::io::BufReader::with_capacity(64 * 1024, bytes.reader(file));
         let source = text_source(reader, options.encoding.as_deref()).map_err(io_err)?;
         let (read, validate_utf8, encoding_name): (Box<dyn std::io::Read + Send>, bool, _) =
             match source {
@@ -155,6 +158,7 @@ impl CsvSource {
             rows: 0,
             done: false,
             malformed: None,
+            bytes,
         };
         source.reader = Some(source.new_reader(tape));
         source.read_header(path)?;
@@ -655,6 +659,9 @@ impl RowSource for CsvSource {
     }
     fn file_name(&self) -> &str {
         &self.file
+    }
+    fn bytes_read(&self) -> Option<u64> {
+        Some(self.bytes.get())
     }
 }
 

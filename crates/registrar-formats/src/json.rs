@@ -21,6 +21,7 @@
 //!   `4 × max_field_size` (at least 64 KiB) is refused without being held in memory.
 //! - More than `max_rows` rows is a `malformed-file` issue; reading stops.
 use crate::channel::{spawn, Consumer, Producer};
+use crate::counting::{Counter, Counting};
 use crate::{Error, Event, Format, ReaderOptions, Row, RowSource, Value};
 use registrar_model::{Issue, IssueCode};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -39,6 +40,8 @@ pub struct JsonSource {
     file: String,
     format: Format,
     inner: Inner,
+    /// Bytes of the file read so far (by the pass that yields the rows).
+    bytes: Counter,
 }
 
 enum Inner {
@@ -208,41 +211,55 @@ impl JsonSource {
             ));
         }
         let mut keys = Keys::default();
+        // The first pass (the keys) is not counted: the bar shows the pass that yields rows.
+        let bytes = Counter::default();
         let inner = if format == Format::Ndjson {
-            let mut lines = Lines::open(path, &file, options, Keys::default())?;
+            let mut lines =
+                Lines::open(path, &file, options, Keys::default(), &Counter::default())?;
             while let Some(item) = lines.next_item()? {
                 if let LineItem::Object(Item::Object(obj)) = item.1 {
                     keys.add_object(&obj);
                 }
             }
-            Inner::Lines(Lines::open(path, &file, options, keys.clone())?)
+            Inner::Lines(Lines::open(path, &file, options, keys.clone(), &bytes)?)
         } else {
-            stream_array(path, &file, &mut |item| {
+            stream_array(path, &file, &Counter::default(), &mut |item| {
                 if let Item::Object(obj) = &item {
                     keys.add_object(obj);
                 }
                 true
             })?;
-            let (p, f, k, max_rows) = (
+            let (p, f, k, max_rows, b) = (
                 path.to_path_buf(),
                 file.clone(),
                 keys.clone(),
                 options.max_rows,
+                bytes.clone(),
             );
-            Inner::Array(spawn(&file, move |out| array_rows(p, f, k, max_rows, out)))
+            Inner::Array(spawn(&file, move |out| {
+                array_rows(p, f, k, max_rows, &b, out)
+            }))
         };
         Ok(JsonSource {
             headers: keys.names,
             file,
             format,
             inner,
+            bytes,
         })
     }
 }
 
-fn array_rows(path: PathBuf, file: String, keys: Keys, max_rows: u64, out: &mut Producer) {
+fn array_rows(
+    path: PathBuf,
+    file: String,
+    keys: Keys,
+    max_rows: u64,
+    bytes: &Counter,
+    out: &mut Producer,
+) {
     let mut n: u64 = 0;
-    let result = stream_array(&path, &file, &mut |item| {
+    let result = stream_array(&path, &file, bytes, &mut |item| {
         n += 1;
         if n > max_rows {
             out.send(Ok(Event::Issue(too_many_rows(&file, max_rows))));
@@ -357,8 +374,14 @@ impl<'de> DeserializeSeed<'de> for TopVisitor<'_> {
 }
 
 /// Streams the items of a `.json` file to `f` (which returns false to stop).
-fn stream_array(path: &Path, file: &str, f: &mut dyn FnMut(Item) -> bool) -> Result<(), Error> {
-    let reader = crate::open_regular(path)?;
+/// `bytes` counts the bytes read.
+fn stream_array(
+    path: &Path,
+    file: &str,
+    bytes: &Counter,
+    f: &mut dyn FnMut(Item) -> bool,
+) -> Result<(), Error> {
+    let reader = bytes.reader(crate::open_regular(path)?);
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
     let top = TopVisitor {
         f,
@@ -421,7 +444,7 @@ enum LineItem {
 
 /// Reads an NDJSON file line by line with a bounded line length.
 struct Lines {
-    reader: BufReader<File>,
+    reader: BufReader<Counting<File>>,
     path: PathBuf,
     file: String,
     keys: Keys,
@@ -436,10 +459,17 @@ struct Lines {
 }
 
 impl Lines {
-    fn open(path: &Path, file: &str, options: &ReaderOptions, keys: Keys) -> Result<Lines, Error> {
+    /// `bytes` counts the bytes read.
+    fn open(
+        path: &Path,
+        file: &str,
+        options: &ReaderOptions,
+        keys: Keys,
+        bytes: &Counter,
+    ) -> Result<Lines, Error> {
         let f = crate::open_regular(path)?;
         Ok(Lines {
-            reader: BufReader::with_capacity(64 * 1024, f),
+            reader: BufReader::with_capacity(64 * 1024, bytes.reader(f)),
             path: path.to_path_buf(),
             file: file.to_owned(),
             keys,
@@ -616,5 +646,8 @@ impl RowSource for JsonSource {
     }
     fn file_name(&self) -> &str {
         &self.file
+    }
+    fn bytes_read(&self) -> Option<u64> {
+        Some(self.bytes.get())
     }
 }

@@ -30,6 +30,7 @@ use registrar_model::{Entity, Issue};
 use std::path::Path;
 
 mod channel;
+mod counting;
 pub mod csv;
 pub mod discover;
 pub mod excel;

@@ -32,4 +32,15 @@ pub trait Progress: Send + Sync {
     fn set_position(&self, pos: u64) {
         let _ = pos;
     }
+    /// A new phase of the database side (`"writing users"`, `"hashing passwords"`), which
+    /// runs while files are still being read: a caller may show it beside the reading phase.
+    /// By default the same as [`Progress::phase_in`].
+    fn write_phase(&self, name: &str, unit: ProgressUnit, total: Option<u64>) {
+        self.phase_in(name, unit, total);
+    }
+    /// `n` more rows written (or hashes done) in the current write phase. By default the same
+    /// as [`Progress::advance`].
+    fn write_advance(&self, n: u64) {
+        self.advance(n);
+    }
 }

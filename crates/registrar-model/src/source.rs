@@ -190,6 +190,12 @@ pub trait RowSource: Iterator<Item = Result<Event, ReadError>> + Send {
     fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
         None
     }
+    /// Bytes of the file read so far (at most its length; the reader may read ahead of the
+    /// rows it has returned), for a progress bar; `None` when the reader cannot tell
+    /// (spreadsheets, which are decompressed and parsed before the first row).
+    fn bytes_read(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Why a file could not be read: I/O, or a file that cannot be read as data at all

@@ -2,7 +2,7 @@
 //! per links file), `UPDATE ... FROM UNNEST` for rows that already exist.
 
 use super::writer::*;
-use super::{LoadMsg, Loader};
+use super::{FileCounts, LoadMsg, Loader};
 use crate::{Conn, Error, Result};
 use chrono::NaiveDate;
 use registrar_model::Entity;
@@ -33,8 +33,19 @@ impl Loader<'_, '_> {
             on_existing,
             pending_users,
             copy_buf,
+            progress,
             ..
         } = self;
+        // The write phase counts the rows sorted into the COPY (or the updates) so far.
+        let written = |c: &FileCounts| c.inserted + c.updated + c.skipped;
+        let mut reported: u64 = 0;
+        let mut report = |c: &FileCounts| {
+            let now = written(c);
+            if let Some(p) = progress.as_ref() {
+                p.write_advance(now.saturating_sub(reported));
+            }
+            reported = now;
+        };
         let Conn::Pg(conn) = &mut **conn else {
             return Err(Error::Refused(
                 "internal error: a PostgreSQL load on another engine".into(),
@@ -55,6 +66,7 @@ impl Loader<'_, '_> {
             // No COPY is open here.
             let mut ended =
                 fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await?;
+            report(&*sort.counts);
             if !copy_buf.is_empty() {
                 let mut copy = conn.copy_in_raw(sql).await?;
                 loop {
@@ -67,7 +79,10 @@ impl Loader<'_, '_> {
                     }
                     match fill_copy_buf(rx, &mut sort, &mut new_rows, &mut updates, copy_buf).await
                     {
-                        Ok(e) => ended = e,
+                        Ok(e) => {
+                            ended = e;
+                            report(&*sort.counts);
+                        }
                         Err(e) => {
                             // Leave the connection usable for the rollback.
                             let _ = copy.abort("registrar: the load stopped").await;

@@ -21,7 +21,7 @@ use crate::hash::{HashError, HashResults};
 use crate::Conn;
 use crate::{Error, Result};
 use chrono::NaiveDate;
-use registrar_model::{Course, Entity, OnExisting, Record, User};
+use registrar_model::{Course, Entity, OnExisting, ProgressUnit, Record, User};
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 
@@ -198,6 +198,24 @@ impl<'c, 'a> Loader<'c, 'a> {
         self.abandoned
     }
 
+    /// Starts the write phase of a file of `entity`.
+    fn write_phase(&self, entity: Entity) {
+        if let Some(p) = &self.progress {
+            p.write_phase(
+                &format!("writing {}", entity.as_str()),
+                ProgressUnit::Rows,
+                None,
+            );
+        }
+    }
+
+    /// `n` more rows taken into the write phase.
+    fn advance_written(&self, n: usize) {
+        if let Some(p) = &self.progress {
+            p.write_advance(n as u64);
+        }
+    }
+
     fn is_pg(&self) -> bool {
         #[cfg(feature = "postgres")]
         return matches!(self.conn, Conn::Pg(_));
@@ -247,6 +265,7 @@ impl<'c, 'a> Loader<'c, 'a> {
         entity: Entity,
         rx: &mut mpsc::Receiver<LoadMsg>,
     ) -> Result<()> {
+        self.write_phase(entity);
         #[cfg(feature = "postgres")]
         if self.is_pg()
             && matches!(
@@ -278,6 +297,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                     ))
                 }
             };
+            self.advance_written(items.len());
             for item in items {
                 self.sort(file)?.accept(item, &mut new_rows, &mut updates)?;
                 if new_rows.len() >= insert_at {
@@ -322,7 +342,11 @@ impl<'c, 'a> Loader<'c, 'a> {
         let waiting: Vec<u32> = users.iter().filter_map(|u| u.slot).collect();
         if !waiting.is_empty() {
             if let Some(p) = &self.progress {
-                p.phase("hashing passwords", Some(waiting.len() as u64));
+                p.write_phase(
+                    "hashing passwords",
+                    ProgressUnit::Hashes,
+                    Some(waiting.len() as u64),
+                );
             }
             let mut got: HashMap<u32, String> = HashMap::with_capacity(waiting.len());
             let wanted: std::collections::HashSet<u32> = waiting.iter().copied().collect();
@@ -346,7 +370,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                 if wanted.contains(&slot) {
                     got.insert(slot, hash);
                     if let Some(p) = &self.progress {
-                        p.advance(1);
+                        p.write_advance(1);
                     }
                 }
             }
@@ -378,13 +402,22 @@ impl<'c, 'a> Loader<'c, 'a> {
                 new_rows.push(u.row);
             }
         }
+        if let Some(p) = &self.progress {
+            p.write_phase(
+                "writing users",
+                ProgressUnit::Rows,
+                Some((new_rows.len() + updates.len()) as u64),
+            );
+        }
         for chunk in new_rows.chunks_mut(insert_at) {
             let rows = Rows::Users(chunk.iter_mut().map(take_user).collect());
             self.insert(&rows).await?;
+            self.advance_written(chunk.len());
         }
         for chunk in updates.chunks_mut(insert_at) {
             let rows = Rows::Users(chunk.iter_mut().map(take_user).collect());
             self.update(&rows).await?;
+            self.advance_written(chunk.len());
         }
         refresh_users(self.conn, &mut self.ids).await
     }
