@@ -597,3 +597,70 @@ fn refused(e: registrar_db::Error) -> CommandError {
         e => e.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_course_codes_are_trimmed_and_upper_cased_by_the_facade_not_the_cli() {
+        let s = CleanSettings {
+            execute: true,
+            pattern: Some("^demo".into()),
+            course_codes: Some(vec![" math101 ".into(), "Hist200".into()]),
+            force: true,
+        };
+        let o = s.options();
+        assert_eq!(o.course_codes, ["MATH101", "HIST200"]);
+        assert_eq!(o.pattern, "^demo");
+        assert!(o.force);
+        // Defaults when not given.
+        let d = CleanSettings::default().options();
+        assert_eq!(d, CleanOptions::default());
+    }
+
+    #[test]
+    fn import_settings_build_the_pipeline_options() {
+        let s = ImportSettings {
+            execute: true,
+            skip_invalid: true,
+            rejects_dir: Some(PathBuf::from("rejects")),
+            on_existing: OnExisting::Skip,
+            ..Default::default()
+        };
+        let o = s.options();
+        assert_eq!(o.mode, ImportMode::Execute);
+        assert!(o.skip_invalid && !o.skip_audit);
+        assert_eq!(o.rejects_dir.as_deref(), Some(Path::new("rejects")));
+        assert_eq!(o.on_existing, OnExisting::Skip);
+        assert_eq!(
+            ImportSettings::default().options().mode,
+            ImportMode::Validate
+        );
+    }
+
+    #[tokio::test]
+    async fn a_writing_command_tells_its_caller_about_the_runs_it_marked_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = registrar_db::testing::fresh_sqlite(dir.path());
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let session = Session::new().with_notices(Arc::new(move |n| {
+            if let Notice::Interrupted(r) = n {
+                log.lock().unwrap().push(r.mode.clone());
+            }
+        }));
+        session.init(&url).await.unwrap();
+        // A run that started and never finished (killed).
+        let db = session.open(&url, Access::Write).await.unwrap();
+        audit::start_run(&db, chrono::Utc::now(), "execute", &serde_json::json!([]))
+            .await
+            .unwrap();
+        let n = session.force_password_reset(&url, None).await.unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(*seen.lock().unwrap(), ["execute"]);
+        let runs = session.audit_log(&url).await.unwrap();
+        assert!(runs.iter().all(|r| !is_unfinished(r)), "{runs:?}");
+        session.close().await;
+    }
+}
