@@ -8,6 +8,8 @@
 //!   transaction ([`Database::begin_write`]); it takes typed record batches and knows nothing of
 //!   files (the import pipeline is the facade's, `registrar::import`).
 //! - [`audit`] is the `import_runs` log: one row per run, written as `running` before anything.
+//! - [`inspect`] holds the narrow queries behind the integrity checks, stats and account
+//!   steps (counts, sizes, password hashes), each returning plain Rust values.
 //! - [`hash`] is the argon2id pipeline; [`backup`], [`clean`] and [`seed`] are the runbook steps.
 //! - `testing` (feature `testing`, for tests only) makes a fresh database per test.
 //!
@@ -40,6 +42,7 @@ pub mod clean;
 pub mod command;
 mod connect;
 pub mod hash;
+pub mod inspect;
 pub mod load;
 mod lock;
 pub mod seed;
@@ -49,7 +52,7 @@ mod tx;
 
 pub use connect::{mask_url, Database, Engine, DEFAULT_DATABASE_URL};
 pub use lock::{RunLock, PG_RUN_LOCK_KEY};
-pub use tx::{Conn, WriteTx};
+pub use tx::{Conn, PooledConn, WriteTx};
 
 /// The schema version this build writes and reads (the number of the newest migration).
 pub const SCHEMA_VERSION: i64 = 1;

@@ -46,6 +46,49 @@ impl Conn<'_> {
     }
 }
 
+/// A connection taken from a [`Database`]'s pool ([`Database::acquire`]); it goes back to the
+/// pool when dropped. [`PooledConn::conn`] lends it as a [`Conn`], so one function can run on
+/// the pool and inside a caller's transaction alike.
+pub struct PooledConn {
+    inner: PooledInner,
+}
+
+enum PooledInner {
+    Pg(PoolConnection<sqlx::Postgres>),
+    Sqlite(PoolConnection<Sqlite>),
+}
+
+impl std::fmt::Debug for PooledConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.inner {
+            PooledInner::Pg(_) => "PooledConn(postgres)",
+            PooledInner::Sqlite(_) => "PooledConn(sqlite)",
+        })
+    }
+}
+
+impl PooledConn {
+    /// The connection, lent as a [`Conn`].
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            PooledInner::Pg(c) => Conn::Pg(c),
+            PooledInner::Sqlite(c) => Conn::Sqlite(c),
+        }
+    }
+}
+
+impl Database {
+    /// Takes one connection from the pool (outside any transaction).
+    pub async fn acquire(&self) -> Result<PooledConn> {
+        Ok(PooledConn {
+            inner: match self {
+                Database::Postgres(p) => PooledInner::Pg(p.acquire().await?),
+                Database::Sqlite(p) => PooledInner::Sqlite(p.acquire().await?),
+            },
+        })
+    }
+}
+
 /// How long a write transaction waits for another run's advisory lock before refusing.
 const LOCK_WAIT: Duration = Duration::from_secs(20);
 
