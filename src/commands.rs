@@ -521,7 +521,7 @@ impl Session {
         sample: Option<usize>,
     ) -> Result<LoginReport> {
         let database = self.open(url, Access::Existing).await?;
-        Ok(registrar_checks::verify_logins(&database, file, reader, sample).await?)
+        Ok(crate::verify_logins(&database, file, reader, sample).await?)
     }
 
     /// `set-password`: changes `email`'s password, locked and audited (the audit row names the

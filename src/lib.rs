@@ -32,6 +32,7 @@
 
 pub mod commands;
 pub mod import;
+mod logins;
 mod migration;
 mod validate;
 
@@ -41,6 +42,7 @@ pub use registrar_formats as formats;
 pub use registrar_model as model;
 pub use registrar_rules as rules;
 
+pub use logins::verify_logins;
 pub use migration::{Migration, RunbookOutcome, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};

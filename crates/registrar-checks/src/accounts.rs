@@ -1,17 +1,16 @@
 //! Accounts: login verification, password change and the forced password reset.
 //!
-//! No function here ever puts a password or a hash in a message, an error or a report.
+//! No function here ever puts a password or a hash in a message, an error or a report. The
+//! database is read and written only through [`registrar_db::inspect`].
 
 use crate::{Error, Result};
 use rayon::prelude::*;
 use registrar_db::hash::{hash_password, is_argon2_hash, verify_password};
-use registrar_db::Database;
-use registrar_formats::{Event, ReaderOptions};
+use registrar_db::{inspect, Conn, Database};
 use registrar_model::{Password, Role};
 use registrar_rules::password::check_hash_cost;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::path::Path;
+use zeroize::Zeroize;
 
 /// A login that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,10 +25,10 @@ pub struct LoginFailure {
     pub reason: String,
 }
 
-/// The result of [`verify_logins`].
+/// The result of [`verify_credentials`] (and of the facade's `registrar::verify_logins`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LoginReport {
-    /// Rows of the file that have an email and a password.
+    /// Credentials given: rows of the file that have an email and a password.
     pub candidates: u64,
     /// Logins tried (the sample).
     pub checked: u64,
@@ -37,7 +36,8 @@ pub struct LoginReport {
     pub passed: u64,
     /// Logins that failed, in file order.
     pub failed: Vec<LoginFailure>,
-    /// Rows without a password (e.g. rows giving `password_hash`), not tried.
+    /// Rows without a password (e.g. rows giving `password_hash`), not tried; counted by
+    /// whoever reads the file ([`verify_credentials`] leaves it 0).
     pub skipped: u64,
 }
 
@@ -48,57 +48,37 @@ impl LoginReport {
     }
 }
 
-struct Candidate {
-    row: u64,
-    /// The email, lower-cased; `None` when the cell fails the email rule (it is not kept).
-    email: Option<String>,
-    password: Password,
+/// One login to try: a row of a users file (or any other source) with an email and a password.
+///
+/// The email is the cell as given: a value that is not a valid email address is never shown
+/// (it may be a password typed into the wrong column); it is zeroized on drop like the
+/// password, and `Debug` shows only the row.
+pub struct Credential {
+    /// The row it came from (counted from 1 as a person sees it, the header being row 1),
+    /// reported in [`LoginFailure::row`].
+    pub row: u64,
+    /// The email cell as given (trimmed and lower-cased before the lookup).
+    pub email: String,
+    /// The password to try.
+    pub password: Password,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("row", &self.row)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Credential {
+    fn drop(&mut self) {
+        self.email.zeroize();
+    }
 }
 
 /// What [`LoginFailure::email`] holds for an email cell that is not a valid email address.
 pub const NOT_SHOWN: &str = "(not shown)";
-
-fn read_candidates(path: &Path, reader: &ReaderOptions) -> Result<(Vec<Candidate>, u64)> {
-    let source = registrar_formats::open(path, reader)?;
-    let find = |name: &str| {
-        source
-            .headers()
-            .iter()
-            .position(|h| registrar_formats::header_key(h) == name)
-    };
-    let email_col = find("email")
-        .ok_or_else(|| Error::Refused(format!("{} has no email column", path.display())))?;
-    let password_col = find("password").ok_or_else(|| {
-        Error::Refused(format!(
-            "{} has no password column, so there is nothing to log in with",
-            path.display()
-        ))
-    })?;
-    let mut out = Vec::new();
-    let mut skipped = 0u64;
-    for event in source {
-        let Event::Row(row) = event? else { continue };
-        let raw = row.values.get(email_col).cloned().unwrap_or_default();
-        let blank = raw.is_blank();
-        // A value that fails the email rule is dropped here: it may be a password.
-        let email = registrar_rules::parse::email(&raw)
-            .ok()
-            .map(|e| e.as_str().to_owned());
-        let password = row
-            .values
-            .get(password_col)
-            .map(|v| Password::new(v.to_string()));
-        match password {
-            Some(p) if !blank && !p.expose_secret().is_empty() => out.push(Candidate {
-                row: row.row,
-                email,
-                password: p,
-            }),
-            _ => skipped += 1,
-        }
-    }
-    Ok((out, skipped))
-}
 
 /// Which of `n` candidates to try: all, or `sample` spread evenly over the file (the first,
 /// the last and evenly spaced ones between), so a sample covers the whole file and a re-run
@@ -120,66 +100,43 @@ fn sample_indices(n: usize, sample: Option<usize>) -> Vec<usize> {
     }
 }
 
-async fn stored_hashes(db: &Database, emails: &[&str]) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in emails.chunks(500) {
-        let rows: Vec<(String, String)> = match db {
-            Database::Postgres(p) => {
-                let list: Vec<String> = chunk.iter().map(|e| e.to_string()).collect();
-                sqlx::query_as(
-                    "SELECT lower(email), password_hash FROM users WHERE lower(email) = ANY($1)",
-                )
-                .bind(list)
-                .fetch_all(p)
-                .await?
-            }
-            Database::Sqlite(p) => {
-                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "SELECT lower(email), password_hash FROM users WHERE lower(email) IN (",
-                );
-                let mut sep = qb.separated(", ");
-                for e in chunk {
-                    sep.push_bind(e.to_string());
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(p).await?
-            }
-        };
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
-/// Reads a users file (any format [`registrar_formats::open`] reads; the `email` and
-/// `password` columns are found case-insensitively), picks `sample` of its users (all when
-/// `None`; otherwise spread evenly over the file, see the docs of the CLI) and checks each
-/// file password against the stored argon2 hash, on every core. Reports the emails that
-/// failed, never a password.
-pub async fn verify_logins(
+/// Picks `sample` of `credentials` (all when `None`; otherwise spread evenly over them: the
+/// first, the last and evenly spaced ones between, so a re-run tries the same users) and checks
+/// each password against the stored argon2 hash, on every core. Reports the emails that
+/// failed (in the order given, with their rows), never a password; an email that is not a
+/// valid email address is reported as [`NOT_SHOWN`].
+///
+/// The facade's `registrar::verify_logins` reads the credentials from a users file.
+pub async fn verify_credentials(
     db: &Database,
-    users_file: &Path,
-    reader: &ReaderOptions,
+    credentials: impl IntoIterator<Item = Credential>,
     sample: Option<usize>,
 ) -> Result<LoginReport> {
-    let path = users_file.to_path_buf();
-    let opts = reader.clone();
-    let (candidates, skipped) = tokio::task::spawn_blocking(move || read_candidates(&path, &opts))
-        .await
-        .map_err(|e| Error::Refused(format!("reading the users file failed: {e}")))??;
-    let picked: Vec<usize> = sample_indices(candidates.len(), sample);
-    let emails: Vec<&str> = picked
+    let credentials: Vec<Credential> = credentials.into_iter().collect();
+    let picked: Vec<usize> = sample_indices(credentials.len(), sample);
+    // A value that fails the email rule is dropped here: it may be a password.
+    let emails: Vec<Option<String>> = picked
         .iter()
-        .filter_map(|&i| candidates[i].email.as_deref())
+        .map(|&i| {
+            registrar_rules::parse::email_str(&credentials[i].email)
+                .ok()
+                .map(|e| e.as_str().to_owned())
+        })
         .collect();
-    let hashes = stored_hashes(db, &emails).await?;
-    let total = candidates.len() as u64;
+    let lookup: Vec<&str> = emails.iter().filter_map(|e| e.as_deref()).collect();
+    let hashes = {
+        let mut pooled = db.acquire().await?;
+        inspect::password_hashes(&mut pooled.conn(), &lookup).await?
+    };
+    let total = credentials.len() as u64;
     let checked = picked.len() as u64;
     let failed = tokio::task::spawn_blocking(move || {
         picked
             .par_iter()
-            .filter_map(|&i| {
-                let c = &candidates[i];
-                let Some(email) = &c.email else {
+            .zip(emails.par_iter())
+            .filter_map(|(&i, email)| {
+                let c = &credentials[i];
+                let Some(email) = email else {
                     return Some(LoginFailure {
                         email: NOT_SHOWN.to_owned(),
                         row: c.row,
@@ -214,24 +171,7 @@ pub async fn verify_logins(
         checked,
         passed: checked - failed.len() as u64,
         failed,
-        skipped,
-    })
-}
-
-async fn stored_hash(db: &Database, email: &str) -> Result<Option<(i64, String)>> {
-    Ok(match db {
-        Database::Postgres(p) => {
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
-                .bind(email)
-                .fetch_optional(p)
-                .await?
-        }
-        Database::Sqlite(p) => {
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = ?1")
-                .bind(email)
-                .fetch_optional(p)
-                .await?
-        }
+        skipped: 0,
     })
 }
 
@@ -246,7 +186,10 @@ pub async fn set_password(
     new: &Password,
 ) -> Result<()> {
     let email = email.trim().to_lowercase();
-    let Some((id, hash)) = stored_hash(db, &email).await? else {
+    let mut pooled = db.acquire().await?;
+    let Some(inspect::StoredPassword { user_id, hash }) =
+        inspect::password_of(&mut pooled.conn(), &email).await?
+    else {
         return Err(Error::Refused(format!(
             "there is no user with the email {email}"
         )));
@@ -277,71 +220,21 @@ pub async fn set_password(
     let phc = tokio::task::spawn_blocking(move || hash_password(&new))
         .await
         .map_err(|e| Error::Refused(format!("hashing the new password failed: {e}")))?;
-    match db {
-        Database::Postgres(p) => {
-            sqlx::query(
-                "UPDATE users SET password_hash = $1, password_reset_required = FALSE, \
-                 updated_at = now() WHERE id = $2",
-            )
-            .bind(phc)
-            .bind(id)
-            .execute(p)
-            .await?;
-        }
-        Database::Sqlite(p) => {
-            sqlx::query(
-                "UPDATE users SET password_hash = ?1, password_reset_required = 0, \
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?2",
-            )
-            .bind(phc)
-            .bind(id)
-            .execute(p)
-            .await?;
-        }
-    }
+    inspect::store_password_hash(&mut pooled.conn(), user_id, &phc).await?;
     Ok(())
 }
 
 /// Sets `password_reset_required` on every user, except those with `except_role` (the
 /// runbook: `--except-role admin`). Returns the number of users flagged.
 pub async fn force_password_reset(db: &Database, except_role: Option<Role>) -> Result<u64> {
-    match db {
-        Database::Postgres(p) => {
-            let mut c = p.acquire().await?;
-            force_password_reset_on(registrar_db::Conn::Pg(&mut c), except_role).await
-        }
-        Database::Sqlite(p) => {
-            let mut c = p.acquire().await?;
-            force_password_reset_on(registrar_db::Conn::Sqlite(&mut c), except_role).await
-        }
-    }
+    let mut pooled = db.acquire().await?;
+    force_password_reset_on(pooled.conn(), except_role).await
 }
 
 /// [`force_password_reset`] on `conn`, inside the caller's transaction (the runbook's lock-down
 /// commits together with its clean-up and import).
-pub async fn force_password_reset_on(
-    conn: registrar_db::Conn<'_>,
-    except_role: Option<Role>,
-) -> Result<u64> {
-    let except = except_role.map(|r| r.as_str().to_string());
-    let r = match conn {
-        registrar_db::Conn::Pg(c) => sqlx::query(
-            "UPDATE users SET password_reset_required = TRUE \
-                 WHERE $1::text IS NULL OR role <> $1::text",
-        )
-        .bind(except)
-        .execute(&mut *c)
-        .await?
-        .rows_affected(),
-        registrar_db::Conn::Sqlite(c) => sqlx::query(
-            "UPDATE users SET password_reset_required = 1 WHERE ?1 IS NULL OR role <> ?1",
-        )
-        .bind(except)
-        .execute(&mut *c)
-        .await?
-        .rows_affected(),
-    };
-    Ok(r)
+pub async fn force_password_reset_on(mut conn: Conn<'_>, except_role: Option<Role>) -> Result<u64> {
+    Ok(inspect::force_password_reset(&mut conn, except_role).await?)
 }
 
 #[cfg(test)]

@@ -1,19 +1,42 @@
 //! Integrity checks, count verification, statistics and login verification for Registrar
 //! (SPEC §7 and the runbook's Phase 3 and 4).
 //!
+//! This crate owns the checks' logic: which checks there are, their names, what passes, what
+//! each result says, how logins are sampled and verified, the password policy of a change. It
+//! reads and writes the database only through the narrow methods of
+//! [`registrar_db::inspect`] (counts, sizes, password hashes), so it names no pool, holds no SQL
+//! and runs the same on every engine registrar-db supports. It reads no files either: the facade's
+//! `registrar::verify_logins` reads a users file and hands its rows to [`verify_credentials`].
+//!
 //! # Brief overview
-//! - [`run_checks`] runs every integrity check as one set-based SQL query each (nothing is
-//!   loaded into memory) and, with [`Expectations`], one count check per expected count.
+//! - [`run_checks`] runs every integrity check as one set-based count each (nothing is
+//!   loaded into memory) and, with [`Expectations`], one count check per expected count;
+//!   [`run_checks_on`] does the same inside a caller's transaction.
 //! - [`stats`] gives counts per role and per table and the size of the database and its tables.
-//! - [`verify_logins`] checks a sample of a users file's passwords against the stored hashes.
+//! - [`verify_credentials`] checks a sample of [`Credential`]s (email, password) against the
+//!   stored hashes.
 //! - [`set_password`] and [`force_password_reset`] are the runbook's account lock-down.
 //!
 //! # Example
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use registrar_checks::{run_checks, verify_credentials, Credential};
+//! use registrar_model::Password;
+//!
 //! let db = registrar_db::Database::open("sqlite::memory:").await?;
-//! let results = registrar_checks::run_checks(&db, &"courses=0".parse()?).await?;
+//! let results = run_checks(&db, &"courses=0".parse()?).await?;
 //! assert!(results.iter().all(|c| c.passed));
+//!
+//! registrar_db::seed::seed_training(&db).await?;
+//! let logins = [("admin1@school.edu", "AdminPass123!"), ("admin2@school.edu", "wrong")];
+//! let credentials = logins.iter().enumerate().map(|(i, (email, password))| Credential {
+//!     row: i as u64 + 2,
+//!     email: email.to_string(),
+//!     password: Password::new(*password),
+//! });
+//! let report = verify_credentials(&db, credentials, None).await?;
+//! assert_eq!((report.checked, report.passed), (2, 1));
+//! assert_eq!(report.failed[0].email, "admin2@school.edu");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -23,12 +46,14 @@ mod accounts;
 mod stats;
 
 pub use accounts::{
-    force_password_reset, force_password_reset_on, set_password, verify_logins, LoginFailure,
-    LoginReport,
+    force_password_reset, force_password_reset_on, set_password, verify_credentials, Credential,
+    LoginFailure, LoginReport, NOT_SHOWN,
 };
 pub use stats::{stats, Stats, TableStats};
 
+use registrar_db::inspect::{self, Count};
 use registrar_db::{Conn, Database};
+use registrar_model::{EmailPattern, Role};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -43,19 +68,14 @@ pub enum Error {
     /// The database layer failed.
     #[error(transparent)]
     Db(#[from] registrar_db::Error),
-    /// A query failed.
-    #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    /// A users file could not be read.
-    #[error(transparent)]
-    Formats(#[from] registrar_formats::Error),
     /// An `--expect` list could not be parsed; the message shows the expected form.
     #[error(
         "invalid expectation {0:?}: use students=N,teachers=N,admins=N,courses=N,enrollments=N"
     )]
     InvalidExpectation(String),
-    /// A step refused to run (wrong current password, weak new password, unknown user, a users
-    /// file without the needed columns); the message says why and never holds a password.
+    /// A step refused to run (wrong current password, weak new password, unknown user; the
+    /// facade's `verify_logins`: a users file without the needed columns); the message says
+    /// why and never holds a password.
     #[error("{0}")]
     Refused(String),
 }
@@ -135,118 +155,60 @@ impl fmt::Display for CheckResult {
     }
 }
 
-/// An integrity check: name, SQL returning one count (the same on both engines), what it means.
-const CHECKS: &[(&str, &str, &str)] = &[
+/// An integrity check: name, the count it reads (see [`registrar_db::inspect::Count`]; zero
+/// passes), what it means.
+const CHECKS: &[(&str, Count, &str)] = &[
     (
         "orphaned-enrollments",
-        "SELECT COUNT(*) FROM enrollments e LEFT JOIN users u ON u.id = e.student_id \
-         LEFT JOIN courses c ON c.id = e.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        Count::OrphanedEnrollments,
         "enrollments whose student or course does not exist",
     ),
     (
         "orphaned-grades",
-        "SELECT COUNT(*) FROM grades g LEFT JOIN users u ON u.id = g.student_id \
-         LEFT JOIN courses c ON c.id = g.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        Count::OrphanedGrades,
         "grades whose student or course does not exist",
     ),
     (
         "orphaned-attendance",
-        "SELECT COUNT(*) FROM attendances a LEFT JOIN users u ON u.id = a.student_id \
-         LEFT JOIN courses c ON c.id = a.course_id WHERE u.id IS NULL OR c.id IS NULL",
+        Count::OrphanedAttendance,
         "attendance rows whose student or course does not exist",
     ),
     (
         "duplicate-emails",
-        "SELECT COUNT(*) FROM (SELECT lower(email) AS e FROM users GROUP BY lower(email) \
-         HAVING COUNT(*) > 1) d",
+        Count::DuplicateEmails,
         "email addresses held by more than one user (case-insensitive)",
     ),
     (
         "invalid-roles",
-        "SELECT COUNT(*) FROM users WHERE role IS NULL \
-         OR role NOT IN ('admin', 'teacher', 'student', 'viewer')",
+        Count::InvalidRoles,
         "users whose role is not admin, teacher, student or viewer",
     ),
     (
         "enrollments-of-non-students",
-        "SELECT COUNT(*) FROM enrollments e JOIN users u ON u.id = e.student_id \
-         WHERE u.role <> 'student'",
+        Count::EnrollmentsOfNonStudents,
         "enrollments of users whose role is not student",
     ),
     (
         "grades-without-enrollment",
-        "SELECT COUNT(*) FROM grades g WHERE NOT EXISTS (SELECT 1 FROM enrollments e \
-         WHERE e.student_id = g.student_id AND e.course_id = g.course_id)",
+        Count::GradesWithoutEnrollment,
         "grades of a student in a course they are not enrolled in",
     ),
     (
         "attendance-without-enrollment",
-        "SELECT COUNT(*) FROM attendances a WHERE NOT EXISTS (SELECT 1 FROM enrollments e \
-         WHERE e.student_id = a.student_id AND e.course_id = a.course_id)",
+        Count::AttendanceWithoutEnrollment,
         "attendance of a student in a course they are not enrolled in",
     ),
     (
         "non-argon2-passwords",
-        "SELECT COUNT(*) FROM users WHERE password_hash IS NULL \
-         OR password_hash NOT LIKE '$argon2%'",
+        Count::NonArgon2Passwords,
         "users whose stored password is not an argon2 hash",
     ),
 ];
 
-/// The SQL of the training-accounts check: every stored email is streamed and matched with
-/// [`registrar_model::EmailPattern::training`] (trimmed, ignoring case), so the check means
-/// the same on SQLite, which has no regex operator, and PostgreSQL, and finds what `clean`
-/// deletes (`Admin1@School.edu`, ` admin1@school.edu`). Only the count is kept.
-const TRAINING_SQL: &str = "SELECT email FROM users";
-
-async fn count(conn: &mut Conn<'_>, sql: &str) -> Result<i64> {
-    Ok(match conn {
-        Conn::Pg(c) => {
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut **c)
-                .await?
-        }
-        Conn::Sqlite(c) => {
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut **c)
-                .await?
-        }
-    })
-}
-
-async fn training_left(conn: &mut Conn<'_>) -> Result<i64> {
-    use futures::TryStreamExt;
-    let re = registrar_model::EmailPattern::training();
-    let mut n = 0i64;
-    match conn {
-        Conn::Pg(c) => {
-            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(&mut **c);
-            while let Some(e) = rows.try_next().await? {
-                n += i64::from(re.is_match(&e));
-            }
-        }
-        Conn::Sqlite(c) => {
-            let mut rows = sqlx::query_scalar::<_, String>(TRAINING_SQL).fetch(&mut **c);
-            while let Some(e) = rows.try_next().await? {
-                n += i64::from(re.is_match(&e));
-            }
-        }
-    }
-    Ok(n)
-}
-
 /// Runs every integrity check (in a fixed order) and one count check per expectation.
 pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<CheckResult>> {
-    match db {
-        Database::Postgres(p) => {
-            let mut c = p.acquire().await?;
-            run_checks_on(Conn::Pg(&mut c), expect).await
-        }
-        Database::Sqlite(p) => {
-            let mut c = p.acquire().await?;
-            run_checks_on(Conn::Sqlite(&mut c), expect).await
-        }
-    }
+    let mut pooled = db.acquire().await?;
+    run_checks_on(pooled.conn(), expect).await
 }
 
 /// The `unfinished-runs` check (`registrar check` runs it after [`run_checks`]): fails while
@@ -280,8 +242,8 @@ pub async fn unfinished_runs_check(db: &Database) -> Result<CheckResult> {
 pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<Vec<CheckResult>> {
     let conn = &mut conn;
     let mut out = Vec::new();
-    for (name, sql, what) in CHECKS {
-        let n = count(conn, sql).await?;
+    for (name, what_count, what) in CHECKS {
+        let n = inspect::count(conn, *what_count).await?;
         out.push(CheckResult {
             name: name.to_string(),
             count: n,
@@ -293,7 +255,10 @@ pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<
             },
         });
     }
-    let n = training_left(conn).await?;
+    // Every stored email is matched with the model's training pattern (trimmed, ignoring
+    // case), so the check means the same on both engines and finds what `clean` deletes
+    // (`Admin1@School.edu`, ` admin1@school.edu`).
+    let n = inspect::count_emails_matching(conn, EmailPattern::training()).await?;
     out.push(CheckResult {
         name: "training-accounts-left".into(),
         count: n,
@@ -308,12 +273,8 @@ pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<
     });
     // Nobody can administer a database that has users but no active admin (for example after
     // a clean-up whose import brought no admin). An empty database passes.
-    let admins = count(
-        conn,
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active",
-    )
-    .await?;
-    let users = count(conn, "SELECT COUNT(*) FROM users").await?;
+    let admins = inspect::count(conn, Count::ActiveAdmins).await?;
+    let users = inspect::count(conn, Count::Users).await?;
     out.push(CheckResult {
         name: "active-admin".into(),
         count: admins,
@@ -328,28 +289,20 @@ pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<
         (
             "students",
             expect.students,
-            "SELECT COUNT(*) FROM users WHERE role = 'student'",
+            Count::UsersWithRole(Role::Student),
         ),
         (
             "teachers",
             expect.teachers,
-            "SELECT COUNT(*) FROM users WHERE role = 'teacher'",
+            Count::UsersWithRole(Role::Teacher),
         ),
-        (
-            "admins",
-            expect.admins,
-            "SELECT COUNT(*) FROM users WHERE role = 'admin'",
-        ),
-        ("courses", expect.courses, "SELECT COUNT(*) FROM courses"),
-        (
-            "enrollments",
-            expect.enrollments,
-            "SELECT COUNT(*) FROM enrollments",
-        ),
+        ("admins", expect.admins, Count::UsersWithRole(Role::Admin)),
+        ("courses", expect.courses, Count::Courses),
+        ("enrollments", expect.enrollments, Count::Enrollments),
     ];
-    for (what, want, sql) in expectations {
+    for (what, want, what_count) in expectations {
         let Some(want) = want else { continue };
-        let n = count(conn, sql).await?;
+        let n = inspect::count(conn, what_count).await?;
         out.push(CheckResult {
             name: format!("expected-{what}"),
             count: n,

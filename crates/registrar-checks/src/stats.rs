@@ -1,7 +1,8 @@
 //! Counts and sizes (`registrar stats`).
 
 use crate::Result;
-use registrar_db::{Database, SMS_TABLES};
+use registrar_db::{inspect, Database};
+use registrar_model::Role;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -37,89 +38,30 @@ pub struct Stats {
     pub size_method: String,
 }
 
-/// Gathers [`Stats`].
+/// Gathers [`Stats`] (through [`registrar_db::inspect::users_per_role`] and
+/// [`registrar_db::inspect::table_sizes`]).
 pub async fn stats(db: &Database) -> Result<Stats> {
-    let mut roles: BTreeMap<String, i64> = ["admin", "teacher", "student", "viewer"]
+    let mut roles: BTreeMap<String, i64> = Role::ALL
         .iter()
-        .map(|r| (r.to_string(), 0))
+        .map(|r| (r.as_str().to_string(), 0))
         .collect();
-    let role_sql = "SELECT role, COUNT(*) FROM users GROUP BY role";
-    let role_rows: Vec<(String, i64)> = match db {
-        Database::Postgres(p) => sqlx::query_as(role_sql).fetch_all(p).await?,
-        Database::Sqlite(p) => sqlx::query_as(role_sql).fetch_all(p).await?,
-    };
-    roles.extend(role_rows);
-    let mut tables = Vec::new();
-    let names: Vec<&str> = SMS_TABLES.iter().copied().chain(["import_runs"]).collect();
-    let (database_size_bytes, size_method) = match db {
-        Database::Postgres(p) => {
-            for t in &names {
-                let (rows, size): (i64, i64) = sqlx::query_as(&format!(
-                    "SELECT (SELECT COUNT(*) FROM {t}), pg_total_relation_size('{t}')::bigint"
-                ))
-                .fetch_one(p)
-                .await?;
-                tables.push(TableStats {
-                    table: t.to_string(),
-                    rows,
-                    size_bytes: Some(size),
-                });
-            }
-            let size: i64 =
-                sqlx::query_scalar("SELECT pg_database_size(current_database())::bigint")
-                    .fetch_one(p)
-                    .await?;
-            (size, "pg_total_relation_size".to_string())
-        }
-        Database::Sqlite(p) => {
-            let mut dbstat = true;
-            for t in &names {
-                let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}"))
-                    .fetch_one(p)
-                    .await?;
-                let size = if dbstat {
-                    match sqlx::query_scalar::<_, i64>(
-                        "SELECT COALESCE(SUM(d.pgsize), 0) FROM dbstat d \
-                         JOIN sqlite_master m ON m.name = d.name WHERE m.tbl_name = ?1",
-                    )
-                    .bind(t)
-                    .fetch_one(p)
-                    .await
-                    {
-                        Ok(n) => Some(n),
-                        Err(sqlx::Error::Database(_)) => {
-                            dbstat = false; // SQLite built without dbstat
-                            None
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                } else {
-                    None
-                };
-                tables.push(TableStats {
-                    table: t.to_string(),
-                    rows,
-                    size_bytes: size,
-                });
-            }
-            let size: i64 = sqlx::query_scalar(
-                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-            )
-            .fetch_one(p)
-            .await?;
-            let method = if dbstat {
-                "dbstat"
-            } else {
-                "page_count*page_size"
-            };
-            (size, method.to_string())
-        }
-    };
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    roles.extend(inspect::users_per_role(&mut conn).await?);
+    let sizes = inspect::table_sizes(&mut conn).await?;
     Ok(Stats {
         engine: db.engine().as_str().to_string(),
         roles,
-        tables,
-        database_size_bytes,
-        size_method,
+        tables: sizes
+            .tables
+            .into_iter()
+            .map(|t| TableStats {
+                table: t.table.to_string(),
+                rows: t.rows,
+                size_bytes: t.size_bytes,
+            })
+            .collect(),
+        database_size_bytes: sizes.database_bytes,
+        size_method: sizes.method.as_str().to_string(),
     })
 }

@@ -3,10 +3,11 @@
 mod common;
 
 use common::*;
-use registrar_checks::{force_password_reset, set_password, stats, verify_logins, Error};
+use registrar_checks::{
+    force_password_reset, set_password, stats, verify_credentials, Credential, Error, NOT_SHOWN,
+};
 use registrar_db::hash::verify_password;
 use registrar_db::seed::seed_training;
-use registrar_formats::ReaderOptions;
 use registrar_model::{Password, Role};
 
 async fn force_reset(eng: Eng) {
@@ -127,55 +128,59 @@ async fn change_password(eng: Eng) {
     );
 }
 
-async fn logins(eng: Eng) {
+/// Logins handed over as credentials (the facade's `registrar::verify_logins` reads them from a
+/// users file; its own tests are in the root `tests/logins.rs`).
+async fn credentials(eng: Eng) {
     let dir = tempfile::tempdir().unwrap();
-    let Some(db) = fresh(eng, "logins", dir.path()).await else {
+    let Some(db) = fresh(eng, "credentials", dir.path()).await else {
         return;
     };
     seed_training(&db).await.unwrap();
-    let file = dir.path().join("users.csv");
-    std::fs::write(
-        &file,
-        "Email,Password,role\n\
-         admin1@school.edu,AdminPass123!,admin\n\
-         TEACHER2@school.edu,TeacherPass123!,teacher\n\
-         student3@school.edu,NotTheRightOne1!,student\n\
-         ghost@real.org,GhostPass123!,student\n\
-         student4@school.edu,,student\n\
-         student5@school.edu,StudentPass123!,student\n",
-    )
-    .unwrap();
-    let r = verify_logins(&db, &file, &ReaderOptions::default(), None)
-        .await
-        .unwrap();
-    assert_eq!((r.candidates, r.checked, r.passed, r.skipped), (5, 5, 3, 1));
-    assert!(!r.ok());
+    let given = [
+        (2, "admin1@school.edu", "AdminPass123!"),
+        (3, " TEACHER2@school.edu", "TeacherPass123!"),
+        (4, "student3@school.edu", "NotTheRightOne1!"),
+        (5, "ghost@real.org", "GhostPass123!"),
+        (6, "SwappedSecret9!", "student4@school.edu"),
+        (7, "student5@school.edu", "StudentPass123!"),
+    ];
+    let creds = || {
+        given.iter().map(|(row, email, password)| Credential {
+            row: *row,
+            email: email.to_string(),
+            password: Password::new(*password),
+        })
+    };
+    let r = verify_credentials(&db, creds(), None).await.unwrap();
+    assert_eq!((r.candidates, r.checked, r.passed, r.skipped), (6, 6, 3, 0));
     let failed: Vec<_> = r.failed.iter().map(|f| (f.email.as_str(), f.row)).collect();
     assert_eq!(
         failed,
-        vec![("student3@school.edu", 4), ("ghost@real.org", 5)]
+        vec![
+            ("student3@school.edu", 4),
+            ("ghost@real.org", 5),
+            (NOT_SHOWN, 6)
+        ]
     );
     let json = serde_json::to_string(&r).unwrap();
     for secret in [
         "AdminPass123!",
         "NotTheRightOne1!",
         "GhostPass123!",
+        "SwappedSecret9!",
         "$argon2",
     ] {
         assert!(!json.contains(secret) && !format!("{r:?}").contains(secret));
     }
-    // A sample: first and last, spread evenly.
-    let s = verify_logins(&db, &file, &ReaderOptions::default(), Some(2))
-        .await
-        .unwrap();
-    assert_eq!((s.checked, s.passed), (2, 2));
-    // A file without passwords cannot be used.
-    let nopw = dir.path().join("nopw.csv");
-    std::fs::write(&nopw, "email,role\na@b.org,student\n").unwrap();
-    assert!(matches!(
-        verify_logins(&db, &nopw, &ReaderOptions::default(), None).await,
-        Err(Error::Refused(_))
-    ));
+    let debug = format!("{:?}", creds().collect::<Vec<_>>());
+    assert!(!debug.contains("SwappedSecret9!") && !debug.contains("AdminPass123!"));
+    // A sample: the first and the last.
+    let s = verify_credentials(&db, creds(), Some(2)).await.unwrap();
+    assert_eq!((s.candidates, s.checked, s.passed), (6, 2, 2));
+    // Nothing given, nothing tried.
+    let none = verify_credentials(&db, Vec::new(), None).await.unwrap();
+    assert_eq!((none.candidates, none.checked), (0, 0));
+    assert!(none.ok());
 }
 
 async fn counts_and_sizes(eng: Eng) {
@@ -230,4 +235,4 @@ macro_rules! both {
     };
 }
 
-both!(force_reset, change_password, logins, counts_and_sizes);
+both!(force_reset, change_password, credentials, counts_and_sizes);
