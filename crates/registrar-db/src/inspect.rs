@@ -5,10 +5,10 @@
 //! values. What the numbers mean (which count passes, what a message says) belongs to
 //! `registrar-checks`; this module only knows how to ask each engine.
 //!
-//! SQL that is the same text on both engines is written once ([`Count::sql`] and the constants
-//! below). Where the engines differ, one function holds one branch per engine that differs only
-//! in SQL text; table sizes are the one place where each engine measures in its own way (see
-//! [`table_sizes`]). No function here puts a password hash in a message or a `Debug` output.
+//! SQL that is the same text on both engines is written once (the [`Count::sql`] texts, the
+//! emails and roles queries). Where the engines differ (placeholders, `now()`, booleans), one
+//! function holds one branch per engine that differs only in SQL text; table sizes are the one
+//! place where each engine measures in its own way (see [`table_sizes`]). No function here puts a password hash in a message or a `Debug` output.
 //!
 //! [`Database::acquire`]: crate::Database::acquire
 //! [`WriteTx::conn`]: crate::WriteTx::conn
