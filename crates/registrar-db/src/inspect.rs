@@ -42,16 +42,20 @@ use std::collections::HashMap;
 macro_rules! on_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
+            #[cfg(feature = "postgres")]
             Conn::Pg($c) => $body,
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite($c) => $body,
         }
     };
     ($conn:expr, |$c:ident, $sql:ident| $body:expr, pg: $pg:expr, sqlite: $lite:expr $(,)?) => {
         match $conn {
+            #[cfg(feature = "postgres")]
             Conn::Pg($c) => {
                 let $sql = $pg;
                 $body
             }
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite($c) => {
                 let $sql = $lite;
                 $body
@@ -243,11 +247,14 @@ pub struct Sizes {
 /// does it.
 pub async fn table_sizes(conn: &mut Conn<'_>) -> Result<Sizes> {
     match conn {
+        #[cfg(feature = "postgres")]
         Conn::Pg(c) => pg_sizes(c).await,
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => sqlite_sizes(c).await,
     }
 }
 
+#[cfg(feature = "postgres")]
 async fn pg_sizes(c: &mut sqlx::PgConnection) -> Result<Sizes> {
     let mut tables = Vec::new();
     for table in measured_tables() {
@@ -273,6 +280,7 @@ async fn pg_sizes(c: &mut sqlx::PgConnection) -> Result<Sizes> {
     })
 }
 
+#[cfg(feature = "sqlite")]
 async fn sqlite_sizes(c: &mut sqlx::SqliteConnection) -> Result<Sizes> {
     let mut tables = Vec::new();
     let mut dbstat = true;
@@ -364,6 +372,7 @@ pub async fn password_hashes(
     let mut out = HashMap::new();
     for chunk in emails.chunks(HASH_CHUNK) {
         let rows: Vec<(String, String)> = match &mut *conn {
+            #[cfg(feature = "postgres")]
             Conn::Pg(c) => {
                 let list: Vec<&str> = chunk.to_vec();
                 sqlx::query_as(&format!("{SELECT} = ANY($1)"))
@@ -371,6 +380,7 @@ pub async fn password_hashes(
                     .fetch_all(&mut **c)
                     .await?
             }
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => {
                 let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!("{SELECT} IN ("));
                 let mut sep = qb.separated(", ");

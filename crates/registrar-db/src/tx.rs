@@ -54,14 +54,18 @@ pub struct PooledConn {
 }
 
 enum PooledInner {
-    Pg(PoolConnection<sqlx::Postgres>),
-    Sqlite(PoolConnection<Sqlite>),
+    #[cfg(feature = "postgres")]
+    Pg(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
 impl std::fmt::Debug for PooledConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.inner {
+            #[cfg(feature = "postgres")]
             PooledInner::Pg(_) => "PooledConn(postgres)",
+            #[cfg(feature = "sqlite")]
             PooledInner::Sqlite(_) => "PooledConn(sqlite)",
         })
     }
@@ -71,7 +75,9 @@ impl PooledConn {
     /// The connection, lent as a [`Conn`].
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
+            #[cfg(feature = "postgres")]
             PooledInner::Pg(c) => Conn::Pg(c),
+            #[cfg(feature = "sqlite")]
             PooledInner::Sqlite(c) => Conn::Sqlite(c),
         }
     }
@@ -82,7 +88,9 @@ impl Database {
     pub async fn acquire(&self) -> Result<PooledConn> {
         Ok(PooledConn {
             inner: match self {
+                #[cfg(feature = "postgres")]
                 Database::Postgres(p) => PooledInner::Pg(p.acquire().await?),
+                #[cfg(feature = "sqlite")]
                 Database::Sqlite(p) => PooledInner::Sqlite(p.acquire().await?),
             },
         })
