@@ -111,7 +111,6 @@ fn backup_of_huge_rows_runs_in_bounded_memory(engine: Engine, name: &str) {
 }
 
 #[test]
-#[ignore = "slow: about 30 s in a debug build; run with `cargo test -p registrar-cli --test memory -- --ignored`"]
 fn sqlite_backup_of_huge_rows_runs_in_bounded_memory() {
     backup_of_huge_rows_runs_in_bounded_memory(
         Engine::Sqlite,
