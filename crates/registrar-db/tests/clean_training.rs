@@ -4,6 +4,9 @@
 #[path = "backup_common/mod.rs"]
 mod common;
 
+#[macro_use]
+mod engines;
+
 use common::*;
 use registrar_db::backup::table_checksums;
 use registrar_db::clean::{execute, plan, CleanOptions};
@@ -140,25 +143,6 @@ async fn custom_pattern_and_codes(db: Database) {
         ..CleanOptions::default()
     };
     assert!(matches!(plan(&db, &bad).await, Err(Error::Refused(_))));
-}
-
-macro_rules! both_engines {
-    ($($name:ident),*) => {
-        mod sqlite_engine { $(
-            #[tokio::test]
-            async fn $name() {
-                let dir = tempfile::tempdir().unwrap();
-                super::$name(super::sqlite(dir.path()).await).await;
-            }
-        )* }
-        mod postgres_engine { $(
-            #[tokio::test]
-            async fn $name() {
-                let Some(db) = super::postgres(stringify!($name)).await else { return };
-                super::$name(db).await;
-            }
-        )* }
-    };
 }
 
 both_engines!(

@@ -4,6 +4,9 @@
 #[path = "backup_common/mod.rs"]
 mod common;
 
+#[macro_use]
+mod engines;
+
 use common::*;
 use registrar_db::hash::{hash_password, verify_password};
 use registrar_db::inspect::{self, Count, SizeMethod};
@@ -285,25 +288,6 @@ async fn force_reset_inside_a_transaction(db: Database) {
     );
     tx.commit().await.unwrap();
     assert_eq!(count(&db, flagged).await, 10);
-}
-
-macro_rules! both_engines {
-    ($($name:ident),*) => {
-        mod sqlite_engine { $(
-            #[tokio::test]
-            async fn $name() {
-                let dir = tempfile::tempdir().unwrap();
-                super::$name(super::sqlite(dir.path()).await).await;
-            }
-        )* }
-        mod postgres_engine { $(
-            #[tokio::test]
-            async fn $name() {
-                let Some(db) = super::postgres(stringify!($name)).await else { return };
-                super::$name(db).await;
-            }
-        )* }
-    };
 }
 
 both_engines!(
