@@ -375,10 +375,7 @@ impl Session {
         reader: &ReaderOptions,
     ) -> Result<Report> {
         match database {
-            None => Ok(match input {
-                Input::Dir(dir) => crate::validate_dir(dir, reader)?,
-                Input::File { path, entity } => crate::validate_file(path, *entity, reader)?,
-            }),
+            None => Ok(crate::validate_input(input, reader)?),
             Some(url) => {
                 let database = self.open(url, Access::Existing).await?;
                 let opts = ImportOptions {

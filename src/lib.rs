@@ -31,7 +31,9 @@
 #![deny(missing_docs)]
 
 pub mod commands;
+mod driver;
 pub mod import;
+pub mod input;
 mod logins;
 mod migration;
 mod validate;
@@ -42,11 +44,12 @@ pub use registrar_formats as formats;
 pub use registrar_model as model;
 pub use registrar_rules as rules;
 
+pub use input::{Input, Records, TypedRecord};
 pub use logins::verify_logins;
 pub use migration::{Migration, RunbookOutcome, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
-pub use validate::{validate_dir, validate_file, validate_files};
+pub use validate::{validate_dir, validate_file, validate_files, validate_input};
 
 /// Errors of the facade: I/O and database failures (data problems are issues in a [`Report`]).
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! The `Migration` plan API: import a data folder, or run the whole runbook.
 
 use crate::import::{ImportMode, ImportOptions, Input, Progress, Staged};
+use crate::input::{Records, TypedRecord};
 use crate::Error;
 use registrar_db::{backup, clean, Database, RunLock};
 use registrar_formats::ReaderOptions;
@@ -166,6 +167,50 @@ impl Migration {
         self
     }
 
+    /// Reads `input` (a folder, a file or records); replaces any input given before.
+    pub fn with_input(mut self, input: Input) -> Migration {
+        self.input = Some(input);
+        self
+    }
+
+    /// Reads typed records an embedding program already holds, with the same rules, issues and
+    /// all-or-nothing guarantee as a file (see [`Records`]). Call it once per entity, in any
+    /// order: the run reads users, courses, enrollments, grades and attendance in that order.
+    /// It replaces a folder or file given before.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), registrar::Error> {
+    /// use registrar::model::{Course, CourseCode, CourseStatus};
+    /// use registrar::Migration;
+    /// let courses = vec![Course {
+    ///     course_code: CourseCode::new_unchecked("MATH101"),
+    ///     course_name: "Algebra".into(),
+    ///     description: None,
+    ///     semester: None,
+    ///     credits: Some(3),
+    ///     status: CourseStatus::Active,
+    /// }];
+    /// let report = Migration::new("sqlite://registrar.db")
+    ///     .records(courses)
+    ///     .execute()
+    ///     .await?;
+    /// assert!(report.is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn records<R: TypedRecord>(self, records: impl IntoIterator<Item = R>) -> Migration {
+        self.record_set(Records::from_records(records))
+    }
+
+    /// Reads rows of values held in memory (see [`Records::from_rows`]); like
+    /// [`Migration::records`].
+    pub fn record_set(mut self, records: Records) -> Migration {
+        match &mut self.input {
+            Some(Input::Records(sets)) => sets.push(records),
+            _ => self.input = Some(Input::Records(vec![records])),
+        }
+        self
+    }
+
     /// Reader options (encoding, delimiter, sheet, limits).
     pub fn reader_options(mut self, options: ReaderOptions) -> Migration {
         self.reader = options;
@@ -218,7 +263,7 @@ impl Migration {
     fn input(&self) -> Result<&Input, Error> {
         self.input.as_ref().ok_or_else(|| {
             Error::Db(registrar_db::Error::Refused(
-                "no input: call data_dir(..) or file(..) first".into(),
+                "no input: call data_dir(..), file(..) or records(..) first".into(),
             ))
         })
     }
@@ -318,10 +363,7 @@ impl Migration {
         }
         // With clean-up, the training rows will be gone before the import: validate the files alone.
         let report = if self.clean_training_data {
-            match input {
-                Input::Dir(d) => crate::validate_dir(d, &self.reader)?,
-                Input::File { path, entity } => crate::validate_file(path, *entity, &self.reader)?,
-            }
+            crate::validate_input(input, &self.reader)?
         } else {
             crate::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
                 .await?
@@ -515,10 +557,7 @@ impl Migration {
             );
         }
         // 1. Validate the files before touching anything.
-        let report = match input {
-            Input::Dir(d) => crate::validate_dir(d, &self.reader)?,
-            Input::File { path, entity } => crate::validate_file(path, *entity, &self.reader)?,
-        };
+        let report = crate::validate_input(input, &self.reader)?;
         let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
             &mut out.steps,

@@ -1,30 +1,19 @@
-//! Validation without a database: a folder or files, read with `registrar-formats` and checked
-//! with `registrar-rules`.
+//! Validation without a database: a folder, files or records, resolved by the one input
+//! resolver and checked by the one driver that `import` and `migrate` use too (see
+//! `crate::input`), with no existing rows to compare against.
 
+use crate::driver::Driver;
+use crate::input::{self, Input, Source};
 use crate::Error;
 use registrar_formats::{DataFile, ReaderOptions};
-use registrar_model::{Entity, FileSummary, Mode, Report};
-use registrar_rules::{ValidationOptions, Validator};
+use registrar_model::{Entity, Issue, Mode, Report};
+use registrar_rules::ValidationOptions;
 use std::path::Path;
 use std::time::Instant;
 
 /// Validates every data file of `dir` (found by stem) with no database.
 pub fn validate_dir(dir: &Path, options: &ReaderOptions) -> Result<Report, Error> {
-    let start = Instant::now();
-    let mut report = Report::new(Mode::Validate);
-    match registrar_formats::discover(dir) {
-        Ok((files, issues)) => {
-            for i in issues {
-                report.push(i);
-            }
-            run_files(&files, options, ValidationOptions::default(), &mut report)?;
-        }
-        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
-        Err(e) => return Err(e.into()),
-    }
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
+    validate_input(&Input::Dir(dir.to_path_buf()), options)
 }
 
 /// Validates one file; the entity comes from its stem when `entity` is `None`.
@@ -35,24 +24,26 @@ pub fn validate_file(
     entity: Option<Entity>,
     options: &ReaderOptions,
 ) -> Result<Report, Error> {
+    validate_input(
+        &Input::File {
+            path: path.to_path_buf(),
+            entity,
+        },
+        options,
+    )
+}
+
+/// Validates any [`Input`] (a folder, one file, or records in memory) with no database.
+pub fn validate_input(input: &Input, options: &ReaderOptions) -> Result<Report, Error> {
     let start = Instant::now();
-    let entity = entity
-        .or_else(|| registrar_formats::entity_of(path))
-        .ok_or_else(|| Error::UnknownEntity {
-            file: registrar_formats::file_name_of(path),
-        })?;
-    let mut report = Report::new(Mode::Validate);
-    let mut validator = Validator::new(ValidationOptions::default());
-    match registrar_formats::open(path, options) {
-        Ok(mut source) => {
-            validator.validate_source(entity, source.as_mut(), &mut report, &mut |_| {})?;
-        }
-        Err(registrar_formats::Error::File(issue)) => report.push(*issue),
-        Err(e) => return Err(e.into()),
-    }
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
+    let (sources, issues) = input::resolve(input)?;
+    run(
+        sources,
+        issues,
+        options,
+        ValidationOptions::default(),
+        start,
+    )
 }
 
 /// Validates the given files in import order (users, courses, enrollments, grades,
@@ -62,42 +53,29 @@ pub fn validate_files(
     options: &ReaderOptions,
     validation: ValidationOptions,
 ) -> Result<Report, Error> {
-    let start = Instant::now();
-    let mut report = Report::new(Mode::Validate);
-    run_files(files, options, validation, &mut report)?;
-    report.duration_ms = elapsed_ms(start);
-    report.finish();
-    Ok(report)
+    run(
+        input::sources_of(files),
+        Vec::new(),
+        options,
+        validation,
+        Instant::now(),
+    )
 }
 
-fn run_files(
-    files: &[DataFile],
+fn run(
+    sources: Vec<Source>,
+    pre_issues: Vec<Issue>,
     options: &ReaderOptions,
     validation: ValidationOptions,
-    report: &mut Report,
-) -> Result<(), Error> {
-    let mut ordered: Vec<&DataFile> = files.iter().collect();
-    ordered.sort_by_key(|f| f.entity);
-    let mut validator = Validator::new(validation);
-    for df in ordered {
-        match registrar_formats::open_as(&df.path, df.format, options) {
-            Ok(mut source) => {
-                validator.validate_source(df.entity, source.as_mut(), report, &mut |_| {})?;
-            }
-            Err(registrar_formats::Error::File(issue)) => {
-                report.files.push(FileSummary::new(
-                    registrar_formats::file_name_of(&df.path),
-                    df.entity,
-                    df.format.as_str(),
-                ));
-                report.push(*issue);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    start: Instant,
+) -> Result<Report, Error> {
+    let mut report = Report::new(Mode::Validate);
+    for i in pre_issues {
+        report.push(i);
     }
-    Ok(())
-}
-
-fn elapsed_ms(start: Instant) -> u64 {
-    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    let driver = Driver::validating(sources, options.clone(), validation, report);
+    let mut report = driver.run()?.report;
+    report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.finish();
+    Ok(report)
 }

@@ -39,35 +39,25 @@
 //! right after the commit loses that last transaction) and a 16 MiB page cache; both are restored
 //! afterwards.
 
-mod rejects;
+pub(crate) mod rejects;
 
+use crate::driver::{Driver, CHANNEL};
+use crate::input::{self, Source};
 use crate::Error;
 use registrar_db::audit::{self, NewRun};
 use registrar_db::hash::HashPipeline;
-use registrar_db::load::{self as loader, LoadItem as Item, LoadMsg as Msg, Loader, Need};
+use registrar_db::load::{self as loader, Loader, Need};
 use registrar_db::{Conn, Database};
-use registrar_formats::{DataFile, Event, Format, ReaderOptions, RowSource};
-use registrar_model::{Entity, Issue, IssueCode, Mode, OnExisting, Record, Report};
-use registrar_rules::{RowOutcome, ValidationOptions, Validator};
-use std::path::{Path, PathBuf};
+use registrar_formats::ReaderOptions;
+use registrar_model::{Entity, Issue, Mode, OnExisting, Report};
+use registrar_rules::{ValidationOptions, Validator};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
-/// What to import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// A data folder: `users`, `courses`, `enrollments`, `grades`, `attendance` found by stem.
-    Dir(PathBuf),
-    /// One file; the entity comes from its stem when `entity` is `None`.
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What it holds (`--entity`).
-        entity: Option<Entity>,
-    },
-}
+pub use crate::input::{Input, Records};
 
 /// `--validate` or `--execute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,10 +108,6 @@ impl std::fmt::Debug for ImportOptions {
 }
 
 pub use rejects::InstalledRejects;
-/// Records per channel message.
-const BATCH: usize = 8_192;
-/// Messages the channel holds before the reader waits for the loader.
-const CHANNEL: usize = 4;
 
 /// Imports `input` into `db`: validates (always) and loads (with [`ImportMode::Execute`]).
 ///
@@ -136,10 +122,16 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         ImportMode::Validate => Mode::Validate,
         ImportMode::Execute => Mode::Execute,
     };
-    let (files, pre_issues) = resolve_input(input)?;
-    let sha_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let (files, pre_issues) = input::resolve(input)?;
+    let sha_paths: Vec<Option<PathBuf>> = files
+        .iter()
+        .map(|f| f.path().map(|p| p.to_path_buf()))
+        .collect();
     let shas = tokio::task::spawn_blocking(move || {
-        sha_paths.iter().map(|p| sha256_file(p)).collect::<Vec<_>>()
+        sha_paths
+            .iter()
+            .map(|p| p.as_deref().and_then(input::sha256_file))
+            .collect::<Vec<_>>()
     });
 
     // An execute run records itself as started before it writes, so that a run killed
@@ -182,7 +174,7 @@ async fn finish_audit(
     run_id: Option<i64>,
     started_at: chrono::DateTime<chrono::Utc>,
     mode: Mode,
-    files: &[DataFile],
+    files: &[Source],
     shas: &[Option<String>],
     result: &Result<(Report, bool)>,
     options: &ImportOptions,
@@ -229,76 +221,8 @@ async fn finish_audit(
     Ok(())
 }
 
-/// The files of the run, plus file-level issues found while looking for them.
-pub(crate) fn resolve_input(input: &Input) -> Result<(Vec<DataFile>, Vec<Issue>)> {
-    match input {
-        Input::Dir(dir) => Ok(registrar_formats::discover(dir)?),
-        Input::File { path, entity } => {
-            let name = registrar_formats::file_name_of(path);
-            let Some(format) = Format::from_path(path) else {
-                return Ok((
-                    Vec::new(),
-                    vec![Issue::error(
-                        IssueCode::UnsupportedFormat,
-                        name,
-                        None,
-                        None,
-                        "this file type is not supported; use .csv, .tsv, .xlsx, .xls, .ods, \
-                         .json, .jsonl or .ndjson",
-                    )],
-                ));
-            };
-            if let Some(what) = registrar_formats::not_regular(path) {
-                return Ok((
-                    Vec::new(),
-                    vec![registrar_formats::not_regular_issue(path, &what)],
-                ));
-            }
-            match entity.or_else(|| registrar_formats::entity_of(path)) {
-                Some(entity) => Ok((
-                    vec![DataFile {
-                        path: path.clone(),
-                        entity,
-                        format,
-                    }],
-                    Vec::new(),
-                )),
-                None => Ok((
-                    Vec::new(),
-                    vec![Issue::error(
-                        IssueCode::UnsupportedFormat,
-                        name,
-                        None,
-                        None,
-                        "cannot tell what this file holds from its name; name it users, courses, \
-                         enrollments, grades or attendance, or pass --entity",
-                    )],
-                )),
-            }
-        }
-    }
-}
-
-pub(crate) fn sha256_file(path: &Path) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    // Never blocks: a FIFO or device is refused before it is opened (reading it would wait
-    // for a writer, or never end).
-    let mut f = registrar_formats::open_regular(path).ok()?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Some(hex::encode(h.finalize()))
-}
-
 pub(crate) fn files_json(
-    files: &[DataFile],
+    files: &[Source],
     shas: &[Option<String>],
     report: Option<&Report>,
 ) -> serde_json::Value {
@@ -307,14 +231,14 @@ pub(crate) fn files_json(
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let name = registrar_formats::file_name_of(&f.path);
+                let name = f.name();
                 let rows = report
                     .and_then(|r| r.file(&name))
                     .map(|s| s.rows)
                     .unwrap_or(0);
                 serde_json::json!({
                     "name": name,
-                    "entity": f.entity.as_str(),
+                    "entity": f.entity().as_str(),
                     "sha256": shas.get(i).cloned().flatten(),
                     "rows": rows,
                 })
@@ -344,8 +268,8 @@ pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
-fn need_of(files: &[DataFile]) -> Need {
-    let has = |e| files.iter().any(|f| f.entity == e);
+fn need_of(files: &[Source]) -> Need {
+    let has = |e| files.iter().any(|f| f.entity() == e);
     Need {
         enrollments: has(Entity::Enrollments) || has(Entity::Grades) || has(Entity::Attendance),
         grades: has(Entity::Grades),
@@ -356,7 +280,7 @@ fn need_of(files: &[DataFile]) -> Need {
 /// `--validate`: the validation pass against what the database holds; nothing is written.
 async fn run_validate(
     db: &Database,
-    files: Vec<DataFile>,
+    files: Vec<Source>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<(Report, bool)> {
@@ -365,22 +289,17 @@ async fn run_validate(
     for i in pre_issues {
         report.push(i);
     }
-    let reader = ReaderSide {
+    let mut reader = Driver::validating(
         files,
-        reader: options.reader.clone(),
-        validator: Validator::new(ValidationOptions {
+        options.reader.clone(),
+        ValidationOptions {
             on_existing: options.on_existing,
             existing: Some(existing),
-        }),
-        tx: None,
-        hasher: None,
-        skip_invalid: options.skip_invalid,
-        rejects_dir: None,
-        progress: options.progress.clone(),
-        stop: Arc::new(AtomicBool::new(false)),
-        failed: Arc::new(AtomicBool::new(false)),
+        },
         report,
-    };
+    );
+    reader.skip_invalid = options.skip_invalid;
+    reader.progress = options.progress.clone();
     let out = tokio::task::spawn_blocking(move || reader.run())
         .await
         .map_err(|e| Error::Internal(format!("the reading thread failed: {e}")))??;
@@ -390,7 +309,7 @@ async fn run_validate(
 /// `--execute`: one write transaction ([`Database::begin_write`]) around [`execute_in`].
 async fn run_execute(
     db: &Database,
-    files: Vec<DataFile>,
+    files: Vec<Source>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<(Report, bool)> {
@@ -486,7 +405,7 @@ impl Staged {
 /// [`run_import`].
 pub async fn stage(conn: Conn<'_>, input: &Input, options: &ImportOptions) -> Result<Staged> {
     let t0 = Instant::now();
-    let (files, pre_issues) = resolve_input(input)?;
+    let (files, pre_issues) = input::resolve(input)?;
     let mut out = execute_in(conn, files, pre_issues, options).await?;
     if let Some(p) = &options.progress {
         p.finish();
@@ -505,7 +424,7 @@ struct ExecOutcome {
 /// The execute run inside an open transaction: existing keys, the reading thread, the loader.
 async fn execute_in(
     mut conn: Conn<'_>,
-    files: Vec<DataFile>,
+    files: Vec<Source>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
 ) -> Result<ExecOutcome> {
@@ -520,8 +439,8 @@ async fn execute_in(
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicBool::new(fatal_early));
     let nfiles = files.len();
-    let reader = ReaderSide {
-        files,
+    let reader = Driver {
+        sources: files,
         reader: options.reader.clone(),
         validator: Validator::new(ValidationOptions {
             on_existing: options.on_existing,
@@ -583,273 +502,14 @@ async fn execute_in(
     })
 }
 
-/// The reading + validating side of a run (runs on a blocking thread).
-struct ReaderSide {
-    files: Vec<DataFile>,
-    reader: ReaderOptions,
-    validator: Validator,
-    /// `None` in validate mode.
-    tx: Option<mpsc::Sender<Msg>>,
-    hasher: Option<HashPipeline>,
-    skip_invalid: bool,
-    rejects_dir: Option<PathBuf>,
-    progress: Option<Arc<dyn Progress>>,
-    /// Set by the loader when it failed: stop reading.
-    stop: Arc<AtomicBool>,
-    /// Set here when the run can no longer commit: stop sending rows.
-    failed: Arc<AtomicBool>,
-    report: Report,
-}
-
-struct ReadOutcome {
-    report: Report,
-    /// For each file of the run, the index of its summary in `report.files`.
-    summary_of: Vec<Option<usize>>,
-    rejects: rejects::PendingRejectsGuard,
-}
-
-/// Events between two progress reports of the bytes read.
-const PROGRESS_EVERY: u64 = 4096;
-
-/// A row source that ends early when the run is stopped, and reports the bytes read of its
-/// file every [`PROGRESS_EVERY`] events (when `bytes_progress` is given).
-struct Stoppable<'a> {
-    inner: &'a mut dyn RowSource,
-    stop: &'a AtomicBool,
-    bytes_progress: Option<&'a dyn Progress>,
-    events: u64,
-}
-
-impl Iterator for Stoppable<'_> {
-    type Item = std::result::Result<Event, registrar_formats::Error>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.stop.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.events += 1;
-        if self.events % PROGRESS_EVERY == 0 {
-            if let (Some(p), Some(n)) = (self.bytes_progress, self.inner.bytes_read()) {
-                p.set_position(n);
-            }
-        }
-        self.inner.next()
-    }
-}
-
-impl RowSource for Stoppable<'_> {
-    fn headers(&self) -> &[String] {
-        self.inner.headers()
-    }
-    fn header_row(&self) -> u64 {
-        self.inner.header_row()
-    }
-    fn format(&self) -> Format {
-        self.inner.format()
-    }
-    fn file_name(&self) -> &str {
-        self.inner.file_name()
-    }
-    fn take_malformed_values(&mut self) -> Option<Vec<registrar_formats::Value>> {
-        self.inner.take_malformed_values()
-    }
-    fn bytes_read(&self) -> Option<u64> {
-        self.inner.bytes_read()
-    }
-}
-
-impl ReaderSide {
-    fn run(self) -> Result<ReadOutcome> {
-        let ReaderSide {
-            files,
-            reader,
-            mut validator,
-            tx,
-            hasher,
-            skip_invalid,
-            rejects_dir,
-            progress,
-            stop,
-            failed,
-            mut report,
-        } = self;
-        let sending_now =
-            || tx.is_some() && !failed.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed);
-        let send = |msg: Msg| {
-            if let Some(tx) = &tx {
-                if tx.blocking_send(msg).is_err() {
-                    // The loader is gone (it failed): stop reading.
-                    stop.store(true, Ordering::Relaxed);
-                }
-            }
-        };
-        let mut summary_of = Vec::with_capacity(files.len());
-        let mut rejects = rejects::PendingRejectsGuard::default();
-        let mut next_slot: u32 = 0;
-        for (index, file) in files.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                summary_of.push(None);
-                continue;
-            }
-            let name = registrar_formats::file_name_of(&file.path);
-            let mut source = match registrar_formats::open_as(&file.path, file.format, &reader) {
-                Ok(s) => s,
-                Err(registrar_formats::Error::File(issue)) => {
-                    report.push(*issue);
-                    failed.store(true, Ordering::Relaxed);
-                    summary_of.push(None);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            // A reader that counts its bytes gets a bar of the file's length; the others
-            // (spreadsheets) count rows.
-            let by_bytes = source.bytes_read().is_some();
-            if let Some(p) = &progress {
-                if by_bytes {
-                    let len = std::fs::metadata(&file.path).ok().map(|m| m.len());
-                    p.phase_in(&name, ProgressUnit::Bytes, len);
-                } else {
-                    p.phase_in(&name, ProgressUnit::Rows, None);
-                }
-            }
-            let row_progress = if by_bytes { None } else { progress.as_deref() };
-            let issues_before = report.issues.len();
-            let files_before = report.files.len();
-            let sending = sending_now();
-            if sending {
-                send(Msg::Begin {
-                    file: index,
-                    entity: file.entity,
-                });
-            }
-            let headers = source.headers().to_vec();
-            let mut writer: Option<rejects::RejectsWriter> = None;
-            let mut write_error: Option<Error> = None;
-            let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
-            let mut seen: u64 = 0;
-            let mut sink = |outcome: RowOutcome<'_>| {
-                seen += 1;
-                if seen % 4096 == 0 {
-                    if let Some(p) = row_progress {
-                        p.advance(4096);
-                    }
-                }
-                match outcome {
-                    RowOutcome::Valid {
-                        mut record,
-                        existing,
-                        ..
-                    } => {
-                        if !sending_now() {
-                            return; // plain passwords are dropped (zeroized) here
-                        }
-                        let mut slot = None;
-                        if let Record::User(u) = &mut record {
-                            // A pre-hashed row keeps its hash; a plain password is moved
-                            // into the hashing job (and zeroized there once hashed).
-                            let plain = u.password.take();
-                            if u.password_hash.is_none() {
-                                if let (Some(p), Some(h)) = (plain, &hasher) {
-                                    h.submit(next_slot, p);
-                                    slot = Some(next_slot);
-                                    next_slot += 1;
-                                }
-                            }
-                        }
-                        batch.push(Item {
-                            record,
-                            existing,
-                            hash_slot: slot,
-                        });
-                        if batch.len() >= BATCH {
-                            send(Msg::Rows(std::mem::replace(
-                                &mut batch,
-                                Vec::with_capacity(BATCH),
-                            )));
-                        }
-                    }
-                    RowOutcome::Invalid { values, issues, .. } => {
-                        if !skip_invalid {
-                            failed.store(true, Ordering::Relaxed);
-                            if let Some(h) = &hasher {
-                                h.cancel();
-                            }
-                        }
-                        let Some(dir) = &rejects_dir else {
-                            return;
-                        };
-                        if write_error.is_some() {
-                            return;
-                        }
-                        if writer.is_none() {
-                            match rejects::RejectsWriter::create(dir, &name, &headers) {
-                                Ok(w) => writer = Some(w),
-                                Err(e) => {
-                                    write_error = Some(e);
-                                    return;
-                                }
-                            }
-                        }
-                        if let Some(w) = &mut writer {
-                            if let Err(e) = w.write(values, issues) {
-                                write_error = Some(e);
-                            }
-                        }
-                    }
-                }
-            };
-            let mut stoppable = Stoppable {
-                inner: &mut *source,
-                stop: &stop,
-                bytes_progress: if by_bytes { progress.as_deref() } else { None },
-                events: 0,
-            };
-            validator.validate_source(file.entity, &mut stoppable, &mut report, &mut sink)?;
-            if let Some(e) = write_error {
-                return Err(e);
-            }
-            if let Some(p) = &progress {
-                match source.bytes_read() {
-                    Some(n) => p.set_position(n),
-                    None => p.advance(seen % 4096),
-                }
-            }
-            if sending && !batch.is_empty() && sending_now() {
-                send(Msg::Rows(batch));
-            }
-            if sending {
-                send(Msg::End);
-            }
-            if report.issues[issues_before..]
-                .iter()
-                .any(|i| i.is_file_level() || (i.is_error() && !skip_invalid))
-            {
-                failed.store(true, Ordering::Relaxed);
-            }
-            if failed.load(Ordering::Relaxed) {
-                // Nothing will be written: stop spending the cores on hashing.
-                if let Some(h) = &hasher {
-                    h.cancel();
-                }
-            }
-            summary_of.push((report.files.len() > files_before).then_some(files_before));
-            if let Some(w) = writer {
-                rejects.0.push(w.finish()?);
-            }
-        }
-        Ok(ReadOutcome {
-            report,
-            summary_of,
-            rejects,
-        })
-    }
-}
-
 /// The `files` column of the audit log for a run over `input`: each file's name, entity,
 /// SHA-256 and row count (rows from `report` when given).
 pub fn files_summary(input: &Input, report: Option<&Report>) -> Result<serde_json::Value> {
-    let (files, _) = resolve_input(input)?;
-    let shas: Vec<Option<String>> = files.iter().map(|f| sha256_file(&f.path)).collect();
+    let (files, _) = input::resolve(input)?;
+    let shas: Vec<Option<String>> = files
+        .iter()
+        .map(|f| f.path().and_then(input::sha256_file))
+        .collect();
     Ok(files_json(&files, &shas, report))
 }
 

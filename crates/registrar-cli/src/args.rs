@@ -196,7 +196,7 @@ pub struct ImportArgs {
 /// The arguments of `registrar migrate`.
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
-    /// The data folder.
+    /// The data folder (or one data file, whose stem names what it holds).
     #[arg(long)]
     pub data: PathBuf,
     #[command(flatten)]

@@ -274,6 +274,7 @@ pub fn header_key(h: &str) -> String {
 pub struct MemorySource {
     file_name: String,
     headers: Vec<String>,
+    header_row: u64,
     rows: std::collections::VecDeque<Row>,
     format: Format,
 }
@@ -291,9 +292,17 @@ impl MemorySource {
                 .into_iter()
                 .map(|h| header_name(&h.into()).to_owned())
                 .collect(),
+            header_row: 1,
             rows: std::collections::VecDeque::new(),
             format: Format::Csv,
         }
+    }
+
+    /// Sets the row number of the headers (1 by default; 0 for records that have no header
+    /// row, numbered from 1).
+    pub fn with_header_row(mut self, row: u64) -> MemorySource {
+        self.header_row = row;
+        self
     }
 
     /// Adds a row with the row number a person would see.
@@ -323,7 +332,7 @@ impl RowSource for MemorySource {
         &self.headers
     }
     fn header_row(&self) -> u64 {
-        1
+        self.header_row
     }
     fn format(&self) -> Format {
         self.format

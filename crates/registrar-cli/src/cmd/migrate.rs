@@ -14,7 +14,7 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
         None
     };
     let migration = registrar::Migration::new(&a.db.database)
-        .data_dir(&a.data)
+        .with_input(registrar::Input::from_path(&a.data))
         .reader_options(a.reader.options())
         .backup_dir(&a.backup_dir)
         .clean_training_data(a.clean_training_data)
