@@ -11,6 +11,9 @@
 #            --seed S      gen_data seed (default 42)
 #            --skip-pg | --skip-sqlite | --skip-pgloader
 #            --keep        keep the benchmark databases (dropped by default)
+#            --baseline BIN  also time another registrar binary (an earlier commit's release
+#                          build) on the same base, right after registrar, as
+#                          registrar-baseline: before/after in the same run and conditions
 #            --plain-passwords  users.csv with plain passwords, so the base load hashes them
 #                          (argon2id, every core) and its time is recorded as registrar-base;
 #                          by default gen_data pre-hashes them (--prehashed-fraction 1) once per
@@ -62,6 +65,7 @@ DO_SQLITE=1
 DO_PGLOADER=1
 KEEP=0
 PREHASHED=1
+BASELINE=""
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -74,6 +78,7 @@ while [[ $# -gt 0 ]]; do
         --skip-sqlite) DO_SQLITE=0; shift ;;
         --skip-pgloader) DO_PGLOADER=0; shift ;;
         --keep) KEEP=1; shift ;;
+        --baseline) BASELINE="$2"; shift 2 ;;
         --plain-passwords) PREHASHED=0; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         [0-9]*) SIZES="$1"; shift ;;
@@ -239,6 +244,7 @@ run_size() {
     ln "$att" "$only/" 2>/dev/null || cp "$att" "$only/"
 
     local reg_pg="" copy_s="" pgl_s="" rss_pg="" reg_sq="" sq_s="" rss_sq=""
+    local base_pg="" base_sq="" base_rss_pg="" base_rss_sq=""
 
     if [[ $DO_PG == 1 ]]; then
         local tpl="registrar_bench_tpl_$n" dba="registrar_bench_a_$n" dbb="registrar_bench_b_$n" dbc="registrar_bench_c_$n"
@@ -253,6 +259,8 @@ run_size() {
         pg_from_template "$dba" "$tpl"
         pg_from_template "$dbb" "$tpl"
         [[ $DO_PGLOADER == 1 ]] && pg_from_template "$dbc" "$tpl"
+        local dbd="registrar_bench_d_$n"
+        [[ -n $BASELINE ]] && pg_from_template "$dbd" "$tpl"
         psql "$PG_ADMIN" -Atqc "CHECKPOINT" >/dev/null || true
 
         log "PostgreSQL A: registrar import (attendance only)"
@@ -262,6 +270,16 @@ run_size() {
         check_count registrar "$(pg_count "$dba")" "$rows"
         record postgres "$rows" registrar "$reg_pg" "$rss_pg"
         psql "$PG_ADMIN" -Atqc "CHECKPOINT" >/dev/null || true
+
+        if [[ -n $BASELINE ]]; then
+            log "PostgreSQL D: baseline registrar ($BASELINE)"
+            timed pg-baseline "$BASELINE" import --data "$only" --execute --database "$(pg_url "$dbd")" --format json
+            base_pg=$ELAPSED; base_rss_pg=$RSS
+            log "  ${ELAPSED}s, peak RSS ${RSS} MB"
+            check_count baseline "$(pg_count "$dbd")" "$rows"
+            record postgres "$rows" registrar-baseline "$base_pg" "$base_rss_pg"
+            psql "$PG_ADMIN" -Atqc "CHECKPOINT" >/dev/null || true
+        fi
 
         log "PostgreSQL B: psql \\copy"
         timed pg-copy psql "$(pg_url "$dbb")" -v ON_ERROR_STOP=1 -c \
@@ -295,7 +313,8 @@ EOF
 
     if [[ $DO_SQLITE == 1 ]]; then
         local sq_base="$WORK/sqlite-base-$n.db" sqa="$WORK/sqlite-a-$n.db" sqb="$WORK/sqlite-b-$n.db"
-        rm -f "$sq_base"* "$sqa"* "$sqb"*
+        local sqd="$WORK/sqlite-d-$n.db"
+        rm -f "$sq_base"* "$sqa"* "$sqb"* "$sqd"*
         log "SQLite: base load into $sq_base"
         "$REGISTRAR" init --database "sqlite://$sq_base" >"$LOGDIR/sq-init.out"
         timed sq-base "$REGISTRAR" import --data "$base" --execute --database "sqlite://$sq_base" --format json
@@ -304,6 +323,7 @@ EOF
         sqlite3 "$sq_base" "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;" >/dev/null
         cp "$sq_base" "$sqa"
         cp "$sq_base" "$sqb"
+        [[ -n $BASELINE ]] && cp "$sq_base" "$sqd"
         sync
 
         log "SQLite A: registrar import (attendance only)"
@@ -312,6 +332,15 @@ EOF
         log "  ${ELAPSED}s, peak RSS ${RSS} MB; $(summary "$LOGDIR/sq-registrar.out")"
         check_count registrar "$(sqlite_count "$sqa")" "$rows"
         record sqlite "$rows" registrar "$reg_sq" "$rss_sq"
+
+        if [[ -n $BASELINE ]]; then
+            log "SQLite D: baseline registrar ($BASELINE)"
+            timed sq-baseline "$BASELINE" import --data "$only" --execute --database "sqlite://$sqd" --format json
+            base_sq=$ELAPSED; base_rss_sq=$RSS
+            log "  ${ELAPSED}s, peak RSS ${RSS} MB"
+            check_count baseline "$(sqlite_count "$sqd")" "$rows"
+            record sqlite "$rows" registrar-baseline "$base_sq" "$base_rss_sq"
+        fi
 
         log "SQLite B: sqlite3 .import"
         cat >"$LOGDIR/sqlite-import.sql" <<EOF
@@ -350,6 +379,8 @@ EOF
     [[ -n $reg_sq ]] && echo "registrar / sqlite3-import = $(ratio "$reg_sq" "$sq_s")   (target <= 1.50)"
     [[ -n $rss_pg ]] && echo "registrar peak RSS (PostgreSQL) = $rss_pg MB   (target <= 200 MB at 1M rows)"
     [[ -n $rss_sq ]] && echo "registrar peak RSS (SQLite)     = $rss_sq MB"
+    [[ -n $base_pg ]] && echo "registrar / baseline (PostgreSQL) = $(ratio "$reg_pg" "$base_pg")   (baseline ${base_pg}s, ${base_rss_pg} MB)"
+    [[ -n $base_sq ]] && echo "registrar / baseline (SQLite)     = $(ratio "$reg_sq" "$base_sq")   (baseline ${base_sq}s, ${base_rss_sq} MB)"
     echo "logs: $LOGDIR   results appended to: $CSV_OUT"
     echo
 
