@@ -164,15 +164,7 @@ fn opt_date(d: Option<chrono::NaiveDate>) -> Value {
 
 impl TypedRecord for User {
     const ENTITY: Entity = Entity::Users;
-    const COLUMNS: &'static [&'static str] = &[
-        "email",
-        "password",
-        "password_hash",
-        "role",
-        "first_name",
-        "last_name",
-        "is_active",
-    ];
+    const COLUMNS: &'static [&'static str] = Entity::Users.columns();
     fn into_values(mut self) -> Vec<Value> {
         // The password moves into the row (the validator and the hashing pipeline zeroize it).
         let password = self
@@ -194,14 +186,7 @@ impl TypedRecord for User {
 
 impl TypedRecord for Course {
     const ENTITY: Entity = Entity::Courses;
-    const COLUMNS: &'static [&'static str] = &[
-        "course_code",
-        "course_name",
-        "description",
-        "semester",
-        "credits",
-        "status",
-    ];
+    const COLUMNS: &'static [&'static str] = Entity::Courses.columns();
     fn into_values(self) -> Vec<Value> {
         vec![
             text(self.course_code.as_str()),
@@ -218,7 +203,7 @@ impl TypedRecord for Course {
 
 impl TypedRecord for Enrollment {
     const ENTITY: Entity = Entity::Enrollments;
-    const COLUMNS: &'static [&'static str] = &["student_email", "course_code", "enrollment_date"];
+    const COLUMNS: &'static [&'static str] = Entity::Enrollments.columns();
     fn into_values(self) -> Vec<Value> {
         vec![
             text(self.student_email.as_str()),
@@ -230,14 +215,7 @@ impl TypedRecord for Enrollment {
 
 impl TypedRecord for Grade {
     const ENTITY: Entity = Entity::Grades;
-    const COLUMNS: &'static [&'static str] = &[
-        "student_email",
-        "course_code",
-        "assessment",
-        "score",
-        "letter_grade",
-        "graded_on",
-    ];
+    const COLUMNS: &'static [&'static str] = Entity::Grades.columns();
     fn into_values(self) -> Vec<Value> {
         vec![
             text(self.student_email.as_str()),
@@ -252,7 +230,7 @@ impl TypedRecord for Grade {
 
 impl TypedRecord for Attendance {
     const ENTITY: Entity = Entity::Attendance;
-    const COLUMNS: &'static [&'static str] = &["student_email", "course_code", "date", "status"];
+    const COLUMNS: &'static [&'static str] = Entity::Attendance.columns();
     fn into_values(self) -> Vec<Value> {
         vec![
             text(self.student_email.as_str()),

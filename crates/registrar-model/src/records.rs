@@ -42,6 +42,40 @@ impl Entity {
         }
     }
 
+    /// The columns its file may hold (SPEC §2), in the order of the typed record's fields: the
+    /// one list the rules, the records API and the generators share.
+    pub const fn columns(self) -> &'static [&'static str] {
+        match self {
+            Entity::Users => &[
+                "email",
+                "password",
+                "password_hash",
+                "role",
+                "first_name",
+                "last_name",
+                "is_active",
+            ],
+            Entity::Courses => &[
+                "course_code",
+                "course_name",
+                "description",
+                "semester",
+                "credits",
+                "status",
+            ],
+            Entity::Enrollments => &["student_email", "course_code", "enrollment_date"],
+            Entity::Grades => &[
+                "student_email",
+                "course_code",
+                "assessment",
+                "score",
+                "letter_grade",
+                "graded_on",
+            ],
+            Entity::Attendance => &["student_email", "course_code", "date", "status"],
+        }
+    }
+
     /// The entity a file stem names (case-insensitive), if any.
     pub fn from_stem(stem: &str) -> Option<Entity> {
         let s = stem.trim().to_ascii_lowercase();
