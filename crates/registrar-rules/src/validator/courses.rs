@@ -1,0 +1,59 @@
+//! The courses file: code, name, description, semester, credits, status.
+
+use super::header::col;
+use super::row::RowCx;
+use super::State;
+use super::{MAX_COURSE_NAME_LEN, MAX_DESCRIPTION_LEN, MAX_SEMESTER_LEN};
+use crate::parse::{self, quote};
+use registrar_model::{Course, CourseStatus, Record};
+
+impl State {
+    pub(super) fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        let code = rc.required(col::C_CODE, parse::course_code);
+        let name = rc.required(col::C_NAME, |v| parse::text(v, MAX_COURSE_NAME_LEN));
+        let description = rc.optional(col::C_DESCRIPTION, |v| parse::text(v, MAX_DESCRIPTION_LEN));
+        let semester = rc.optional(col::C_SEMESTER, |v| parse::text(v, MAX_SEMESTER_LEN));
+        let credits = rc.optional(col::C_CREDITS, parse::credits);
+        let status = rc
+            .optional(col::C_STATUS, parse::course_status)
+            .map(|s| s.unwrap_or(CourseStatus::Active));
+
+        let code = code?;
+        let id = self.courses.intern(code.as_str());
+        let mut slot = self.courses.slot(id);
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            match self.claim_ref(&mut slot, rc, || {
+                format!("the course code {}", quote(code.as_str()))
+            }) {
+                Ok(ex) => existing = ex,
+                Err((c, m)) => rc.push(col::C_CODE, c, m),
+            }
+        }
+        let out = match (name, description, semester, credits, status) {
+            (Some(course_name), Some(description), Some(semester), Some(credits), Some(status))
+                if rc.issues.is_empty() =>
+            {
+                Some((
+                    Record::Course(Course {
+                        course_code: code,
+                        course_name,
+                        description,
+                        semester,
+                        credits,
+                        status,
+                    }),
+                    existing,
+                ))
+            }
+            _ => {
+                Self::reject_ref(&mut slot, rc);
+                None
+            }
+        };
+        if let Some(s) = self.courses.slot_mut(id) {
+            *s = slot;
+        }
+        out
+    }
+}

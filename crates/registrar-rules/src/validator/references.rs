@@ -1,0 +1,197 @@
+//! The student and course a row names: parsed (or found by their raw spelling), resolved
+//! against this run and the database (`unknown-student`, `unknown-course`), and the enrollment
+//! that grades and attendance need (`not-enrolled`, `not-a-student`).
+
+use super::header::col;
+use super::intern::raw_text;
+use super::keys::pack_pair;
+use super::row::RowCx;
+use super::State;
+use crate::parse::{self, quote};
+use registrar_model::{CourseCode, Email, IssueCode, Role};
+
+impl State {
+    /// The student's id and role, or the issue (`unknown-student`).
+    fn resolve_student(&self, email: &Email) -> Result<(u32, Role), String> {
+        match self.users.get(email.as_str()) {
+            Some(id) => self.resolve_student_id(id, email),
+            None => Err(format!(
+                "no user {} in the users file or the database; add the user first",
+                quote(email.as_str())
+            )),
+        }
+    }
+
+    /// [`State::resolve_student`] for an interned id.
+    fn resolve_student_id(&self, id: u32, email: &Email) -> Result<(u32, Role), String> {
+        let s = self.users.slot(id);
+        if let Some(role) = s.run_role.or(s.db_role) {
+            return Ok((id, role));
+        }
+        if s.rejected_row != 0 {
+            return Err(format!(
+                "{} is not a valid user: the user on {} row {} was rejected; fix it first",
+                quote(email.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ));
+        }
+        Err(format!(
+            "no user {} in the users file or the database; add the user first",
+            quote(email.as_str())
+        ))
+    }
+
+    /// The course's id, or the issue (`unknown-course`).
+    fn resolve_course(&self, code: &CourseCode) -> Result<u32, String> {
+        match self.courses.get(code.as_str()) {
+            Some(id) => self.resolve_course_id(id, code),
+            None => Err(format!(
+                "no course {} in the courses file or the database; add the course first",
+                quote(code.as_str())
+            )),
+        }
+    }
+
+    /// [`State::resolve_course`] for an interned id.
+    fn resolve_course_id(&self, id: u32, code: &CourseCode) -> Result<u32, String> {
+        let s = self.courses.slot(id);
+        if s.run_row != 0 || s.in_db {
+            return Ok(id);
+        }
+        if s.rejected_row != 0 {
+            return Err(format!(
+                "{} is not a valid course: the course on {} row {} was rejected; fix it first",
+                quote(code.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ));
+        }
+        Err(format!(
+            "no course {} in the courses file or the database; add the course first",
+            quote(code.as_str())
+        ))
+    }
+
+    /// The student email of a row and its interned id when known. Raw text seen before is
+    /// looked up as written (a hit is known valid, and its normalised value is the interned
+    /// key); other values are parsed, and remembered when they name a known user.
+    fn row_email(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<Email>, Option<u32>) {
+        let v = rc.value(col::STUDENT);
+        let raw = raw_text(v);
+        if let Some(id) = raw.and_then(|r| self.raw_users.get(r)) {
+            return (Some(Email::new_unchecked(self.users.key(id))), Some(id));
+        }
+        let email = rc.required(col::STUDENT, parse::email);
+        let id = email.as_ref().and_then(|e| self.users.get(e.as_str()));
+        if let (Some(r), Some(id)) = (raw, id) {
+            self.raw_users.remember(r, id);
+        }
+        (email, id)
+    }
+
+    /// [`State::row_email`] for the course code.
+    fn row_code(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<CourseCode>, Option<u32>) {
+        let v = rc.value(col::COURSE);
+        let raw = raw_text(v);
+        if let Some(id) = raw.and_then(|r| self.raw_courses.get(r)) {
+            return (
+                Some(CourseCode::new_unchecked(self.courses.key(id))),
+                Some(id),
+            );
+        }
+        let code = rc.required(col::COURSE, parse::course_code);
+        let id = code.as_ref().and_then(|c| self.courses.get(c.as_str()));
+        if let (Some(r), Some(id)) = (raw, id) {
+            self.raw_courses.remember(r, id);
+        }
+        (code, id)
+    }
+
+    /// Resolves student and course of an enrollment, grade or attendance row, pushing
+    /// `unknown-student` / `unknown-course` issues. Returns the parsed values and ids.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn student_and_course(
+        &mut self,
+        rc: &mut RowCx<'_, '_>,
+    ) -> (
+        Option<Email>,
+        Option<CourseCode>,
+        Option<(u32, Role)>,
+        Option<u32>,
+    ) {
+        let (email, uid) = self.row_email(rc);
+        let (code, cid) = self.row_code(rc);
+        let student = email.as_ref().and_then(|e| {
+            let r = match uid {
+                Some(id) => self.resolve_student_id(id, e),
+                None => self.resolve_student(e),
+            };
+            match r {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    rc.push(col::STUDENT, IssueCode::UnknownStudent, m);
+                    None
+                }
+            }
+        });
+        let course = code.as_ref().and_then(|c| {
+            let r = match cid {
+                Some(id) => self.resolve_course_id(id, c),
+                None => self.resolve_course(c),
+            };
+            match r {
+                Ok(id) => Some(id),
+                Err(m) => {
+                    rc.push(col::COURSE, IssueCode::UnknownCourse, m);
+                    None
+                }
+            }
+        });
+        (email, code, student, course)
+    }
+
+    /// Pushes `not-enrolled` (or `not-a-student`) unless the student is enrolled in the course.
+    pub(super) fn check_enrolled(
+        &self,
+        rc: &mut RowCx<'_, '_>,
+        email: &Email,
+        code: &CourseCode,
+        (sid, role): (u32, Role),
+        cid: u32,
+    ) {
+        let slot = self.enrollments.get(&pack_pair(sid, cid)).copied();
+        if let Some(s) = slot {
+            if s.key.run_row != 0 || s.key.in_db {
+                return;
+            }
+        }
+        if role != Role::Student {
+            rc.push(
+                col::STUDENT,
+                IssueCode::NotAStudent,
+                format!(
+                    "{} is a {role}, not a student, and is not enrolled in {}",
+                    quote(email.as_str()),
+                    quote(code.as_str())
+                ),
+            );
+            return;
+        }
+        let msg = match slot {
+            Some(s) if s.rejected_row != 0 => format!(
+                "{} is not enrolled in {}: the enrollment on {} row {} was rejected; fix it first",
+                quote(email.as_str()),
+                quote(code.as_str()),
+                self.file_name(s.rejected_file),
+                s.rejected_row
+            ),
+            _ => format!(
+                "{} is not enrolled in {}; add the enrollment first",
+                quote(email.as_str()),
+                quote(code.as_str())
+            ),
+        };
+        rc.push(col::STUDENT, IssueCode::NotEnrolled, msg);
+    }
+}

@@ -1,0 +1,158 @@
+//! The users file: email, password or hash, role, names, is_active, training accounts.
+
+use super::header::col;
+use super::row::RowCx;
+use super::State;
+use super::{is_training_account, MAX_NAME_LEN};
+use crate::parse::{self, quote};
+use crate::password;
+use registrar_model::{Email, Issue, IssueCode, OnExisting, Password, Record, User, Value};
+
+impl State {
+    pub(super) fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+        // In the users file no raw value is echoed: a value in the wrong column may be a password.
+        let email = rc.required(col::U_EMAIL, |v| parse::email_with(v, false));
+        let role = rc.required(col::U_ROLE, |v| parse::role_with(v, false));
+        let first_name = rc.required(col::U_FIRST, |v| parse::text(v, MAX_NAME_LEN));
+        let last_name = rc.required(col::U_LAST, |v| parse::text(v, MAX_NAME_LEN));
+        let is_active = rc
+            .optional(col::U_ACTIVE, |v| parse::boolean_with(v, false))
+            .map(|b| b.unwrap_or(true));
+
+        // password_hash: never echoed.
+        let hash_v = rc.value(col::U_HASH);
+        let hash_given = !hash_v.is_blank();
+        let password_hash = if !hash_given {
+            Some(None)
+        } else {
+            match hash_v {
+                Value::Text(s) => match password::check_hash(s) {
+                    Ok(()) => Some(Some(s.trim().to_owned())),
+                    Err(m) => {
+                        rc.push(col::U_HASH, IssueCode::InvalidHash, m);
+                        None
+                    }
+                },
+                _ => {
+                    rc.push(
+                        col::U_HASH,
+                        IssueCode::InvalidHash,
+                        "the password hash is not text; expected an argon2 PHC string like $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".to_owned(),
+                    );
+                    None
+                }
+            }
+        };
+
+        // password: taken exactly as written (not trimmed), never echoed.
+        let pw_v = rc.value(col::U_PASSWORD);
+        let password = if pw_v.is_blank() {
+            if hash_given {
+                Some(None)
+            } else {
+                rc.push(
+                    col::U_PASSWORD,
+                    IssueCode::MissingValue,
+                    "a password is required unless password_hash is given; fill it in".to_owned(),
+                );
+                None
+            }
+        } else if let Value::Error(_) = pw_v {
+            rc.push(
+                col::U_PASSWORD,
+                IssueCode::MissingValue,
+                "the password cell holds a spreadsheet error, not a password; type the password as text".to_owned(),
+            );
+            None
+        } else {
+            let plain = match pw_v {
+                Value::Text(s) => Password::new(s.clone()),
+                other => Password::new(other.to_string()),
+            };
+            if let Some(m) = password::whitespace_warning(plain.expose_secret()) {
+                let column = rc.cx.lay.names.get(col::U_PASSWORD).map(String::as_str);
+                self.row_warnings.push(Issue::warning(
+                    IssueCode::PasswordWhitespace,
+                    rc.cx.file,
+                    Some(rc.row),
+                    column,
+                    m,
+                ));
+            }
+            let local = email.as_ref().map(Email::local_part);
+            match password::check_password(plain.expose_secret(), local) {
+                Ok(()) => Some(Some(plain)),
+                Err(m) => {
+                    rc.push(col::U_PASSWORD, IssueCode::WeakPassword, m);
+                    None
+                }
+            }
+        };
+
+        if let Some(e) = &email {
+            if is_training_account(e.as_str()) {
+                rc.push(
+                    col::U_EMAIL,
+                    IssueCode::TrainingAccount,
+                    format!(
+                        "{} is a training account (admin/teacher/student + number @school.edu); production data must not contain them",
+                        quote(e.as_str())
+                    ),
+                );
+            }
+        }
+
+        let email = email?;
+        let id = self.users.intern(email.as_str());
+        let mut slot = self.users.slot(id);
+        let mut existing = false;
+        if rc.issues.is_empty() {
+            match self.claim_ref(&mut slot, rc, || "this email address".to_owned()) {
+                Ok(ex) => existing = ex,
+                Err((code, m)) => rc.push(col::U_EMAIL, code, m),
+            }
+        }
+        let complete = (
+            role,
+            first_name,
+            last_name,
+            is_active,
+            password,
+            password_hash,
+        );
+        let out = match complete {
+            (
+                Some(role),
+                Some(first_name),
+                Some(last_name),
+                Some(is_active),
+                Some(password),
+                Some(password_hash),
+            ) if rc.issues.is_empty() => {
+                if !(existing && self.on_existing == OnExisting::Skip) {
+                    slot.run_role = Some(role);
+                }
+                Some((
+                    Record::User(User {
+                        email,
+                        password,
+                        password_hash,
+                        role,
+                        first_name,
+                        last_name,
+                        is_active,
+                    }),
+                    existing,
+                ))
+            }
+            _ => {
+                Self::reject_ref(&mut slot, rc);
+                None
+            }
+        };
+        if let Some(s) = self.users.slot_mut(id) {
+            *s = slot;
+        }
+        out
+    }
+}
