@@ -32,6 +32,7 @@
 
 pub mod commands;
 mod driver;
+pub mod html;
 pub mod import;
 pub mod input;
 mod logins;

@@ -150,6 +150,15 @@ pub struct SeedTrainingArgs {
     pub db: DbArgs,
 }
 
+/// `--report FILE.html`: the run's report as one self-contained HTML page.
+#[derive(Args, Debug, Default)]
+pub struct HtmlReportArgs {
+    /// Also write the run's report as one self-contained HTML page (0600; opens in any
+    /// browser, no network access).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+}
+
 /// The arguments of `registrar validate`.
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -165,6 +174,8 @@ pub struct ValidateArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub html: HtmlReportArgs,
 }
 
 /// The arguments of `registrar import`.
@@ -191,6 +202,8 @@ pub struct ImportArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub html: HtmlReportArgs,
 }
 
 /// The arguments of `registrar migrate`.
@@ -216,6 +229,8 @@ pub struct MigrateArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub html: HtmlReportArgs,
 }
 
 /// The arguments of `registrar backup`.
@@ -289,6 +304,8 @@ pub struct CheckArgs {
     pub expect: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
+    #[command(flatten)]
+    pub html: HtmlReportArgs,
 }
 
 /// The arguments of `registrar verify-logins`.

@@ -6,6 +6,7 @@ use crate::progress;
 use crate::render::{self, OutputFormat};
 use anyhow::Context;
 use registrar::commands::{ImportSettings, Session};
+use registrar::html::HtmlReport;
 use registrar::import::Input;
 use registrar::model::Entity;
 
@@ -21,6 +22,13 @@ pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verd
     let report = session
         .validate(&input, a.database.as_deref(), &a.reader.options())
         .await?;
+    if let Some(path) = &a.html.report {
+        let mut page = HtmlReport::new("validate", report.is_ok()).with_report(&report);
+        if let Some(url) = &a.database {
+            page = page.with_database(url);
+        }
+        page.write(path)?;
+    }
     render::print_report(&report, a.format);
     Ok(report.is_ok().into())
 }
@@ -37,6 +45,17 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
         progress: progress::bars(a.format == OutputFormat::Human),
     };
     let outcome = session.import(&a.db.database, &input, &settings).await?;
+    if let Some(path) = &a.html.report {
+        let command = if a.mode.execute {
+            "import --execute"
+        } else {
+            "import --validate"
+        };
+        HtmlReport::new(command, outcome.ok)
+            .with_report(&outcome.report)
+            .with_database(&a.db.database)
+            .write(path)?;
+    }
     render::print_report(&outcome.report, a.format);
     Ok(outcome.ok.into())
 }

@@ -12,6 +12,12 @@ pub async fn check(session: &Session, a: CheckArgs) -> anyhow::Result<Verdict> {
         None => Default::default(),
     };
     let outcome = session.check(&a.db.database, &expect).await?;
+    if let Some(path) = &a.html.report {
+        registrar::html::HtmlReport::new("check", outcome.ok)
+            .with_database(&a.db.database)
+            .with_checks(outcome.checks.iter().map(Into::into))
+            .write(path)?;
+    }
     match a.format {
         OutputFormat::Json => println!(
             "{}",

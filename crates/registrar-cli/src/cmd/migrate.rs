@@ -26,6 +26,28 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
     } else {
         migration.plan_runbook().await?
     };
+    if let Some(path) = &a.html.report {
+        let command = if a.mode.execute {
+            "migrate --execute"
+        } else {
+            "migrate --validate"
+        };
+        let mut page = registrar::html::HtmlReport::new(command, outcome.ok)
+            .with_database(&a.db.database)
+            .with_outcome(outcome.outcome.as_str())
+            .with_duration_ms(outcome.duration_ms)
+            .with_steps(outcome.steps.iter().map(|s| registrar::html::StepRow {
+                step: s.step.to_string(),
+                ok: s.ok,
+                detail: s.detail.clone(),
+            }))
+            .with_backups(outcome.backups.iter().cloned())
+            .with_checks(outcome.checks.iter().map(Into::into));
+        if let Some(r) = &outcome.report {
+            page = page.with_report(r);
+        }
+        page.write(path)?;
+    }
     match a.format {
         OutputFormat::Json => println!("{}", render::json(&outcome)),
         // The steps were already printed live (stderr); end with the issues and the verdict.
