@@ -52,6 +52,39 @@
 //! - **Spreadsheet error cells** (`#N/A`) get the column's own code (`invalid-date`,
 //!   `invalid-number`, ...; `missing-value` for free text) and a message naming the error.
 //!
+//! # Which rules use the `validator` crate
+//! The [`validator`](https://docs.rs/validator) crate (not to be confused with this crate's
+//! private `validator` module, the validation pass) checks these rules exactly as SPEC §2 does,
+//! so they use it, with our issue codes and messages on top (reports are unchanged, byte for
+//! byte; `parse`'s and `password`'s unit tests pin them):
+//! - **Lengths**, in characters (`ValidateLength`): first and last name, course name,
+//!   description, semester and assessment (counted after NFC, see [`parse::text`]), and the
+//!   password policy's 8 to 128 characters.
+//! - **Ranges**, both ends inclusive (`ValidateRange`): `credits` 0 to 20 and `score` 0 to 100
+//!   ([`parse::integer`], [`parse::number`]), on a value already known to be a finite number.
+//!
+//! These stay hand-written, and why:
+//! - **Email syntax** ([`parse::email`]). The crate's `validate_email` (the HTML5 form rule)
+//!   differs from SPEC §2 both ways. It accepts what SPEC §2 refuses: a domain without a dot
+//!   (`ann@localhost`), IP literals (`ann@[127.0.0.1]`), misplaced dots in the local part
+//!   (`.ann@`, `ann..lee@`), 255 characters. And it refuses what SPEC §2 and Registrar accept
+//!   today: a non-ASCII local part (`josé@école.fr`) and a domain label longer than 63
+//!   characters. It also maps the domain through IDNA, which silently drops a zero-width space
+//!   that ours reports as `invalid-character`. So it can be neither the rule nor a first check
+//!   in front of ours without changing which rows pass. It would cost speed too (two regexes,
+//!   an allocation and an IDNA pass per address, against one pass over a byte table; the users
+//!   file parses every email). `parse`'s test `email_rule_against_the_validator_crate` runs
+//!   both on a table of tricky inputs and pins where they differ.
+//! - **Course codes** (`^[A-Z][A-Z0-9_.-]{0,19}$`): the length is part of a pattern whose
+//!   messages say which part failed; `ValidateRegex` would put a regex where a byte loop is.
+//! - **Dates, booleans, numbers written as text and the enumerations** (roles, statuses,
+//!   letter grades): the crate has no rule for them.
+//! - **`#[derive(Validate)]` on the model's record types** is not used: the rules run on the
+//!   cells as read, before a record exists, and give each problem its own code, column and
+//!   message. The derive checks a built struct and reports string codes by field name, so every
+//!   row would have to be built first and the codes mapped back; it would also put the crate
+//!   (and its proc macros) under `registrar-model`, which depends on serde alone.
+//!
 //! # Memory and speed
 //! Emails, course codes and assessments are interned to `u32` ids; the uniqueness sets hold
 //! `(id, id, days)` keys and the row of the first valid occurrence, never rows. Dates, codes and
@@ -72,7 +105,7 @@ pub mod parse;
 pub mod password;
 mod validator;
 
-pub use validator::{
+pub use self::validator::{
     is_training_account, DEFAULT_ASSESSMENT, MAX_ASSESSMENT_LEN, MAX_COURSE_NAME_LEN,
     MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_SEMESTER_LEN,
 };

@@ -28,6 +28,7 @@ use registrar_model::{
 };
 use std::borrow::Cow;
 use std::fmt;
+use validator::{ValidateLength, ValidateRange};
 
 /// Why a value was refused: the issue code and a message for the operator.
 ///
@@ -173,8 +174,13 @@ pub fn text(v: &Value, max_chars: usize) -> ParseResult<String> {
         use unicode_normalization::UnicodeNormalization;
         Cow::Owned(t.nfc().collect())
     };
-    let n = t.chars().count();
-    if n > max_chars {
+    // The length rule is the `validator` crate's (it counts characters, as SPEC §2 does); the
+    // count is taken again only for the message.
+    if !t
+        .as_ref()
+        .validate_length(None, Some(max_chars as u64), None)
+    {
+        let n = t.chars().count();
         return Err(ParseError::new(
             IssueCode::TooLong,
             format!("the text has {n} characters; at most {max_chars} are allowed"),
@@ -484,7 +490,9 @@ fn number_hint(shown: &str) -> String {
 /// (`out-of-range` otherwise).
 pub fn number(v: &Value, min: f64, max: f64) -> ParseResult<f64> {
     let x = raw_number(v)?;
-    if x < min || x > max {
+    // `x` is finite here (`raw_number` refuses NaN and infinities), so the `validator` crate's
+    // range rule is exactly `min <= x <= max`.
+    if !x.validate_range(Some(min), Some(max), None, None) {
         return Err(ParseError::new(
             IssueCode::OutOfRange,
             format!("{x} is out of range; it must be between {min} and {max}"),
@@ -556,7 +564,7 @@ pub fn integer(v: &Value, min: i64, max: i64) -> ParseResult<i64> {
             x as i64
         }
     };
-    if i < min || i > max {
+    if !i.validate_range(Some(min), Some(max), None, None) {
         return Err(ParseError::new(
             IssueCode::OutOfRange,
             format!("{i} is out of range; it must be between {min} and {max}"),
@@ -1198,5 +1206,290 @@ mod tests {
         assert_eq!(quote("ab"), "'ab'");
         assert_eq!(quote("a\nb"), "'a?b'");
         assert_eq!(quote(&"x".repeat(100)).chars().count(), 63);
+    }
+}
+
+/// What the `validator` crate's rules accept next to ours, on the inputs where they could
+/// differ. The issue codes and messages are pinned byte for byte: using the crate must not
+/// change a single report. See the crate docs ("Which rules use the `validator` crate").
+#[cfg(test)]
+mod validator_crate_tests {
+    use super::*;
+    use validator::ValidateEmail;
+
+    /// Our verdict: `Ok(stored)` or `Err((code, message))`.
+    type Ours = Result<String, (IssueCode, String)>;
+
+    fn ours(s: &str) -> Ours {
+        email(&Value::Text(s.to_owned()))
+            .map(|e| e.as_str().to_owned())
+            .map_err(|e| (e.code, e.message))
+    }
+
+    fn bad(s: &str, why: &str) -> Ours {
+        Err((
+            IssueCode::InvalidEmail,
+            format!("{} is not a valid email address: {why}", quote(s.trim())),
+        ))
+    }
+
+    const NOT_ALLOWED: &str = "it contains a character not allowed in an address (\"(),:;<>[\\])";
+    const DOT: &str = "the part before the @ has a misplaced dot";
+
+    #[test]
+    fn email_rule_against_the_validator_crate() {
+        let label = |c: &str, n: usize| c.repeat(n);
+        let local64 = label("a", 64);
+        // 64 + 1 + 189 = 254 characters, every domain label at most 63.
+        let len254 = format!(
+            "{local64}@{}.{}.{}.edu",
+            label("b", 63),
+            label("c", 63),
+            label("d", 57)
+        );
+        let len255 = format!(
+            "{local64}@{}.{}.{}.edu",
+            label("b", 63),
+            label("c", 63),
+            label("d", 58)
+        );
+        let local65 = format!("{}@school.edu", label("a", 65));
+        let label64 = format!("ann@{}.edu", label("b", 64));
+        // (input, our verdict, the validator crate's `validate_email` on the same text)
+        let table: Vec<(&str, Ours, bool)> = vec![
+            ("ann@school.edu", Ok("ann@school.edu".into()), true),
+            (
+                "Ann.Lee+tag@School.EDU",
+                Ok("ann.lee+tag@school.edu".into()),
+                true,
+            ),
+            // Ours trims first; the crate takes the text as given.
+            (" ann@school.edu ", Ok("ann@school.edu".into()), false),
+            (
+                "ann lee@school.edu",
+                bad("ann lee@school.edu", "it contains a space"),
+                false,
+            ),
+            (
+                "\"ann\"@school.edu",
+                bad("\"ann\"@school.edu", NOT_ALLOWED),
+                false,
+            ),
+            (
+                "\"ann@x\"@school.edu",
+                bad("\"ann@x\"@school.edu", NOT_ALLOWED),
+                false,
+            ),
+            // IP literals: the crate accepts them, SPEC §2 does not.
+            ("ann@[127.0.0.1]", bad("ann@[127.0.0.1]", NOT_ALLOWED), true),
+            (
+                "ann@[2001:db8::1]",
+                bad("ann@[2001:db8::1]", NOT_ALLOWED),
+                true,
+            ),
+            // No dot in the domain: the crate accepts it, SPEC §2 does not.
+            (
+                "ann@localhost",
+                bad("ann@localhost", "the domain needs a dot (e.g. school.edu)"),
+                true,
+            ),
+            (
+                "ann@sch\u{f6}ol",
+                bad(
+                    "ann@sch\u{f6}ol",
+                    "the domain needs a dot (e.g. school.edu)",
+                ),
+                true,
+            ),
+            (
+                "ann@school.edu.",
+                bad(
+                    "ann@school.edu.",
+                    "the domain has an empty part (two dots in a row, or a dot at an end)",
+                ),
+                false,
+            ),
+            // Misplaced dots in the local part: the crate accepts them.
+            (".ann@school.edu", bad(".ann@school.edu", DOT), true),
+            ("ann.@school.edu", bad("ann.@school.edu", DOT), true),
+            ("ann..lee@school.edu", bad("ann..lee@school.edu", DOT), true),
+            (
+                "ann@@school.edu",
+                bad("ann@@school.edu", "it has more than one @"),
+                false,
+            ),
+            (
+                "@school.edu",
+                bad("@school.edu", "nothing before the @"),
+                false,
+            ),
+            ("ann@", bad("ann@", "nothing after the @"), false),
+            ("ann", bad("ann", "it has no @"), false),
+            (
+                "ann@-school.edu",
+                bad(
+                    "ann@-school.edu",
+                    "a part of the domain starts or ends with a hyphen",
+                ),
+                false,
+            ),
+            (
+                "ann@school_x.edu",
+                bad(
+                    "ann@school_x.edu",
+                    "the domain may hold only letters, digits, hyphens and dots",
+                ),
+                false,
+            ),
+            (
+                "a\u{7}nn@school.edu",
+                bad("a\u{7}nn@school.edu", "it contains a control character"),
+                false,
+            ),
+            ("ann@123.45.67.89", Ok("ann@123.45.67.89".into()), true),
+            // Unicode: ours takes any letters; the crate wants an ASCII local part and maps
+            // the domain through IDNA.
+            (
+                "jos\u{e9}@\u{e9}cole.fr",
+                Ok("jos\u{e9}@\u{e9}cole.fr".into()),
+                false,
+            ),
+            ("ann@\u{e9}cole.fr", Ok("ann@\u{e9}cole.fr".into()), true),
+            ("ANN@\u{c9}COLE.FR", Ok("ann@\u{e9}cole.fr".into()), true),
+            (
+                "jos\u{e9} lee@\u{e9}cole.fr",
+                bad("jos\u{e9} lee@\u{e9}cole.fr", "it contains a space"),
+                false,
+            ),
+            // An invisible character has its own code; IDNA drops a zero-width space, so the
+            // crate accepts the address.
+            (
+                "ann@schoo\u{200b}l.edu",
+                Err((
+                    IssueCode::InvalidCharacter,
+                    "the value holds an invisible character (U+200B) at character 10; delete it (retype the value if you cannot see it)".into(),
+                )),
+                true,
+            ),
+            // Lengths: 254 characters is the limit (the crate allows a 255-character domain).
+            (&len254, Ok(len254.clone()), true),
+            (
+                &len255,
+                bad(&len255, "it is longer than 254 characters"),
+                true,
+            ),
+            (
+                &local65,
+                bad(
+                    &local65,
+                    "the part before the @ is longer than 64 characters",
+                ),
+                false,
+            ),
+            // A domain label of 64 characters: ours accepts it, the crate does not (RFC 1035
+            // caps a label at 63). This is why the crate cannot even be the first check.
+            (&label64, Ok(label64.clone()), false),
+            (
+                "",
+                Err((
+                    IssueCode::MissingValue,
+                    "the value is empty; fill it in".into(),
+                )),
+                false,
+            ),
+        ];
+        assert_eq!(len254.chars().count(), 254);
+        assert_eq!(len255.chars().count(), 255);
+        for (input, want, crate_accepts) in &table {
+            assert_eq!(&ours(input), want, "ours on {input:?}");
+            assert_eq!(
+                input.validate_email(),
+                *crate_accepts,
+                "the validator crate on {input:?}"
+            );
+        }
+        // Both ways round: the crate accepts some addresses ours refuses and refuses some that
+        // ours accepts, so it can be neither the rule nor its first check.
+        assert!(table.iter().any(|(_, o, v)| o.is_err() && *v));
+        assert!(table
+            .iter()
+            .any(|(i, o, v)| o.is_ok() && !*v && i.trim() == *i));
+    }
+
+    #[test]
+    fn lengths_and_ranges_keep_their_codes_and_messages() {
+        let t = |s: &str| Value::Text(s.to_owned());
+        let too_long = |n: usize, max: usize| {
+            Err::<String, _>(ParseError::new(
+                IssueCode::TooLong,
+                format!("the text has {n} characters; at most {max} are allowed"),
+            ))
+        };
+        // Characters, not bytes, and counted after NFC.
+        assert_eq!(
+            text(&t(&"\u{e9}".repeat(100)), 100),
+            Ok("\u{e9}".repeat(100))
+        );
+        assert_eq!(text(&t(&"\u{e9}".repeat(101)), 100), too_long(101, 100));
+        assert_eq!(
+            text(&t(&"e\u{301}".repeat(100)), 100),
+            Ok("\u{e9}".repeat(100))
+        );
+        assert_eq!(text(&t(&"x".repeat(201)), 200), too_long(201, 200));
+        assert_eq!(
+            text(&t(&format!("  {}  ", "x".repeat(50))), 50),
+            Ok("x".repeat(50))
+        );
+
+        let out_of_range = |m: &str| ParseError::new(IssueCode::OutOfRange, m);
+        assert_eq!(credits(&t("0")), Ok(0));
+        assert_eq!(credits(&t("20")), Ok(20));
+        assert_eq!(credits(&Value::Float(20.0)), Ok(20));
+        assert_eq!(
+            credits(&t("21")),
+            Err(out_of_range(
+                "21 is out of range; it must be between 0 and 20"
+            ))
+        );
+        assert_eq!(
+            credits(&t("-1")),
+            Err(out_of_range(
+                "-1 is out of range; it must be between 0 and 20"
+            ))
+        );
+        assert_eq!(
+            credits(&t("1e30")),
+            Err(out_of_range(
+                "1000000000000000000000000000000 is out of range; it must be between 0 and 20"
+            ))
+        );
+        assert_eq!(
+            credits(&Value::Float(20.5)).map_err(|e| e.code),
+            Err(IssueCode::InvalidNumber)
+        );
+        assert_eq!(score(&t("0")), Ok(0.0));
+        assert_eq!(score(&t("100")), Ok(100.0));
+        assert_eq!(score(&t("-0")), Ok(0.0));
+        assert_eq!(
+            score(&t("100.01")),
+            Err(out_of_range(
+                "100.01 is out of range; it must be between 0 and 100"
+            ))
+        );
+        assert_eq!(
+            score(&t("-0.5")),
+            Err(out_of_range(
+                "-0.5 is out of range; it must be between 0 and 100"
+            ))
+        );
+        assert_eq!(
+            score(&Value::Float(f64::INFINITY)).map_err(|e| e.code),
+            Err(IssueCode::InvalidNumber)
+        );
+        assert_eq!(
+            number(&Value::Int(5), 5.0, 5.0),
+            Ok(5.0),
+            "both ends are inclusive"
+        );
     }
 }

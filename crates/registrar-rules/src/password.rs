@@ -22,6 +22,7 @@
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
+use validator::ValidateLength;
 use zeroize::Zeroizing;
 
 /// Fewest characters a password may have.
@@ -62,11 +63,15 @@ pub fn is_common(password: &str) -> bool {
 /// message never contains the password.
 pub fn check_password(password: &str, email_local_part: Option<&str>) -> Result<(), String> {
     let mut problems: Vec<String> = Vec::new();
-    let n = password.chars().count();
-    if n < MIN_LEN {
-        problems.push(format!("it has {n} characters; use at least {MIN_LEN}"));
-    } else if n > MAX_LEN {
-        problems.push(format!("it has {n} characters; use at most {MAX_LEN}"));
+    // The length rule is the `validator` crate's (characters, not bytes); the count is taken
+    // again only for the message.
+    if !password.validate_length(Some(MIN_LEN as u64), Some(MAX_LEN as u64), None) {
+        let n = password.chars().count();
+        if n < MIN_LEN {
+            problems.push(format!("it has {n} characters; use at least {MIN_LEN}"));
+        } else {
+            problems.push(format!("it has {n} characters; use at most {MAX_LEN}"));
+        }
     }
     if is_common(password) {
         problems
@@ -185,6 +190,20 @@ mod tests {
         assert!(!e.contains(&long));
         let e = check_password("Ab1!", None).unwrap_err();
         assert!(e.contains("at least 8"));
+    }
+
+    #[test]
+    fn length_messages_are_unchanged() {
+        // The length rule is the `validator` crate's; the message is ours, byte for byte.
+        assert_eq!(
+            check_password("\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}", None),
+            Err("the password is too weak: it has 7 characters; use at least 8".to_owned())
+        );
+        assert_eq!(
+            check_password(&"x".repeat(129), None),
+            Err("the password is too weak: it has 129 characters; use at most 128".to_owned())
+        );
+        assert_eq!(check_password(&"\u{e4}".repeat(128), None), Ok(()));
     }
 
     #[test]
