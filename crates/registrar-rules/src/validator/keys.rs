@@ -97,6 +97,11 @@ impl State {
 /// Claims a uniqueness key for a row that is otherwise valid: `duplicate-key` when an earlier
 /// valid row of this run has it (naming that row), `already-exists` when the database has it
 /// and `on_existing` is `Error`. Returns whether the key is in the database.
+///
+/// `#[inline]`: it is on the attendance hot path, and since the split into modules it sits in
+/// another codegen unit than `check_attendance`, which no longer inlined it by itself (under
+/// callgrind the validation bench runs 0.3 % fewer instructions with it).
+#[inline]
 pub(super) fn claim_key(
     on_existing: OnExisting,
     files: &[String],
