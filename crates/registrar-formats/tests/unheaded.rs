@@ -4,11 +4,10 @@
 //! cells as read are given back for the rejects file.
 mod common;
 
-use common::{drain, read};
+use common::{drain, read, write_ods};
 use registrar_formats::{open, Event, ReaderOptions, Value};
 use registrar_model::IssueCode;
 use rust_xlsxwriter::Workbook;
-use std::io::Write;
 use std::path::Path;
 
 /// An issue's code, row and message, with what `take_malformed_values` gave for it.
@@ -126,19 +125,7 @@ fn an_ods_value_in_a_column_without_a_header_is_a_malformed_row() {
 <table:table-row><table:table-cell office:value-type="string"><text:p>MATH1</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Calculus</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>stray</text:p></table:table-cell></table:table-row>
 <table:table-row><table:table-cell office:value-type="string"><text:p>MATH2</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Algebra</text:p></table:table-cell></table:table-row>
 </table:table></office:spreadsheet></office:body></office:document-content>"#;
-    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
-<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
-    let mut z = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    z.start_file("mimetype", stored).unwrap();
-    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
-        .unwrap();
-    z.start_file("META-INF/manifest.xml", stored).unwrap();
-    z.write_all(manifest.as_bytes()).unwrap();
-    z.start_file("content.xml", stored).unwrap();
-    z.write_all(content.as_bytes()).unwrap();
-    z.finish().unwrap();
+    write_ods(&path, content);
 
     let mut source = open(&path, &ReaderOptions::default()).unwrap();
     let r = drain(&mut *source).unwrap();

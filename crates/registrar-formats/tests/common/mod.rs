@@ -12,6 +12,25 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// Writes an `.ods` at `path`: a zip holding `mimetype`, `META-INF/manifest.xml` and the
+/// given `content.xml`, all stored (not deflated), as a spreadsheet program writes them.
+pub fn write_ods(path: &Path, content_xml: &str) {
+    use std::io::Write;
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).expect("create fixture"));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("mimetype", stored).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    z.start_file("META-INF/manifest.xml", stored).unwrap();
+    z.write_all(manifest.as_bytes()).unwrap();
+    z.start_file("content.xml", stored).unwrap();
+    z.write_all(content_xml.as_bytes()).unwrap();
+    z.finish().unwrap();
+}
+
 /// Everything a reader yields: headers, rows, issues.
 pub struct Read {
     pub headers: Vec<String>,
