@@ -18,11 +18,22 @@
 //!   [`Value::Bool`], date cells [`Value::Date`] (or [`Value::DateTime`] when they have a
 //!   time of day), honouring the workbook's 1900 or 1904 date system; text stays text
 //!   (`00123` stays `"00123"`); error cells are [`Value::Error`] with their text (`#N/A`),
-//!   which the rules report on that column. An `.xlsx` number cell formatted as a percentage
-//!   is read as the number it shows: `92.5%` (stored as 0.925) is `92.5`, so a score typed as a
-//!   percentage is stored as the teacher saw it. (`.xls` and `.ods` cells carry no format that
-//!   calamine exposes: there a percentage is read as the stored fraction.) Serial 60 in the 1900 system is Excel's fictitious
+//!   which the rules report on that column. Serial 60 in the 1900 system is Excel's fictitious
 //!   29 February 1900: it is [`Value::Error`] (`invalid date serial 60 ...`), never a wrong date.
+//! - **Percentages are read as shown.** A number cell formatted as a percentage is read as the
+//!   number it shows: `92.5%` (stored as 0.925) is `92.5`, so a score typed as a percentage is
+//!   stored as the teacher saw it. In an `.xlsx` the cell's style names the number format
+//!   (a `%` outside quotes and not escaped: `0%`, `0.0%`). calamine exposes no cell formats
+//!   for `.ods` and `.xls`, so the reader finds the percentage cells of the chosen sheet
+//!   itself, at the positions calamine gives them: in an `.ods` the cells whose
+//!   `office:value-type` is `percentage` (streaming `content.xml` once more, counting
+//!   repeated rows and columns and covered cells without expanding them); in a BIFF8 `.xls`
+//!   (Excel 97 and later) the `NUMBER`, `RK`, `MULRK` and `FORMULA` cells whose `XF` has a
+//!   percent format (builtin `0%` / `0.00%`, or a custom format as above), from the
+//!   `Workbook` stream read once more. A BIFF5 or older `.xls` (Excel 95 and before) is not
+//!   examined: there a percentage is still read as the stored fraction (a known limit). If
+//!   the extra pass cannot parse the file, no cell is taken for a percentage (the fraction
+//!   is read, as calamine gives it); it never fails a read that calamine completes.
 //! - **Hostile files.** `.xlsx` sheets are read with calamine's *streaming* cell reader, one
 //!   row at a time, so a 2 KB sheet with cells at A1 and XFD1048576 costs nothing. Before
 //!   anything is inflated, the zip's declared sizes are checked (`.xlsx` and `.ods`): more
@@ -48,6 +59,8 @@ use registrar_model::{Issue, IssueCode};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+
+mod percent;
 
 /// Most columns a header may have (Excel's own limit).
 pub const MAX_COLUMNS: usize = 16_384;
@@ -103,6 +116,7 @@ impl SheetSource {
             format,
             sheet: options.sheet.clone(),
             max_rows: options.max_rows,
+            max_stream: options.max_file_size.min(MAX_INFLATED),
         };
         let mut events = spawn(&file, move |p| job.run(p));
         let (headers, header_row) = events.headers()?;
@@ -219,27 +233,8 @@ pub const MAX_ODS_CELLS: u64 = 2_000_000;
 /// (or `Book`) stream of the compound file and walks its BIFF records as calamine does (see
 /// [`xls_cells`]). A file that is not a readable compound file is left to calamine to report.
 fn check_xls_cells(path: &Path, file: &str, limit: u64) -> Result<(), Error> {
-    use std::io::Read;
-    let Ok(f) = File::open(path) else {
+    let Some(stream) = xls_workbook_stream(path, limit) else {
         return Ok(()); // calamine reports it
-    };
-    let stream = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut cfb = cfb::CompoundFile::open(BufReader::new(f)).ok()?;
-        let name = if cfb.is_stream("/Workbook") {
-            "/Workbook"
-        } else if cfb.is_stream("/Book") {
-            "/Book"
-        } else {
-            return None;
-        };
-        let s = cfb.open_stream(name).ok()?;
-        let mut buf = Vec::new();
-        // A damaged chain ends the read; what was read is still scanned.
-        let _ = s.take(limit).read_to_end(&mut buf);
-        Some(buf)
-    }));
-    let Ok(Some(stream)) = stream else {
-        return Ok(());
     };
     match xls_cells(&stream, MAX_ODS_CELLS) {
         XlsCells::Within(_) => Ok(()),
@@ -256,6 +251,30 @@ fn check_xls_cells(path: &Path, file: &str, limit: u64) -> Result<(), Error> {
             "the workbook's sheet records overlap or never end, so it cannot be read in bounded time; save it again from the spreadsheet program or export it as CSV".into(),
         )),
     }
+}
+
+/// The `Workbook` (or `Book`) stream of the compound file at `path`, at most `limit` bytes
+/// of it; `None` when the file is not a readable compound file with such a stream (calamine
+/// then reports it). A damaged chain ends the read; what was read is returned.
+fn xls_workbook_stream(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path).ok()?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cfb = cfb::CompoundFile::open(BufReader::new(f)).ok()?;
+        let name = if cfb.is_stream("/Workbook") {
+            "/Workbook"
+        } else if cfb.is_stream("/Book") {
+            "/Book"
+        } else {
+            return None;
+        };
+        let s = cfb.open_stream(name).ok()?;
+        let mut buf = Vec::new();
+        let _ = s.take(limit).read_to_end(&mut buf);
+        Some(buf)
+    }))
+    .ok()
+    .flatten()
 }
 
 /// What [`xls_cells`] found.
@@ -543,6 +562,8 @@ struct Job {
     format: Format,
     sheet: Option<String>,
     max_rows: u64,
+    /// Most bytes of an `.xls` `Workbook` stream read to find its percentage cells.
+    max_stream: u64,
 }
 
 impl Job {
@@ -643,23 +664,31 @@ impl Job {
                 }
             }
             Format::Xls | Format::Ods => {
-                let (range, is_1904) = if self.format == Format::Xls {
+                // calamine keeps sheets by name: of two with one name, the last is read.
+                let index = |names: &[String], name: &str| {
+                    names.iter().rposition(|n| n == name).unwrap_or(0)
+                };
+                let (range, is_1904, percent) = if self.format == Format::Xls {
                     let mut wb: Xls<_> =
                         calamine::open_workbook(&self.path).map_err(|e| self.malformed(e))?;
-                    let name = self.pick_sheet(&wb.sheet_names())?;
+                    let names = wb.sheet_names();
+                    let name = self.pick_sheet(&names)?;
                     let is_1904 = wb.has_1904_epoch();
-                    (
-                        wb.worksheet_range(&name).map_err(|e| self.malformed(e))?,
-                        is_1904,
-                    )
+                    let range = wb.worksheet_range(&name).map_err(|e| self.malformed(e))?;
+                    drop(wb);
+                    let percent = xls_workbook_stream(&self.path, self.max_stream)
+                        .map(|s| percent::xls_percent_cells(&s, index(&names, &name), names.len()))
+                        .unwrap_or_default();
+                    (range, is_1904, percent)
                 } else {
                     let mut wb: Ods<_> =
                         calamine::open_workbook(&self.path).map_err(|e| self.malformed(e))?;
-                    let name = self.pick_sheet(&wb.sheet_names())?;
-                    (
-                        wb.worksheet_range(&name).map_err(|e| self.malformed(e))?,
-                        false,
-                    )
+                    let names = wb.sheet_names();
+                    let name = self.pick_sheet(&names)?;
+                    let range = wb.worksheet_range(&name).map_err(|e| self.malformed(e))?;
+                    drop(wb);
+                    let percent = percent::ods_percent_cells(&self.path, index(&names, &name));
+                    (range, false, percent)
                 };
                 let Some((r0, c0)) = range.start() else {
                     rows.finish(p);
@@ -671,7 +700,12 @@ impl Job {
                         if c >= MAX_COLUMNS || matches!(data, Data::Empty) {
                             continue;
                         }
-                        if !rows.cell(r0 + i as u32, c as u32, convert(data, is_1904), p) {
+                        let r = r0 + i as u32;
+                        let mut value = convert(data, is_1904);
+                        if percent.contains(r, c as u32) {
+                            value = as_shown_percent(value);
+                        }
+                        if !rows.cell(r, c as u32, value, p) {
                             return Ok(());
                         }
                     }
