@@ -751,6 +751,59 @@ fn ods_text(text: &str, repeat: u32) -> String {
     )
 }
 
+/// Issue 10 item 13, end to end: a score typed as a percentage in an `.ods` is validated as
+/// the number it shows. `92.5%` is the valid score 92.5; `105%` is 105, out of range (read as
+/// the stored fraction 1.05, it passed unnoticed).
+#[test]
+fn an_ods_percentage_score_is_validated_as_shown() {
+    let dir = tmp();
+    let path = dir.path().join("grades.ods");
+    let row = |email: &str, fraction: &str| {
+        format!(
+            r#"<table:table-row>{}{}{}<table:table-cell office:value-type="percentage" office:value="{fraction}"><text:p>{fraction}</text:p></table:table-cell></table:table-row>"#,
+            ods_text(email, 1),
+            ods_text("MATH101", 1),
+            ods_text("mid", 1),
+        )
+    };
+    let content = format!(
+        "<table:table-row>{}{}{}{}</table:table-row>{}{}",
+        ods_text("student_email", 1),
+        ods_text("course_code", 1),
+        ods_text("assessment", 1),
+        ods_text("score", 1),
+        row("ana@school.edu", "0.925"),
+        row("bo@school.edu", "1.05"),
+    );
+    write_zip(&path, &ods(&content));
+    let run = validate(&path, &[]);
+    run.assert_bounded("ods percentage scores");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let score_issues: Vec<(i64, String, String)> = v["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .filter(|i| i["column"] == "score")
+        .map(|i| {
+            (
+                i["row"].as_i64().unwrap_or(0),
+                i["code"].as_str().unwrap_or("").to_owned(),
+                i["message"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(score_issues.len(), 1, "{}", tail(&run.text()));
+    assert_eq!(
+        (score_issues[0].0, score_issues[0].1.as_str()),
+        (3, "out-of-range")
+    );
+    assert!(
+        score_issues[0].2.starts_with("105 "),
+        "{}",
+        score_issues[0].2
+    );
+}
+
 #[test]
 fn ods_of_repeated_cells_is_refused_before_expanding() {
     let dir = tmp();
