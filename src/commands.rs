@@ -21,7 +21,7 @@
 use crate::import::{ImportMode, ImportOptions, Input};
 use crate::{Error, OnExisting, Progress, ReaderOptions, Report};
 use registrar_checks::{CheckResult, Expectations, LoginReport, Stats};
-use registrar_db::audit::{self, ImportRun};
+use registrar_db::audit::{self, ImportRun, RunOutcome};
 use registrar_db::backup::{BackupSummary, VerifyReport};
 use registrar_db::clean::{CleanOptions, CleanReport};
 use registrar_db::command::{self, WritingRun};
@@ -52,6 +52,17 @@ pub enum CommandError {
     /// The command failed.
     #[error(transparent)]
     Failed(#[from] Error),
+}
+
+impl CommandError {
+    /// What kind of failure this is ([`crate::error_kind`] finds it in any error).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            CommandError::Open { source, .. } => source.kind(),
+            CommandError::Refused(_) => crate::ErrorKind::Refused,
+            CommandError::Failed(e) => e.kind(),
+        }
+    }
 }
 
 impl From<registrar_db::Error> for CommandError {
@@ -255,9 +266,9 @@ pub enum PasswordChange {
 }
 
 /// True when the audit log's run never finished (it is running, or was killed): outcome
-/// `running` or `committed` with no end time.
+/// `running` or `committed` with no end time ([`ImportRun::is_unfinished`]).
 pub fn is_unfinished(run: &ImportRun) -> bool {
-    run.finished_at.is_none() && (run.outcome == audit::RUNNING || run.outcome == audit::COMMITTED)
+    run.is_unfinished()
 }
 
 impl Session {
@@ -337,7 +348,7 @@ impl Session {
         let schema_version = database.schema_version().await?;
         run.finish(
             &database,
-            "success",
+            RunOutcome::Success,
             serde_json::json!({ "schema_version": schema_version }),
             None,
         )
@@ -494,7 +505,10 @@ impl Session {
         };
         match result {
             Ok(r) => Ok(CleanOutcome::Done(r)),
-            Err(registrar_db::Error::Refused(msg)) => Ok(CleanOutcome::Refused(msg)),
+            // A safety rule, or a pattern that is not a regex: reported, nothing deleted.
+            Err(registrar_db::Error::Refused(msg) | registrar_db::Error::Usage(msg)) => {
+                Ok(CleanOutcome::Refused(msg))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -536,9 +550,11 @@ impl Session {
             .await?;
         let r = registrar_checks::set_password(&database, email, current, new).await;
         let (outcome, error) = match &r {
-            Ok(()) => ("success", None),
-            Err(e @ registrar_checks::Error::Refused(_)) => ("refused", Some(e.to_string())),
-            Err(e) => ("error", Some(e.to_string())),
+            Ok(()) => (RunOutcome::Success, None),
+            Err(e @ registrar_checks::Error::Refused(_)) => {
+                (RunOutcome::Refused, Some(e.to_string()))
+            }
+            Err(e) => (RunOutcome::Error, Some(e.to_string())),
         };
         run.finish(
             &database,

@@ -47,7 +47,7 @@ pub use registrar_rules as rules;
 
 pub use input::{Input, Records, TypedRecord};
 pub use logins::verify_logins;
-pub use migration::{Migration, RunbookOutcome, StepLog, StepOutcome};
+pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
 pub use validate::{validate_dir, validate_file, validate_files, validate_input};
@@ -83,6 +83,10 @@ pub enum Error {
     /// A bug in Registrar (a worker thread died); nothing was committed.
     #[error("internal error: {0}; please report this (nothing was written)")]
     Internal(String),
+    /// The facade was called wrongly (a [`Migration`] run without an input); the message says
+    /// what to call first.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Error {
@@ -93,4 +97,54 @@ impl Error {
             source,
         }
     }
+
+    /// What kind of failure this is (a lock held by another run, a safety refusal, wrong
+    /// arguments, a bug, I/O, the database), whichever layer it came from.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Read(_) | Error::Io { .. } => ErrorKind::Io,
+            Error::UnknownEntity { .. } | Error::Usage(_) => ErrorKind::Usage,
+            Error::Db(e) => e.kind(),
+            Error::Checks(e) => checks_kind(e),
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The kind of a checks error.
+fn checks_kind(e: &registrar_checks::Error) -> ErrorKind {
+    match e {
+        registrar_checks::Error::Db(e) => e.kind(),
+        registrar_checks::Error::InvalidExpectation(_) => ErrorKind::Usage,
+        registrar_checks::Error::Refused(_) => ErrorKind::Refused,
+        _ => ErrorKind::Database,
+    }
+}
+
+pub use registrar_db::ErrorKind;
+
+/// The kind of the first error of Registrar's in `e` or its sources ([`Error`],
+/// [`commands::CommandError`] or an error of `db`, `checks` or `formats`); `None` when none is
+/// one of Registrar's (an embedding program's own error).
+pub fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(e) = e.downcast_ref::<commands::CommandError>() {
+            return Some(e.kind());
+        }
+        if let Some(e) = e.downcast_ref::<Error>() {
+            return Some(e.kind());
+        }
+        if let Some(e) = e.downcast_ref::<registrar_db::Error>() {
+            return Some(e.kind());
+        }
+        if let Some(e) = e.downcast_ref::<registrar_checks::Error>() {
+            return Some(checks_kind(e));
+        }
+        if e.downcast_ref::<registrar_formats::Error>().is_some() {
+            return Some(ErrorKind::Io);
+        }
+        next = e.source();
+    }
+    None
 }

@@ -3,6 +3,7 @@
 use crate::import::{ImportMode, ImportOptions, Input, Progress, Staged};
 use crate::input::{Records, TypedRecord};
 use crate::Error;
+use registrar_db::audit::RunOutcome;
 use registrar_db::{backup, clean, Database, RunLock};
 use registrar_formats::ReaderOptions;
 use registrar_model::{Entity, OnExisting, Report, Role};
@@ -56,9 +57,9 @@ impl fmt::Debug for Migration {
 /// One step of the runbook and how it ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepOutcome {
-    /// The step (`validate`, `backup`, `clean`, `import`, `check`, `password-reset`, `post-backup`,
-    /// `verify-backup`, `rollback`).
-    pub step: String,
+    /// The step (serialized as its text: `validate`, `backup`, `clean`, `import`, `check`,
+    /// `password-reset`, `post-backup`, `verify-backup`, `rollback`, ...).
+    pub step: RunbookStep,
     /// Whether it succeeded.
     pub ok: bool,
     /// What it did or why it failed.
@@ -75,8 +76,8 @@ pub struct RunbookOutcome {
     /// How the run ended, as recorded in `import_runs`: `success`, `validation-failed`,
     /// `rolled-back` (nothing of the run is left in the database), `rollback-failed`,
     /// `rollback-refused` (not restored: the database changed since this run committed),
-    /// `lock-lost`; `planned` for `--validate`.
-    pub outcome: String,
+    /// `lock-lost`; `planned` for `--validate` (serialized as that text).
+    pub outcome: RunOutcome,
     /// The steps in order.
     pub steps: Vec<StepOutcome>,
     /// The import (or validation) report.
@@ -262,9 +263,7 @@ impl Migration {
 
     fn input(&self) -> Result<&Input, Error> {
         self.input.as_ref().ok_or_else(|| {
-            Error::Db(registrar_db::Error::Refused(
-                "no input: call data_dir(..), file(..) or records(..) first".into(),
-            ))
+            Error::Usage("no input: call data_dir(..), file(..) or records(..) first".into())
         })
     }
 
@@ -310,9 +309,15 @@ impl Migration {
         Ok(report)
     }
 
-    fn log(&self, steps: &mut Vec<StepOutcome>, step: &str, ok: bool, detail: impl Into<String>) {
+    fn log(
+        &self,
+        steps: &mut Vec<StepOutcome>,
+        step: RunbookStep,
+        ok: bool,
+        detail: impl Into<String>,
+    ) {
         let s = StepOutcome {
-            step: step.into(),
+            step,
             ok,
             detail: detail.into(),
         };
@@ -343,20 +348,25 @@ impl Migration {
                     ok = false;
                     self.log(
                         &mut steps,
-                        "clean",
+                        RunbookStep::Clean,
                         false,
                         format!("would refuse: {}", r.refusals.join("; ")),
                     );
                 }
                 Ok(r) => self.log(
                     &mut steps,
-                    "clean",
+                    RunbookStep::Clean,
                     true,
                     format!("would delete {}", clean_summary(&r)),
                 ),
                 Err(registrar_db::Error::Refused(m)) => {
                     ok = false;
-                    self.log(&mut steps, "clean", false, format!("would refuse: {m}"));
+                    self.log(
+                        &mut steps,
+                        RunbookStep::Clean,
+                        false,
+                        format!("would refuse: {m}"),
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -372,7 +382,7 @@ impl Migration {
         ok &= report.is_ok();
         self.log(
             &mut steps,
-            "validate",
+            RunbookStep::Validate,
             report.is_ok(),
             format!(
                 "{} file(s), {} valid row(s), {} error(s)",
@@ -383,27 +393,27 @@ impl Migration {
         );
         self.log(
             &mut steps,
-            "backup",
+            RunbookStep::Backup,
             true,
             format!("would write a backup to {}", self.backup_dir.display()),
         );
         self.log(
             &mut steps,
-            "import",
+            RunbookStep::Import,
             true,
             format!("would import {rows} row(s) in one transaction"),
         );
         if self.force_password_reset {
             self.log(
                 &mut steps,
-                "password-reset",
+                RunbookStep::PasswordReset,
                 true,
                 "would require non-admin users to change their password",
             );
         }
         self.log(
             &mut steps,
-            "post-backup",
+            RunbookStep::PostBackup,
             true,
             "would write and verify a post-migration backup",
         );
@@ -411,7 +421,7 @@ impl Migration {
         Ok(RunbookOutcome {
             mode: "migrate-validate".into(),
             ok,
-            outcome: "planned".into(),
+            outcome: RunOutcome::Planned,
             steps,
             report: Some(report),
             checks: Vec::new(),
@@ -442,7 +452,7 @@ impl Migration {
         let input = self.input()?.clone();
         let db = Database::open(&self.database_url).await?;
         let mode = registrar_model::Mode::MigrateExecute.as_str().to_owned();
-        let new_run = |outcome: &str, error: Option<String>, report: Option<&Report>| {
+        let new_run = |outcome: RunOutcome, error: Option<String>, report: Option<&Report>| {
             registrar_db::audit::NewRun {
                 started_at,
                 finished_at: chrono::Utc::now(),
@@ -451,7 +461,7 @@ impl Migration {
                 tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
                 files: crate::import::files_summary(&input, report).unwrap_or_default(),
                 counts: crate::import::counts_summary(report),
-                outcome: outcome.to_owned(),
+                outcome,
                 error,
             }
         };
@@ -462,7 +472,7 @@ impl Migration {
             Err(e) => {
                 let _ = registrar_db::audit::record_run(
                     &db,
-                    &new_run("error", Some(e.to_string()), None),
+                    &new_run(RunOutcome::Error, Some(e.to_string()), None),
                 )
                 .await;
                 db.close().await;
@@ -492,7 +502,7 @@ impl Migration {
         // run ended (it survives a rollback: restores touch only the SMS tables).
         let run = match &result {
             Ok(o) => new_run(
-                &o.outcome,
+                o.outcome.clone(),
                 (!o.ok)
                     .then(|| {
                         o.steps
@@ -504,13 +514,13 @@ impl Migration {
                     .flatten(),
                 o.report.as_ref(),
             ),
-            Err(e) => new_run("error", Some(e.to_string()), None),
+            Err(e) => new_run(RunOutcome::Error, Some(e.to_string()), None),
         };
         let recorded = registrar_db::audit::finish_run(&db, run_id, &run).await;
         drop(lock);
         db.close().await;
         let out = result?;
-        if out.outcome == LOCK_LOST {
+        if out.outcome == RunOutcome::LockLost {
             let detail = out
                 .steps
                 .iter()
@@ -536,7 +546,7 @@ impl Migration {
         let mut out = RunbookOutcome {
             mode: "migrate-execute".into(),
             ok: false,
-            outcome: "validation-failed".into(),
+            outcome: RunOutcome::ValidationFailed,
             steps: Vec::new(),
             report: None,
             checks: Vec::new(),
@@ -547,12 +557,12 @@ impl Migration {
         for r in interrupted {
             self.log(
                 &mut out.steps,
-                "previous-run",
+                RunbookStep::PreviousRun,
                 true,
                 format!(
                     "{}; marked {}",
                     registrar_db::audit::describe_unfinished(r),
-                    registrar_db::audit::INTERRUPTED
+                    RunOutcome::Interrupted
                 ),
             );
         }
@@ -561,7 +571,7 @@ impl Migration {
         let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
             &mut out.steps,
-            "validate",
+            RunbookStep::Validate,
             valid,
             format!(
                 "{} file(s), {} error(s)",
@@ -590,7 +600,12 @@ impl Migration {
             .join(format!("pre-migration-{stamp}.registrar.gz"));
         let pre_summary = backup::backup(db, &pre).await?;
         out.backups.push(pre.clone());
-        self.log(&mut out.steps, "backup", true, format!("{}", pre.display()));
+        self.log(
+            &mut out.steps,
+            RunbookStep::Backup,
+            true,
+            format!("{}", pre.display()),
+        );
         if !self.lock_held(lock, &mut out, "nothing was written").await {
             return Ok(self.done(out, started));
         }
@@ -622,12 +637,12 @@ impl Migration {
             Ok(Some(msg)) => Some(msg),
             Err(e) => Some(e.to_string()),
         };
-        if out.outcome == LOCK_LOST {
+        if out.outcome == RunOutcome::LockLost {
             return Ok(self.done(out, started));
         }
         let Some(msg) = failure else {
             out.ok = true;
-            out.outcome = "success".into();
+            out.outcome = RunOutcome::Success;
             return Ok(self.done(out, started));
         };
         if !self
@@ -648,10 +663,10 @@ impl Migration {
                 .filter(|(a, b)| a != b)
                 .map(|(a, _)| a.table.as_str())
                 .collect();
-            out.outcome = "rollback-refused".into();
+            out.outcome = RunOutcome::RollbackRefused;
             self.log(
                 &mut out.steps,
-                "rollback",
+                RunbookStep::Rollback,
                 false,
                 format!(
                     "{msg}; NOT restored: the database changed since this run committed \
@@ -669,14 +684,13 @@ impl Migration {
                 let same = now == pre_summary.tables;
                 out.rolled_back = true;
                 out.outcome = if same {
-                    "rolled-back"
+                    RunOutcome::RolledBack
                 } else {
-                    "rollback-failed"
-                }
-                .into();
+                    RunOutcome::RollbackFailed
+                };
                 self.log(
                     &mut out.steps,
-                    "rollback",
+                    RunbookStep::Rollback,
                     same,
                     if same {
                         format!(
@@ -689,10 +703,10 @@ impl Migration {
                 );
             }
             Err(e) => {
-                out.outcome = "rollback-failed".into();
+                out.outcome = RunOutcome::RollbackFailed;
                 self.log(
                     &mut out.steps,
-                    "rollback",
+                    RunbookStep::Rollback,
                     false,
                     format!("{msg}; restoring {} FAILED: {e}", pre.display()),
                 );
@@ -713,8 +727,13 @@ impl Migration {
             Ok(()) => true,
             Err(e) => {
                 out.ok = false;
-                out.outcome = LOCK_LOST.into();
-                self.log(&mut out.steps, "lock", false, format!("{e}; {state}"));
+                out.outcome = RunOutcome::LockLost;
+                self.log(
+                    &mut out.steps,
+                    RunbookStep::Lock,
+                    false,
+                    format!("{e}; {state}"),
+                );
                 false
             }
         }
@@ -733,7 +752,7 @@ impl Migration {
         let now = backup::table_checksums(db).await?;
         out.ok = false;
         out.rolled_back = true;
-        out.outcome = "rolled-back".into();
+        out.outcome = RunOutcome::RolledBack;
         let note = if now == pre {
             "the database equals the first backup (checksums verified)"
         } else {
@@ -742,7 +761,7 @@ impl Migration {
         };
         self.log(
             &mut out.steps,
-            "rollback",
+            RunbookStep::Rollback,
             true,
             format!(
                 "{msg}; the transaction was rolled back, nothing of this run was written; {note}"
@@ -791,21 +810,21 @@ impl Migration {
             Err(e) => {
                 let _ = tx.rollback().await;
                 out.report = Some(staged.discard());
-                self.log(&mut out.steps, "commit", false, e.to_string());
+                self.log(&mut out.steps, RunbookStep::Commit, false, e.to_string());
                 return Ok(Committed::No(format!("commit failed: {e}")));
             }
         };
         if let Err(e) = tx.commit().await {
             installed.undo();
             out.report = Some(staged.discard());
-            self.log(&mut out.steps, "commit", false, e.to_string());
+            self.log(&mut out.steps, RunbookStep::Commit, false, e.to_string());
             return Ok(Committed::No(format!("commit failed: {e}")));
         }
         installed.keep();
         out.report = Some(staged.into_report());
         self.log(
             &mut out.steps,
-            "commit",
+            RunbookStep::Commit,
             true,
             "clean-up, import and lock-down committed together",
         );
@@ -837,12 +856,17 @@ impl Migration {
                 usize::from(plan.active_admins_left == 0 && !plan.refusals.is_empty());
             if plan.refusals.len() > admin_refusal {
                 let m = format!("clean-up refused: {}", plan.refusals.join("; "));
-                self.log(&mut out.steps, "clean", false, format!("refused: {m}"));
+                self.log(
+                    &mut out.steps,
+                    RunbookStep::Clean,
+                    false,
+                    format!("refused: {m}"),
+                );
                 return Ok(Err(m));
             }
             self.log(
                 &mut out.steps,
-                "clean",
+                RunbookStep::Clean,
                 true,
                 format!("deleted {}", clean_summary(&plan)),
             );
@@ -854,7 +878,7 @@ impl Migration {
         let staged = match crate::import::stage(tx.conn()?, input, &options).await {
             Ok(s) => s,
             Err(e) => {
-                self.log(&mut out.steps, "import", false, e.to_string());
+                self.log(&mut out.steps, RunbookStep::Import, false, e.to_string());
                 return Ok(Err(format!("import failed: {e}")));
             }
         };
@@ -864,7 +888,7 @@ impl Migration {
             && (report.is_ok() || (self.skip_invalid && !report.has_file_level_errors()));
         self.log(
             &mut out.steps,
-            "import",
+            RunbookStep::Import,
             imported_ok,
             format!(
                 "{inserted} row(s) inserted, {} error(s)",
@@ -884,7 +908,7 @@ impl Migration {
             .collect();
         self.log(
             &mut out.steps,
-            "check",
+            RunbookStep::Check,
             failed.is_empty(),
             if failed.is_empty() {
                 format!("{} integrity check(s) passed", checks.len())
@@ -907,17 +931,13 @@ impl Migration {
                 registrar_checks::force_password_reset_on(tx.conn()?, Some(Role::Admin)).await?;
             self.log(
                 &mut out.steps,
-                "password-reset",
+                RunbookStep::PasswordReset,
                 true,
                 format!("{n} non-admin user(s) must change their password"),
             );
         }
-        registrar_db::audit::set_outcome_on(
-            &mut tx.conn()?,
-            run_id,
-            registrar_db::audit::COMMITTED,
-        )
-        .await?;
+        registrar_db::audit::set_outcome_on(&mut tx.conn()?, run_id, &RunOutcome::Committed)
+            .await?;
         // What this transaction leaves in the database, to compare with before any restore.
         let left = backup::table_checksums_on(&mut tx.conn()?).await?;
         Ok(Ok((staged, left)))
@@ -944,7 +964,7 @@ impl Migration {
         out.backups.push(post.clone());
         self.log(
             &mut out.steps,
-            "post-backup",
+            RunbookStep::PostBackup,
             true,
             format!("{}", post.display()),
         );
@@ -954,7 +974,7 @@ impl Migration {
         let v = backup::verify_backup(&post, None).await?;
         self.log(
             &mut out.steps,
-            "verify-backup",
+            RunbookStep::VerifyBackup,
             v.ok,
             if v.ok {
                 "restores with identical counts and checksums".to_string()
@@ -969,8 +989,101 @@ impl Migration {
     }
 }
 
-/// The outcome of a run that lost its run lock.
-const LOCK_LOST: &str = "lock-lost";
+/// A step of the runbook, as [`StepOutcome::step`] names it (and `migrate`'s JSON prints it:
+/// [`RunbookStep::as_str`], stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunbookStep {
+    /// `previous-run`: an unfinished earlier run, marked interrupted.
+    PreviousRun,
+    /// `validate`: the files are validated.
+    Validate,
+    /// `backup`: the pre-migration backup.
+    Backup,
+    /// `clean`: the training accounts and sample courses are deleted.
+    Clean,
+    /// `import`: the files are loaded.
+    Import,
+    /// `check`: the integrity checks.
+    Check,
+    /// `password-reset`: non-admin users must change their password.
+    PasswordReset,
+    /// `commit`: clean-up, import and lock-down commit together.
+    Commit,
+    /// `post-backup`: the post-migration backup.
+    PostBackup,
+    /// `verify-backup`: the post-migration backup is verified.
+    VerifyBackup,
+    /// `rollback`: a failure is undone.
+    Rollback,
+    /// `lock`: the run lock was lost.
+    Lock,
+}
+
+impl RunbookStep {
+    /// Every step, in runbook order.
+    pub const ALL: [RunbookStep; 12] = [
+        RunbookStep::PreviousRun,
+        RunbookStep::Validate,
+        RunbookStep::Backup,
+        RunbookStep::Clean,
+        RunbookStep::Import,
+        RunbookStep::Check,
+        RunbookStep::PasswordReset,
+        RunbookStep::Commit,
+        RunbookStep::PostBackup,
+        RunbookStep::VerifyBackup,
+        RunbookStep::Rollback,
+        RunbookStep::Lock,
+    ];
+
+    /// The stable text (`validate`, `post-backup`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunbookStep::PreviousRun => "previous-run",
+            RunbookStep::Validate => "validate",
+            RunbookStep::Backup => "backup",
+            RunbookStep::Clean => "clean",
+            RunbookStep::Import => "import",
+            RunbookStep::Check => "check",
+            RunbookStep::PasswordReset => "password-reset",
+            RunbookStep::Commit => "commit",
+            RunbookStep::PostBackup => "post-backup",
+            RunbookStep::VerifyBackup => "verify-backup",
+            RunbookStep::Rollback => "rollback",
+            RunbookStep::Lock => "lock",
+        }
+    }
+}
+
+impl fmt::Display for RunbookStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunbookStep {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RunbookStep, String> {
+        RunbookStep::ALL
+            .into_iter()
+            .find(|step| step.as_str() == s)
+            .ok_or_else(|| format!("no runbook step {s:?}"))
+    }
+}
+
+impl Serialize for RunbookStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RunbookStep {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// How the data transaction ended.
 enum Committed {
@@ -1001,4 +1114,80 @@ pub(crate) fn clean_summary(r: &clean::CleanReport) -> String {
         r.grades,
         r.attendances
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runbook_step_round_trips_through_its_text() {
+        for step in RunbookStep::ALL {
+            assert_eq!(step.as_str().parse::<RunbookStep>(), Ok(step));
+            assert_eq!(step.to_string(), step.as_str());
+            assert_eq!(
+                serde_json::to_value(step).unwrap(),
+                serde_json::Value::String(step.as_str().to_owned())
+            );
+        }
+        let texts: Vec<&str> = RunbookStep::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "previous-run",
+                "validate",
+                "backup",
+                "clean",
+                "import",
+                "check",
+                "password-reset",
+                "commit",
+                "post-backup",
+                "verify-backup",
+                "rollback",
+                "lock",
+            ]
+        );
+        assert!("restore".parse::<RunbookStep>().is_err());
+        // The step log pads the name as it did when it was a string.
+        assert_eq!(
+            format!("{:<15}|", RunbookStep::PostBackup),
+            "post-backup    |"
+        );
+    }
+
+    #[test]
+    fn a_runbook_outcome_serializes_its_outcome_and_steps_as_their_texts() {
+        let out = RunbookOutcome {
+            mode: "migrate-execute".into(),
+            ok: false,
+            outcome: RunOutcome::RollbackRefused,
+            steps: vec![StepOutcome {
+                step: RunbookStep::VerifyBackup,
+                ok: false,
+                detail: "checksums differ".into(),
+            }],
+            report: None,
+            checks: Vec::new(),
+            backups: Vec::new(),
+            rolled_back: false,
+            duration_ms: 1,
+        };
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(v["outcome"], "rollback-refused");
+        assert_eq!(v["steps"][0]["step"], "verify-backup");
+    }
+
+    #[tokio::test]
+    async fn a_migration_without_input_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sms.db").display());
+        let e = Migration::new(&url).plan_runbook().await.unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e:?}");
+        assert_eq!(e.kind(), crate::ErrorKind::Usage);
+        assert!(
+            e.to_string().starts_with("no input: call data_dir(..)"),
+            "{e}"
+        );
+    }
 }

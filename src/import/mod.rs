@@ -181,19 +181,22 @@ async fn finish_audit(
 ) -> Result<()> {
     let (outcome, error) = match result {
         Ok((report, committed)) => match (options.mode, committed) {
-            (ImportMode::Execute, true) => ("success", None),
-            (ImportMode::Validate, _) if report.is_ok() => ("validated", None),
-            _ => ("validation-failed", None),
+            (ImportMode::Execute, true) => (audit::RunOutcome::Success, None),
+            (ImportMode::Validate, _) if report.is_ok() => (audit::RunOutcome::Validated, None),
+            _ => (audit::RunOutcome::ValidationFailed, None),
         },
         Err(
             e @ Error::Db(
                 registrar_db::Error::Sqlx(_)
+                | registrar_db::Error::Locked(_)
                 | registrar_db::Error::Refused(_)
+                | registrar_db::Error::Usage(_)
+                | registrar_db::Error::Internal(_)
                 | registrar_db::Error::Migrate(_)
                 | registrar_db::Error::LockLost(_),
             ),
-        ) => ("database-error", Some(e.to_string())),
-        Err(e) => ("error", Some(e.to_string())),
+        ) => (audit::RunOutcome::DatabaseError, Some(e.to_string())),
+        Err(e) => (audit::RunOutcome::Error, Some(e.to_string())),
     };
     let report_ref = result.as_ref().ok().map(|(r, _)| r);
     let run = NewRun {
@@ -204,7 +207,7 @@ async fn finish_audit(
         tool_version: audit::TOOL_VERSION.to_owned(),
         files: files_json(files, shas, report_ref),
         counts: counts_json(report_ref),
-        outcome: outcome.to_owned(),
+        outcome,
         error,
     };
     if options.skip_audit {

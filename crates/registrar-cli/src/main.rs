@@ -2,7 +2,7 @@
 //! small function per command ([`cmd`]) that calls the `registrar` facade
 //! ([`registrar::commands`]), and renders the results ([`render`], human or JSON). Exit codes
 //! (one mapping, [`exit_code`]): 0 success; 1 the data or the database failed a check; 2 usage,
-//! I/O or database errors.
+//! I/O or database errors, a lock held by another run, a safety refusal, an internal error.
 
 mod args;
 mod cmd;
@@ -13,6 +13,7 @@ use args::{Cli, Command};
 use clap::Parser;
 use cmd::Verdict;
 use registrar::commands::Session;
+use registrar::ErrorKind;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -22,7 +23,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(2)
+                ExitCode::from(exit_code(&Err(
+                    registrar::Error::Usage(e.to_string()).into()
+                )))
             } else {
                 ExitCode::SUCCESS
             };
@@ -34,8 +37,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            let e = anyhow::Error::new(e).context("cannot start the async runtime");
+            eprintln!("error: {}", render::one_line(&e));
+            return ExitCode::from(exit_code(&Err(e)));
         }
     };
     let session = Session::new().with_notices(Arc::new(|n| eprintln!("{}", render::notice(n))));
@@ -44,19 +48,32 @@ fn main() -> ExitCode {
         session.close().await;
         r
     });
-    exit_code(result)
+    if let Err(e) = &result {
+        // Printed once, on one line.
+        eprintln!("error: {}", render::one_line(e));
+    }
+    ExitCode::from(exit_code(&result))
 }
 
-/// The one mapping from a command's result to the exit code: 0 success, 1 failed checks or
-/// data, 2 errors (printed once, on one line).
-fn exit_code(result: anyhow::Result<Verdict>) -> ExitCode {
+/// The one mapping from a command's result to the exit code (SPEC §5): 0 success; 1 the data
+/// or the database failed a check (or a step reported a refusal as its result); 2 for every
+/// error, whatever its kind ([`registrar::error_kind`]).
+fn exit_code(result: &anyhow::Result<Verdict>) -> u8 {
     match result {
-        Ok(Verdict::Success) => ExitCode::SUCCESS,
-        Ok(Verdict::Failed) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("error: {}", render::one_line(&e));
-            ExitCode::from(2)
-        }
+        Ok(Verdict::Success) => 0,
+        Ok(Verdict::Failed) => 1,
+        Err(e) => match registrar::error_kind(e.as_ref()) {
+            // Another run holds the lock (wait and run again), or this one lost it.
+            Some(ErrorKind::Locked | ErrorKind::LockLost) => 2,
+            // A safety rule refused the command; wrong arguments.
+            Some(ErrorKind::Refused | ErrorKind::Usage) => 2,
+            // I/O, a damaged backup, the database.
+            Some(ErrorKind::Io | ErrorKind::BadBackup | ErrorKind::Database) => 2,
+            // A bug in Registrar.
+            Some(ErrorKind::Internal) => 2,
+            // A kind newer than this mapping, or an error of the binary itself (usage).
+            Some(_) | None => 2,
+        },
     }
 }
 
@@ -80,5 +97,93 @@ async fn run(session: &Session, command: Command) -> anyhow::Result<Verdict> {
         Command::Audit(a) => cmd::inspect::audit(session, a).await,
         Command::Completions(a) => cmd::docs::completions(a),
         Command::Man(a) => cmd::docs::man(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registrar::commands::CommandError;
+    use registrar::db::Error as DbError;
+
+    fn code_of(e: impl Into<anyhow::Error>) -> u8 {
+        exit_code(&Err(e.into()))
+    }
+
+    #[test]
+    fn verdicts_map_to_0_and_1() {
+        assert_eq!(exit_code(&Ok(Verdict::Success)), 0);
+        assert_eq!(exit_code(&Ok(Verdict::Failed)), 1);
+    }
+
+    #[test]
+    fn every_error_kind_maps_to_exit_code_2_as_spec_5_says() {
+        let io = || std::io::Error::other("disk full");
+        let db_errors = [
+            (
+                DbError::Locked("another registrar run".into()),
+                ErrorKind::Locked,
+            ),
+            (DbError::LockLost("lost".into()), ErrorKind::LockLost),
+            (DbError::Refused("exists".into()), ErrorKind::Refused),
+            (DbError::Usage("bad pattern".into()), ErrorKind::Usage),
+            (
+                DbError::Internal("internal error: x".into()),
+                ErrorKind::Internal,
+            ),
+            (DbError::BadBackup("truncated".into()), ErrorKind::BadBackup),
+            (DbError::io("cannot write", io()), ErrorKind::Io),
+            (
+                DbError::NoDatabase {
+                    path: "x.db".into(),
+                },
+                ErrorKind::Usage,
+            ),
+            (DbError::Sqlx(sqlx_error()), ErrorKind::Database),
+        ];
+        for (e, kind) in db_errors {
+            assert_eq!(e.kind(), kind, "{e}");
+            let text = e.to_string();
+            // However deep it is wrapped, the kind is found and the code is 2.
+            let facade = registrar::Error::Db(e);
+            assert_eq!(registrar::error_kind(&facade), Some(kind), "{text}");
+            let command = CommandError::Failed(facade);
+            assert_eq!(registrar::error_kind(&command), Some(kind), "{text}");
+            let wrapped = anyhow::Error::new(command).context("while doing something");
+            assert_eq!(
+                registrar::error_kind(wrapped.as_ref()),
+                Some(kind),
+                "{text}"
+            );
+            assert_eq!(exit_code(&Err(wrapped)), 2, "{text}");
+        }
+        assert_eq!(code_of(CommandError::Refused("exists".into())), 2);
+        assert_eq!(
+            registrar::error_kind(&CommandError::Refused("exists".into())),
+            Some(ErrorKind::Refused)
+        );
+        assert_eq!(code_of(registrar::Error::Usage("no input".into())), 2);
+        assert_eq!(
+            registrar::Error::Usage("no input".into()).kind(),
+            ErrorKind::Usage
+        );
+        assert_eq!(
+            registrar::Error::Internal("a thread died".into()).kind(),
+            ErrorKind::Internal
+        );
+        assert_eq!(
+            code_of(registrar::Error::Internal("a thread died".into())),
+            2
+        );
+        // The binary's own errors (no Registrar error inside): 2.
+        assert_eq!(
+            code_of(anyhow::anyhow!("give --data DIR or --file FILE")),
+            2
+        );
+        assert_eq!(registrar::error_kind(&io()), None);
+    }
+
+    fn sqlx_error() -> sqlx::Error {
+        sqlx::Error::PoolTimedOut
     }
 }

@@ -381,7 +381,7 @@ pub fn audit_log(runs: &[ImportRun]) -> String {
             if is_unfinished(r) {
                 format!("{} (UNFINISHED)", r.outcome)
             } else {
-                r.outcome.clone()
+                r.outcome.to_string()
             },
             r.operator,
             r.tool_version,

@@ -1,21 +1,155 @@
 //! The audit log: one `import_runs` row per import (or migrate) run, failed runs included.
 //!
+//! Every row's outcome is a [`RunOutcome`], stored as its stable string ([`RunOutcome::as_str`]).
+//!
 //! A writing run (`import --execute`, `migrate --execute`) records itself as started
-//! ([`start_run`], outcome [`RUNNING`], no `finished_at`) and commits that row **before** it
+//! ([`start_run`], outcome [`RunOutcome::Running`], no `finished_at`) and commits that row **before** it
 //! writes anything, then fills the row in when it ends ([`finish_run`]), after its
 //! transaction was committed or rolled back, so the row survives a rollback. The runbook moves
-//! its row to [`COMMITTED`] inside its data transaction, so that the row says whether the data
+//! its row to [`RunOutcome::Committed`] inside its data transaction, so that the row says whether the data
 //! of a run that never finished went in.
 //!
 //! A run killed before it finished leaves its row `running` (nothing of it was written) or
 //! `committed` (its data went in, the steps after the commit did not finish). Such a row is an
 //! *unfinished run*: `audit` shows it, `check` fails while one exists (the `unfinished-runs`
 //! check), and the next writing run, which holds the run lock and so knows that no other run
-//! is going on, marks it [`INTERRUPTED`] ([`close_interrupted`]) and says so before it goes on.
+//! is going on, marks it [`RunOutcome::Interrupted`] ([`close_interrupted`]) and says so before it goes on.
 
 use crate::{Database, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+/// How a run ended (or how far it got), as the `outcome` column of `import_runs` and the
+/// `outcome` of `migrate`'s JSON hold it: [`RunOutcome::as_str`] is the stored text, which
+/// never changes; [`RunOutcome::from_db_str`] reads it back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunOutcome {
+    /// `running`: the run started and has not finished; nothing of it is committed yet.
+    Running,
+    /// `committed`: a runbook's data transaction committed; its later steps (post-migration
+    /// backup and its verification) have not finished yet.
+    Committed,
+    /// `interrupted`: the run never finished (it was killed); the next writing run marked it.
+    Interrupted,
+    /// `success`: the run did all it was asked to.
+    Success,
+    /// `validated`: a validation run found no error (nothing was written).
+    Validated,
+    /// `validation-failed`: the data had errors; nothing was written.
+    ValidationFailed,
+    /// `database-error`: an import failed in the database; its transaction was rolled back.
+    DatabaseError,
+    /// `refused`: a command was refused (a safety rule, a lock, wrong arguments); nothing
+    /// was changed.
+    Refused,
+    /// `error`: the run failed otherwise (the `error` column says why).
+    Error,
+    /// `rolled-back`: a runbook failed and nothing of it is left in the database.
+    RolledBack,
+    /// `rollback-failed`: a runbook failed after its commit and restoring the first backup
+    /// failed or did not verify.
+    RollbackFailed,
+    /// `rollback-refused`: a runbook failed after its commit and was not restored, because the
+    /// database changed since it committed.
+    RollbackRefused,
+    /// `lock-lost`: a runbook lost its run lock and stopped.
+    LockLost,
+    /// `planned`: `migrate --validate` (never stored: a plan writes no audit row).
+    Planned,
+    /// A text this version does not know (a row written by another version or tool), kept
+    /// as it was read.
+    Other(String),
+}
+
+impl RunOutcome {
+    /// Every outcome this version writes, in no particular order (not [`RunOutcome::Other`]).
+    pub const ALL: [RunOutcome; 14] = [
+        RunOutcome::Running,
+        RunOutcome::Committed,
+        RunOutcome::Interrupted,
+        RunOutcome::Success,
+        RunOutcome::Validated,
+        RunOutcome::ValidationFailed,
+        RunOutcome::DatabaseError,
+        RunOutcome::Refused,
+        RunOutcome::Error,
+        RunOutcome::RolledBack,
+        RunOutcome::RollbackFailed,
+        RunOutcome::RollbackRefused,
+        RunOutcome::LockLost,
+        RunOutcome::Planned,
+    ];
+
+    /// The stable text (`success`, `validation-failed`, ...), as stored.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Committed => "committed",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Success => "success",
+            RunOutcome::Validated => "validated",
+            RunOutcome::ValidationFailed => "validation-failed",
+            RunOutcome::DatabaseError => "database-error",
+            RunOutcome::Refused => "refused",
+            RunOutcome::Error => "error",
+            RunOutcome::RolledBack => "rolled-back",
+            RunOutcome::RollbackFailed => "rollback-failed",
+            RunOutcome::RollbackRefused => "rollback-refused",
+            RunOutcome::LockLost => "lock-lost",
+            RunOutcome::Planned => "planned",
+            RunOutcome::Other(s) => s,
+        }
+    }
+
+    /// The outcome stored as `s`; a text this version does not know is
+    /// [`RunOutcome::Other`].
+    pub fn from_db_str(s: &str) -> RunOutcome {
+        RunOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .unwrap_or_else(|| RunOutcome::Other(s.to_owned()))
+    }
+
+    /// True for the outcomes of a run that has not finished ([`RunOutcome::Running`],
+    /// [`RunOutcome::Committed`]).
+    pub fn is_pending(&self) -> bool {
+        matches!(self, RunOutcome::Running | RunOutcome::Committed)
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunOutcome {
+    type Err = std::convert::Infallible;
+
+    /// [`RunOutcome::from_db_str`].
+    fn from_str(s: &str) -> Result<RunOutcome, Self::Err> {
+        Ok(RunOutcome::from_db_str(s))
+    }
+}
+
+impl Serialize for RunOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for RunOutcome {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for RunOutcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// One row of `import_runs`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,13 +171,22 @@ pub struct ImportRun {
     pub files: serde_json::Value,
     /// `{"users": {"inserted", "updated", "skipped", "rejected"}, ...}`.
     pub counts: serde_json::Value,
-    /// `"success"`, `"validated"`, `"validation-failed"`, `"database-error"`, `"error"`; for
-    /// migrate also `"rolled-back"`, `"rollback-failed"`, `"rollback-refused"`, `"lock-lost"`;
-    /// [`RUNNING`] / [`COMMITTED`] while a run has not finished, [`INTERRUPTED`] once the next
-    /// run found it unfinished.
-    pub outcome: String,
+    /// `success`, `validated`, `validation-failed`, `database-error`, `error`; `refused` for
+    /// other writing commands; for migrate also `rolled-back`, `rollback-failed`,
+    /// `rollback-refused`, `lock-lost`; [`RunOutcome::Running`] / [`RunOutcome::Committed`]
+    /// while a run has not finished, [`RunOutcome::Interrupted`] once the next run found it
+    /// unfinished.
+    pub outcome: RunOutcome,
     /// The error text of a failed run.
     pub error: Option<String>,
+}
+
+impl ImportRun {
+    /// True when the run never finished (it is running, or was killed): outcome `running` or
+    /// `committed` with no end time.
+    pub fn is_unfinished(&self) -> bool {
+        self.finished_at.is_none() && self.outcome.is_pending()
+    }
 }
 
 /// A run to record (the id is assigned by the database).
@@ -64,18 +207,10 @@ pub struct NewRun {
     /// See [`ImportRun::counts`].
     pub counts: serde_json::Value,
     /// See [`ImportRun::outcome`].
-    pub outcome: String,
+    pub outcome: RunOutcome,
     /// See [`ImportRun::error`].
     pub error: Option<String>,
 }
-
-/// The outcome of a run that started and has not finished (nothing of it was committed yet).
-pub const RUNNING: &str = "running";
-/// The outcome of a runbook whose data transaction committed and whose later steps (post-
-/// migration backup and its verification) have not finished yet.
-pub const COMMITTED: &str = "committed";
-/// The outcome given to an unfinished run by the next writing run.
-pub const INTERRUPTED: &str = "interrupted";
 
 /// This crate's version, recorded as `tool_version`.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -110,7 +245,7 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
             .bind(&run.tool_version)
             .bind(files)
             .bind(counts)
-            .bind(&run.outcome)
+            .bind(run.outcome.as_str())
             .bind(&run.error)
             .fetch_one(pool)
             .await?,
@@ -127,7 +262,7 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
             .bind(&run.tool_version)
             .bind(files)
             .bind(counts)
-            .bind(&run.outcome)
+            .bind(run.outcome.as_str())
             .bind(&run.error)
             .fetch_one(pool)
             .await?,
@@ -135,7 +270,7 @@ pub async fn record_run(db: &Database, run: &NewRun) -> Result<i64> {
     Ok(id)
 }
 
-/// Records a run as started (outcome [`RUNNING`], no `finished_at`) and returns its id; the
+/// Records a run as started (outcome [`RunOutcome::Running`], no `finished_at`) and returns its id; the
 /// row is committed at once, before the run writes anything.
 pub async fn start_run(
     db: &Database,
@@ -156,7 +291,7 @@ pub async fn start_run(
         .bind(&operator)
         .bind(TOOL_VERSION)
         .bind(files)
-        .bind(RUNNING)
+        .bind(RunOutcome::Running.as_str())
         .fetch_one(pool)
         .await?,
         #[cfg(feature = "sqlite")]
@@ -169,7 +304,7 @@ pub async fn start_run(
         .bind(&operator)
         .bind(TOOL_VERSION)
         .bind(files)
-        .bind(RUNNING)
+        .bind(RunOutcome::Running.as_str())
         .fetch_one(pool)
         .await?,
     };
@@ -191,7 +326,7 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
         .bind(run.finished_at)
         .bind(files)
         .bind(counts)
-        .bind(&run.outcome)
+        .bind(run.outcome.as_str())
         .bind(&run.error)
         .execute(pool)
         .await?
@@ -205,7 +340,7 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
         .bind(sqlite_time(run.finished_at))
         .bind(files)
         .bind(counts)
-        .bind(&run.outcome)
+        .bind(run.outcome.as_str())
         .bind(&run.error)
         .execute(pool)
         .await?
@@ -218,14 +353,18 @@ pub async fn finish_run(db: &Database, id: i64, run: &NewRun) -> Result<i64> {
 }
 
 /// Sets the outcome of run `id` on `conn`, inside the caller's transaction (the runbook moves
-/// its row to [`COMMITTED`] in the transaction that writes its data).
-pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) -> Result<()> {
+/// its row to [`RunOutcome::Committed`] in the transaction that writes its data).
+pub async fn set_outcome_on(
+    conn: &mut crate::Conn<'_>,
+    id: i64,
+    outcome: &RunOutcome,
+) -> Result<()> {
     match conn {
         #[cfg(feature = "postgres")]
         crate::Conn::Pg(c) => {
             sqlx::query("UPDATE import_runs SET outcome = $2 WHERE id = $1")
                 .bind(id)
-                .bind(outcome)
+                .bind(outcome.as_str())
                 .execute(&mut **c)
                 .await?;
         }
@@ -233,7 +372,7 @@ pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) 
         crate::Conn::Sqlite(c) => {
             sqlx::query("UPDATE import_runs SET outcome = ?2 WHERE id = ?1")
                 .bind(id)
-                .bind(outcome)
+                .bind(outcome.as_str())
                 .execute(&mut **c)
                 .await?;
         }
@@ -241,12 +380,13 @@ pub async fn set_outcome_on(conn: &mut crate::Conn<'_>, id: i64, outcome: &str) 
     Ok(())
 }
 
-/// The unfinished runs (outcome [`RUNNING`] or [`COMMITTED`]), oldest first.
+/// The unfinished runs (outcome [`RunOutcome::Running`] or [`RunOutcome::Committed`], no end
+/// time), oldest first.
 pub async fn unfinished_runs(db: &Database) -> Result<Vec<ImportRun>> {
     let mut runs: Vec<ImportRun> = list_runs(db)
         .await?
         .into_iter()
-        .filter(|r| r.finished_at.is_none() && (r.outcome == RUNNING || r.outcome == COMMITTED))
+        .filter(ImportRun::is_unfinished)
         .collect();
     runs.reverse();
     Ok(runs)
@@ -255,7 +395,7 @@ pub async fn unfinished_runs(db: &Database) -> Result<Vec<ImportRun>> {
 /// What an unfinished run left behind, in one sentence.
 pub fn describe_unfinished(r: &ImportRun) -> String {
     let when = r.started_at.format("%Y-%m-%d %H:%M:%S UTC");
-    if r.outcome == COMMITTED {
+    if r.outcome == RunOutcome::Committed {
         format!(
             "run #{} ({}, started {when}) ended after its data was committed but before it \
              finished (no verified post-migration backup): take a backup now",
@@ -270,7 +410,7 @@ pub fn describe_unfinished(r: &ImportRun) -> String {
     }
 }
 
-/// Marks every unfinished run [`INTERRUPTED`] (its `error` says what it left behind) and
+/// Marks every unfinished run [`RunOutcome::Interrupted`] (its `error` says what it left behind) and
 /// returns them as they were. Only call this while holding the run lock: then no other run is
 /// going on, and an unfinished row belongs to a run that ended without finishing.
 pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
@@ -285,7 +425,7 @@ pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
                      AND finished_at IS NULL",
                 )
                 .bind(r.id)
-                .bind(INTERRUPTED)
+                .bind(RunOutcome::Interrupted.as_str())
                 .bind(&error)
                 .execute(pool)
                 .await?;
@@ -297,7 +437,7 @@ pub async fn close_interrupted(db: &Database) -> Result<Vec<ImportRun>> {
                      AND finished_at IS NULL",
                 )
                 .bind(r.id)
-                .bind(INTERRUPTED)
+                .bind(RunOutcome::Interrupted.as_str())
                 .bind(&error)
                 .execute(pool)
                 .await?;
@@ -374,7 +514,7 @@ pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
                     tool_version: r.5,
                     files: json_or_text(&r.6),
                     counts: json_or_text(&r.7),
-                    outcome: r.8,
+                    outcome: RunOutcome::from_db_str(&r.8),
                     error: r.9,
                 })
                 .collect()
@@ -397,7 +537,7 @@ pub async fn list_runs(db: &Database) -> Result<Vec<ImportRun>> {
                     tool_version: r.5,
                     files: json_or_text(&r.6),
                     counts: json_or_text(&r.7),
-                    outcome: r.8,
+                    outcome: RunOutcome::from_db_str(&r.8),
                     error: r.9,
                 })
                 .collect()
@@ -416,7 +556,7 @@ mod tests {
             .await
             .unwrap();
         let t0 = Utc::now();
-        let mk = |outcome: &str, secs: i64| NewRun {
+        let mk = |outcome: RunOutcome, secs: i64| NewRun {
             started_at: t0 + chrono::Duration::seconds(secs),
             finished_at: t0 + chrono::Duration::seconds(secs + 1),
             mode: "execute".into(),
@@ -424,11 +564,13 @@ mod tests {
             tool_version: TOOL_VERSION.into(),
             files: serde_json::json!([{"name": "users.csv", "sha256": "ab", "rows": 3}]),
             counts: serde_json::json!({"users": {"inserted": 3}}),
-            outcome: outcome.into(),
+            outcome,
             error: None,
         };
-        let a = record_run(&db, &mk("success", 0)).await.unwrap();
-        let b = record_run(&db, &mk("validation-failed", 5)).await.unwrap();
+        let a = record_run(&db, &mk(RunOutcome::Success, 0)).await.unwrap();
+        let b = record_run(&db, &mk(RunOutcome::ValidationFailed, 5))
+            .await
+            .unwrap();
         assert!(b > a);
         let runs = list_runs(&db).await.unwrap();
         assert_eq!(runs.len(), 2);
@@ -437,5 +579,43 @@ mod tests {
         assert_eq!(runs[1].counts["users"]["inserted"], 3);
         assert_eq!(runs[1].started_at.timestamp_millis(), t0.timestamp_millis());
         assert!(!runs[0].operator.is_empty());
+    }
+
+    #[test]
+    fn every_outcome_round_trips_through_its_stored_text() {
+        for o in RunOutcome::ALL {
+            assert_eq!(RunOutcome::from_db_str(o.as_str()), o);
+            assert_eq!(o.as_str().parse::<RunOutcome>(), Ok(o.clone()));
+            assert_eq!(o.to_string(), o.as_str());
+            assert_eq!(
+                serde_json::to_value(&o).unwrap(),
+                serde_json::Value::String(o.as_str().to_owned())
+            );
+        }
+        let unknown = RunOutcome::from_db_str("made-by-another-tool");
+        assert_eq!(unknown, RunOutcome::Other("made-by-another-tool".into()));
+        assert_eq!(unknown.as_str(), "made-by-another-tool");
+        // The texts tests and operators rely on.
+        let texts: Vec<&str> = RunOutcome::ALL.iter().map(RunOutcome::as_str).collect();
+        assert_eq!(
+            texts,
+            [
+                "running",
+                "committed",
+                "interrupted",
+                "success",
+                "validated",
+                "validation-failed",
+                "database-error",
+                "refused",
+                "error",
+                "rolled-back",
+                "rollback-failed",
+                "rollback-refused",
+                "lock-lost",
+                "planned",
+            ]
+        );
+        assert_eq!(format!("{:<10}|", RunOutcome::Error), "error     |");
     }
 }

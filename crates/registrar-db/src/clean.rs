@@ -87,7 +87,7 @@ pub async fn execute(db: &Database, o: &CleanOptions) -> Result<CleanReport> {
 
 fn compile(o: &CleanOptions) -> Result<(EmailPattern, Vec<String>)> {
     let re = EmailPattern::new(&o.pattern).map_err(|e| {
-        Error::Refused(format!(
+        Error::Usage(format!(
             "the pattern {:?} is not a valid regex: {e}",
             o.pattern
         ))
@@ -325,6 +325,6 @@ mod tests {
             pattern: "(".into(),
             ..CleanOptions::default()
         };
-        assert!(matches!(compile(&o), Err(Error::Refused(_))));
+        assert!(matches!(compile(&o), Err(Error::Usage(_))));
     }
 }

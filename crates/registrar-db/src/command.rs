@@ -13,7 +13,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::audit::{self, ImportRun, NewRun};
+use crate::audit::{self, ImportRun, NewRun, RunOutcome};
 use crate::{Database, Error, Result, RunLock};
 use chrono::{DateTime, Utc};
 
@@ -45,7 +45,7 @@ pub struct WritingRun {
 }
 
 impl WritingRun {
-    /// Takes the run lock (refused with [`Error::Refused`] when another run holds it), marks
+    /// Takes the run lock (refused with [`Error::Locked`] when another run holds it), marks
     /// unfinished runs interrupted, and records this run as started.
     pub async fn begin(db: &Database, mode: &str, files: serde_json::Value) -> Result<WritingRun> {
         let lock = db.run_lock().await?;
@@ -62,12 +62,12 @@ impl WritingRun {
         })
     }
 
-    /// Records how the run ended (`outcome`: `"success"`, `"refused"` or `"error"`), then
-    /// releases the lock.
+    /// Records how the run ended (`outcome`: [`RunOutcome::Success`], [`RunOutcome::Refused`]
+    /// or [`RunOutcome::Error`]), then releases the lock.
     pub async fn finish(
         self,
         db: &Database,
-        outcome: &str,
+        outcome: RunOutcome,
         counts: serde_json::Value,
         error: Option<String>,
     ) -> Result<()> {
@@ -79,7 +79,7 @@ impl WritingRun {
             tool_version: audit::TOOL_VERSION.to_owned(),
             files: self.files.clone(),
             counts,
-            outcome: outcome.to_owned(),
+            outcome,
             error,
         };
         let r = audit::finish_run(db, self.id, &run).await;
@@ -87,8 +87,10 @@ impl WritingRun {
         r.map(|_| ())
     }
 
-    /// [`WritingRun::finish`] from a result: `"success"`, else `"refused"` for
-    /// [`Error::Refused`] and `"error"` for any other error, with its message.
+    /// [`WritingRun::finish`] from a result: [`RunOutcome::Success`], else
+    /// [`RunOutcome::Refused`] for an error of this crate that changed nothing because it was
+    /// refused ([`Error::Refused`], [`Error::Locked`], [`Error::Usage`]) and
+    /// [`RunOutcome::Error`] for any other error, with its message.
     pub async fn finish_with<T, E: std::fmt::Display + 'static>(
         self,
         db: &Database,
@@ -96,13 +98,19 @@ impl WritingRun {
         counts: serde_json::Value,
     ) -> Result<()> {
         let (outcome, error) = match result {
-            Ok(_) => ("success", None),
+            Ok(_) => (RunOutcome::Success, None),
             Err(e) => {
                 let refused = (e as &dyn std::any::Any)
                     .downcast_ref::<Error>()
-                    .is_some_and(|e| matches!(e, Error::Refused(_)));
+                    .is_some_and(|e| {
+                        matches!(e, Error::Refused(_) | Error::Locked(_) | Error::Usage(_))
+                    });
                 (
-                    if refused { "refused" } else { "error" },
+                    if refused {
+                        RunOutcome::Refused
+                    } else {
+                        RunOutcome::Error
+                    },
                     Some(e.to_string()),
                 )
             }
@@ -154,10 +162,10 @@ mod tests {
             .unwrap();
         // While it runs: the lock is held and the row says running.
         let other = Database::open(&url).await.unwrap();
-        assert!(matches!(other.run_lock().await, Err(Error::Refused(_))));
+        assert!(matches!(other.run_lock().await, Err(Error::Locked(_))));
         let runs = audit::list_runs(&db).await.unwrap();
         assert_eq!(runs[0].mode, RESTORE);
-        assert_eq!(runs[0].outcome, audit::RUNNING);
+        assert_eq!(runs[0].outcome, RunOutcome::Running);
         let result: std::result::Result<(), Error> = Err(Error::Refused("no".into()));
         run.finish_with(&db, &result, serde_json::json!({}))
             .await

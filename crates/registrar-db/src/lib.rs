@@ -113,13 +113,53 @@ pub enum Error {
     /// A backup file is damaged, truncated, from another schema version, or inconsistent.
     #[error("backup refused: {0}")]
     BadBackup(String),
-    /// A step refused to run (e.g. clean-up would leave no active admin); the message says why.
+    /// Another run (or, on SQLite, another program) holds the lock this step needs: the run
+    /// lock ([`Database::run_lock`]), the import's transaction lock or SQLite's write lock
+    /// ([`Database::begin_write`]). Nothing was written; the message says to wait and run again.
+    #[error("{0}")]
+    Locked(String),
+    /// A safety rule refused the step (clean-up would leave no active admin or delete real
+    /// students' courses, a backup would overwrite a file or the live database, a scratch
+    /// database holds rows); nothing was changed and the message says what to do.
     #[error("{0}")]
     Refused(String),
+    /// The step was called wrongly (an argument that cannot work, such as a clean-up pattern
+    /// that is not a regex); the message says what to give instead.
+    #[error("{0}")]
+    Usage(String),
+    /// A bug in Registrar: an invariant of the loader or a transaction did not hold. Nothing
+    /// was committed; the message (which starts with `internal error:`) is worth reporting.
+    #[error("{0}")]
+    Internal(String),
     /// The run lock was lost while the run was going on ([`RunLock::ensure_held`]); the run
     /// stops without restoring anything.
     #[error("{0}")]
     LockLost(String),
+}
+
+/// What kind of failure an error is, for a program that reacts to failures rather than
+/// printing them (the `registrar` binary maps each kind to its exit code in one place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Another run holds a lock this one needs ([`Error::Locked`]): wait and run again.
+    Locked,
+    /// The run lost its run lock while it was going on ([`Error::LockLost`]).
+    LockLost,
+    /// A safety rule refused the step ([`Error::Refused`]).
+    Refused,
+    /// Wrong arguments: a URL, a pattern, a missing input ([`Error::Usage`],
+    /// [`Error::InvalidUrl`], [`Error::NoDatabase`]).
+    Usage,
+    /// A file could not be read or written ([`Error::Io`]).
+    Io,
+    /// A backup file is damaged or inconsistent ([`Error::BadBackup`]).
+    BadBackup,
+    /// The database failed or could not be reached ([`Error::Connect`], [`Error::Sqlx`],
+    /// [`Error::Migrate`], [`Error::IncompatibleSchema`]).
+    Database,
+    /// A bug in Registrar ([`Error::Internal`]).
+    Internal,
 }
 
 impl Error {
@@ -128,6 +168,25 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidUrl { .. } | Error::NoDatabase { .. } | Error::Usage(_) => {
+                ErrorKind::Usage
+            }
+            Error::Connect { .. }
+            | Error::IncompatibleSchema { .. }
+            | Error::Sqlx(_)
+            | Error::Migrate(_) => ErrorKind::Database,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::BadBackup(_) => ErrorKind::BadBackup,
+            Error::Locked(_) => ErrorKind::Locked,
+            Error::Refused(_) => ErrorKind::Refused,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::LockLost(_) => ErrorKind::LockLost,
         }
     }
 }

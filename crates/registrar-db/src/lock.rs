@@ -52,7 +52,7 @@ enum Inner {
 }
 
 impl Database {
-    /// Takes the run lock of this database, or refuses ([`Error::Refused`], whose message says
+    /// Takes the run lock of this database, or refuses ([`Error::Locked`], whose message says
     /// another run is going on) when another process holds it (PostgreSQL: after retrying for
     /// 5 s, so that a just-killed run's lock is released first).
     pub async fn run_lock(&self) -> Result<RunLock> {
@@ -74,7 +74,7 @@ impl Database {
                     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                 };
                 if !locked {
-                    return Err(Error::Refused(REFUSED.into()));
+                    return Err(Error::Locked(REFUSED.into()));
                 }
                 // The lock lives as long as this idle session: never let a server-side idle
                 // timeout end it (`idle_session_timeout` exists from PostgreSQL 14 on; older
@@ -175,7 +175,7 @@ fn lock_file(path: &std::path::Path) -> Result<std::fs::File> {
     if rc != 0 {
         let e = std::io::Error::last_os_error();
         return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
-            Error::Refused(REFUSED.into())
+            Error::Locked(REFUSED.into())
         } else {
             Error::io(format!("cannot lock {}", path.display()), e)
         });
@@ -208,7 +208,7 @@ mod tests {
         let b = Database::open(&url).await.unwrap();
         let held = a.run_lock().await.unwrap();
         match b.run_lock().await {
-            Err(Error::Refused(m)) => assert!(m.contains("another registrar run"), "{m}"),
+            Err(Error::Locked(m)) => assert!(m.contains("another registrar run"), "{m}"),
             other => panic!("expected a refusal, got {other:?}"),
         }
         drop(held);
@@ -237,13 +237,13 @@ mod tests {
         let held = a.run_lock().await.unwrap();
         for (name, db) in [("symlink", &b), ("dotted path", &c)] {
             match db.run_lock().await {
-                Err(Error::Refused(m)) => assert!(m.contains("another registrar run"), "{m}"),
+                Err(Error::Locked(m)) => assert!(m.contains("another registrar run"), "{m}"),
                 other => panic!("{name}: expected a refusal, got {other:?}"),
             }
         }
         drop(held);
         let by_link = b.run_lock().await.unwrap();
-        assert!(matches!(a.run_lock().await, Err(Error::Refused(_))));
+        assert!(matches!(a.run_lock().await, Err(Error::Locked(_))));
         drop(by_link);
         // One lock file, beside the real file; none beside the symlink.
         assert!(dir.path().join("real.db.registrar-lock").exists());

@@ -140,8 +140,8 @@ pub(crate) fn is_sqlite_busy(e: &sqlx::Error) -> bool {
 
 impl Database {
     /// Opens a write transaction: PostgreSQL `BEGIN` plus the import's advisory transaction
-    /// lock (waiting up to 20 s for a just-killed run's lock, then [`Error::Refused`]); SQLite
-    /// `BEGIN IMMEDIATE` with the bulk settings ([`Error::Refused`] when another program holds
+    /// lock (waiting up to 20 s for a just-killed run's lock, then [`Error::Locked`]); SQLite
+    /// `BEGIN IMMEDIATE` with the bulk settings ([`Error::Locked`] when another program holds
     /// the write lock past the busy timeout).
     pub async fn begin_write(&self) -> Result<WriteTx> {
         match self {
@@ -163,7 +163,7 @@ impl Database {
                 };
                 if !locked {
                     let _ = tx.rollback().await;
-                    return Err(Error::Refused(
+                    return Err(Error::Locked(
                         "another registrar run holds the lock on this database; wait for it to \
                          finish, then run again"
                             .into(),
@@ -191,7 +191,7 @@ impl Database {
                 if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
                     restore_pragmas(&mut conn, sync, cache).await;
                     return Err(if is_sqlite_busy(&e) {
-                        Error::Refused(
+                        Error::Locked(
                             "another program (or registrar run) is writing to this SQLite \
                              database; wait for it to finish, then run again"
                                 .into(),
@@ -223,7 +223,7 @@ async fn restore_pragmas(conn: &mut SqliteConnection, sync: i64, cache: i64) {
 }
 
 fn ended() -> Error {
-    Error::Refused("internal error: the transaction already ended".into())
+    Error::Internal("internal error: the transaction already ended".into())
 }
 
 impl WriteTx {

@@ -142,7 +142,7 @@ async fn custom_pattern_and_codes(db: Database) {
         pattern: "([".into(),
         ..CleanOptions::default()
     };
-    assert!(matches!(plan(&db, &bad).await, Err(Error::Refused(_))));
+    assert!(matches!(plan(&db, &bad).await, Err(Error::Usage(_))));
 }
 
 both_engines!(

@@ -47,7 +47,7 @@ impl Loader<'_, '_> {
             reported = now;
         };
         let Conn::Pg(conn) = &mut **conn else {
-            return Err(Error::Refused(
+            return Err(Error::Internal(
                 "internal error: a PostgreSQL load on another engine".into(),
             ));
         };
@@ -118,7 +118,7 @@ async fn fill_copy_buf(
             // A closed channel ends the file like `End` (the reader stopped).
             Some(LoadMsg::End) | None => return Ok(true),
             Some(LoadMsg::Begin { .. }) => {
-                return Err(Error::Refused(
+                return Err(Error::Internal(
                     "internal error: a file started before the previous one ended".into(),
                 ))
             }

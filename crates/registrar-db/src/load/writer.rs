@@ -137,7 +137,7 @@ pub(super) struct Sort<'s> {
 }
 
 pub(super) fn no_counts() -> Error {
-    Error::Refused("internal error: a file index outside the run's files".into())
+    Error::Internal("internal error: a file index outside the run's files".into())
 }
 
 /// Writes the batches of one run into a transaction the caller owns.
@@ -156,7 +156,7 @@ pub struct Loader<'c, 'a> {
 }
 
 pub(super) fn unresolved(what: &str, key: &str) -> Error {
-    Error::Refused(format!(
+    Error::Internal(format!(
         "internal error: the validated {what} {key} has no id in the database; \
          please report this (nothing was written)"
     ))
@@ -292,7 +292,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                 LoadMsg::Rows(items) => items,
                 LoadMsg::End => break,
                 LoadMsg::Begin { .. } => {
-                    return Err(Error::Refused(
+                    return Err(Error::Internal(
                         "internal error: a file started before the previous one ended".into(),
                     ))
                 }
@@ -352,7 +352,7 @@ impl<'c, 'a> Loader<'c, 'a> {
             let wanted: std::collections::HashSet<u32> = waiting.iter().copied().collect();
             while got.len() < wanted.len() {
                 let Some((slot, r)) = self.hashes.recv().await else {
-                    return Err(Error::Refused(
+                    return Err(Error::Internal(
                         "internal error: the hashing pipeline stopped early".into(),
                     ));
                 };
@@ -365,7 +365,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                         self.abandoned = true;
                         return Ok(());
                     }
-                    Err(e @ HashError::Refused(_)) => return Err(Error::Refused(e.to_string())),
+                    Err(e @ HashError::Refused(_)) => return Err(Error::Internal(e.to_string())),
                 };
                 if wanted.contains(&slot) {
                     got.insert(slot, hash);
@@ -393,7 +393,7 @@ impl<'c, 'a> Loader<'c, 'a> {
                 updates.push(u.row);
             } else {
                 if u.row.password_hash.is_none() {
-                    return Err(Error::Refused(format!(
+                    return Err(Error::Internal(format!(
                         "internal error: user {} has neither a password nor a hash",
                         u.row.email
                     )));
@@ -543,7 +543,7 @@ impl Sort<'_> {
                 });
             }
             _ => {
-                return Err(Error::Refused(
+                return Err(Error::Internal(
                     "internal error: a record arrived in another entity's file".into(),
                 ))
             }
