@@ -372,3 +372,76 @@ fn a_report_of_100000_issues_opens_in_seconds() {
     );
     eprintln!("100,000 issues: {size} bytes, opened in {took:?}");
 }
+
+/// `migrate --report` shows the runbook steps and the backups; `check --report` each check with
+/// its count and verdict; `import --report` the counts. No browser needed: the sections are
+/// written by the server side.
+#[test]
+fn migrate_check_and_import_reports_hold_their_sections() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("sms.db").display());
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/data");
+    let page = tmp.path().join("migrate.html");
+    let backups = tmp.path().join("backups");
+    let o = run(&[
+        "migrate",
+        "--data",
+        data,
+        "--execute",
+        "--database",
+        &url,
+        "--backup-dir",
+        backups.to_str().unwrap(),
+        "--report",
+        page.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for want in [
+        "<h2>Runbook steps</h2>",
+        "<h2>Backups written</h2>",
+        "pre-migration-",
+        "<h2>Checks</h2>",
+        "migrate --execute",
+        "class=\"verdict ok\"",
+    ] {
+        assert!(html.contains(want), "{want} missing");
+    }
+
+    let page = tmp.path().join("check.html");
+    let o = run(&[
+        "check",
+        "--database",
+        &url,
+        "--expect",
+        "courses=999",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h2>Checks</h2>") && html.contains("FAILED"));
+    assert!(
+        html.contains("expected-courses"),
+        "the failing check is named"
+    );
+
+    let page = tmp.path().join("import.html");
+    let o = run(&[
+        "import",
+        "--data",
+        data,
+        "--validate",
+        "--database",
+        &url,
+        "--on-existing",
+        "skip",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("import --validate") && html.contains("<h2>Files</h2>"));
+}
