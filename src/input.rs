@@ -352,21 +352,4 @@ fn resolve_file(path: &Path, entity: Option<Entity>) -> Result<Result<DataFile, 
     }))
 }
 
-/// The SHA-256 of a file (for the audit log); `None` when it cannot be read.
-pub(crate) fn sha256_file(path: &Path) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    // Never blocks: a FIFO or device is refused before it is opened (reading it would wait
-    // for a writer, or never end).
-    let mut f = registrar_formats::open_regular(path).ok()?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Some(hex::encode(h.finalize()))
-}
+pub(crate) use registrar_db::command::sha256_file;

@@ -127,8 +127,9 @@ pub fn file_json(path: &std::path::Path) -> serde_json::Value {
     }])
 }
 
-/// The SHA-256 of a regular file (`None` when it cannot be read, or is not a regular file).
-fn sha256_file(path: &std::path::Path) -> Option<String> {
+/// The SHA-256 of a regular file, hex (`None` when it cannot be read, or is not a regular file:
+/// a FIFO or device is never opened, so this never blocks). The audit log's file checksums.
+pub fn sha256_file(path: &std::path::Path) -> Option<String> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     if !std::fs::metadata(path).ok()?.is_file() {

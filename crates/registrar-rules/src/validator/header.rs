@@ -5,15 +5,10 @@ use crate::parse::quote;
 use registrar_model::{Entity, Issue, IssueCode, Report, Value};
 
 pub(super) mod col {
-    pub const USERS: &[&str] = &[
-        "email",
-        "password",
-        "password_hash",
-        "role",
-        "first_name",
-        "last_name",
-        "is_active",
-    ];
+    // The one column list per file is the model's; the indexes below name its positions.
+    use registrar_model::Entity;
+
+    pub const USERS: &[&str] = Entity::Users.columns();
     pub const U_EMAIL: usize = 0;
     pub const U_PASSWORD: usize = 1;
     pub const U_HASH: usize = 2;
@@ -22,14 +17,7 @@ pub(super) mod col {
     pub const U_LAST: usize = 5;
     pub const U_ACTIVE: usize = 6;
 
-    pub const COURSES: &[&str] = &[
-        "course_code",
-        "course_name",
-        "description",
-        "semester",
-        "credits",
-        "status",
-    ];
+    pub const COURSES: &[&str] = Entity::Courses.columns();
     pub const C_CODE: usize = 0;
     pub const C_NAME: usize = 1;
     pub const C_DESCRIPTION: usize = 2;
@@ -37,23 +25,16 @@ pub(super) mod col {
     pub const C_CREDITS: usize = 4;
     pub const C_STATUS: usize = 5;
 
-    pub const ENROLLMENTS: &[&str] = &["student_email", "course_code", "enrollment_date"];
+    pub const ENROLLMENTS: &[&str] = Entity::Enrollments.columns();
     pub const E_DATE: usize = 2;
 
-    pub const GRADES: &[&str] = &[
-        "student_email",
-        "course_code",
-        "assessment",
-        "score",
-        "letter_grade",
-        "graded_on",
-    ];
+    pub const GRADES: &[&str] = Entity::Grades.columns();
     pub const G_ASSESSMENT: usize = 2;
     pub const G_SCORE: usize = 3;
     pub const G_LETTER: usize = 4;
     pub const G_GRADED_ON: usize = 5;
 
-    pub const ATTENDANCE: &[&str] = &["student_email", "course_code", "date", "status"];
+    pub const ATTENDANCE: &[&str] = Entity::Attendance.columns();
     pub const A_DATE: usize = 2;
     pub const A_STATUS: usize = 3;
 
