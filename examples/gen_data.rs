@@ -1034,15 +1034,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "users",
             args.formats[0],
-            &[
-                "email",
-                "password",
-                "password_hash",
-                "role",
-                "first_name",
-                "last_name",
-                "is_active",
-            ],
+            registrar::Entity::Users.columns(),
         )?;
         for u in &users {
             let (password, hash) = match &u.hash {
@@ -1081,14 +1073,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "courses",
             args.formats[1],
-            &[
-                "course_code",
-                "course_name",
-                "description",
-                "semester",
-                "credits",
-                "status",
-            ],
+            registrar::Entity::Courses.columns(),
         )?;
         for c in &courses {
             sink.row(&[
@@ -1137,14 +1122,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "grades",
             args.formats[3],
-            &[
-                "student_email",
-                "course_code",
-                "assessment",
-                "score",
-                "letter_grade",
-                "graded_on",
-            ],
+            registrar::Entity::Grades.columns(),
         )?;
         // Mondays: midterms are graded within that week, finals within that week.
         let midterm = NaiveDate::from_ymd_opt(2026, 10, 19).unwrap_or_default();
