@@ -152,6 +152,12 @@ pub struct ImportSettings {
     pub reader: ReaderOptions,
     /// Progress callbacks.
     pub progress: Option<Arc<dyn Progress>>,
+    /// `--update-passwords` (see [`ImportOptions::update_passwords`]).
+    pub update_passwords: bool,
+    /// `--sync` / `--sync-all`.
+    pub sync: crate::SyncMode,
+    /// `--max-changes PCT`.
+    pub max_changes: Option<f64>,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -163,6 +169,9 @@ impl std::fmt::Debug for ImportSettings {
             .field("rejects_dir", &self.rejects_dir)
             .field("reader", &self.reader)
             .field("progress", &self.progress.is_some())
+            .field("update_passwords", &self.update_passwords)
+            .field("sync", &self.sync)
+            .field("max_changes", &self.max_changes)
             .finish()
     }
 }
@@ -182,6 +191,10 @@ impl ImportSettings {
             reader: self.reader.clone(),
             progress: self.progress.clone(),
             skip_audit: false,
+            update_passwords: self.update_passwords,
+            sync: self.sync,
+            max_changes: self.max_changes,
+            expect_digest: None,
         }
     }
 }
@@ -428,6 +441,37 @@ impl Session {
         // skip_invalid skips invalid rows, never unread ones: a file-level error fails.
         let ok = report.is_ok()
             || (settings.skip_invalid && settings.execute && !report.has_file_level_errors());
+        Ok(ImportOutcome { report, ok })
+    }
+
+    /// `plan`: what `import` with `settings` would do, row by row; writes nothing (a database
+    /// that does not exist yet is planned against an empty one, never created).
+    pub async fn plan(
+        &self,
+        url: &str,
+        input: &Input,
+        settings: &ImportSettings,
+    ) -> Result<crate::plan::Plan> {
+        let database = self.open(url, Access::Planning).await?;
+        let plan = crate::plan::make_plan(
+            &database,
+            input,
+            &settings.options(),
+            &registrar_db::mask_url(url),
+        )
+        .await?;
+        Ok(plan)
+    }
+
+    /// `import --plan FILE --execute`: applies a saved plan (see [`crate::plan::apply_plan`]).
+    pub async fn apply_plan(
+        &self,
+        url: &str,
+        plan: &crate::plan::Plan,
+        progress: Option<Arc<dyn Progress>>,
+    ) -> Result<ImportOutcome> {
+        let report = crate::plan::apply_plan(url, plan, progress).await?;
+        let ok = report.is_ok();
         Ok(ImportOutcome { report, ok })
     }
 

@@ -11,7 +11,10 @@ use crate::Error;
 use registrar_db::hash::HashPipeline;
 use registrar_db::load::{LoadItem as Item, LoadMsg as Msg};
 use registrar_formats::{Event, Format, ReaderOptions, RowSource};
-use registrar_model::{Progress, ProgressUnit, Record, Report};
+use registrar_model::{
+    Entity, FieldChange, NaturalKey, Password, Progress, ProgressUnit, Record, Report, RowChange,
+};
+use std::collections::HashMap;
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,10 +44,51 @@ pub(crate) struct Driver {
     /// Set here when the run can no longer commit: stop sending rows.
     pub(crate) failed: Arc<AtomicBool>,
     pub(crate) report: Report,
+    /// Collect the rows a plan lists (new and changed rows with their fields).
+    pub(crate) collect_plan: bool,
+    /// Compute what a sync would remove (the database rows no file row named).
+    pub(crate) sync: bool,
+    /// `--update-passwords`: the stored hash of each existing user (lower-case email), so a
+    /// plain password that already verifies is not re-hashed. `None`: passwords of existing
+    /// users are never changed.
+    pub(crate) stored_hashes: Option<HashMap<String, String>>,
+}
+
+/// One row a plan lists.
+#[derive(Debug)]
+pub(crate) struct PlanRow {
+    pub(crate) file: usize,
+    pub(crate) row: u64,
+    pub(crate) key: NaturalKey,
+    /// Empty for a new row.
+    pub(crate) changes: Vec<FieldChange>,
+    /// The key is in the database.
+    pub(crate) existing: bool,
+    /// It differs and `--on-existing skip` leaves it.
+    pub(crate) skipped: bool,
+}
+
+/// A plain password of an existing user, to verify against the stored hash before a plan says
+/// it changes (verified on every core at the end of the pass).
+pub(crate) struct PasswordCheck {
+    /// Index into `ReadOutcome::plan_rows`.
+    pub(crate) plan_row: usize,
+    pub(crate) password: Password,
+    pub(crate) stored: String,
 }
 
 pub(crate) struct ReadOutcome {
     pub(crate) report: Report,
+    /// Rows a plan lists (with `collect_plan`).
+    pub(crate) plan_rows: Vec<PlanRow>,
+    /// Passwords to verify before the plan is final (with `collect_plan`).
+    pub(crate) password_checks: Vec<PasswordCheck>,
+    /// With `sync`: per entity that had a file read completely and cleanly, the database rows
+    /// no row named, each with whether an import made it. Entities without such a file are
+    /// absent (nothing of theirs is removed).
+    pub(crate) unclaimed: Vec<(Entity, Vec<(NaturalKey, bool)>)>,
+    /// Entities with a file that was not read cleanly (no removals computed for them).
+    pub(crate) unclean: Vec<Entity>,
     /// For each file of the run, the index of its summary in `report.files`.
     pub(crate) summary_of: Vec<Option<usize>>,
     pub(crate) rejects: rejects::PendingRejectsGuard,
@@ -114,7 +158,13 @@ impl Driver {
             stop,
             failed,
             mut report,
+            collect_plan,
+            sync,
+            stored_hashes,
         } = self;
+        let mut plan_rows: Vec<PlanRow> = Vec::new();
+        let mut password_checks: Vec<PasswordCheck> = Vec::new();
+        let mut clean: Vec<(Entity, bool)> = Vec::new();
         let sending_now =
             || tx.is_some() && !failed.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed);
         let send = |msg: Msg| {
@@ -174,6 +224,7 @@ impl Driver {
             let mut write_error: Option<Error> = None;
             let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
             let mut seen: u64 = 0;
+            let mut unchanged: u64 = 0;
             let mut sink = |outcome: RowOutcome<'_>| {
                 seen += 1;
                 if seen % 4096 == 0 {
@@ -184,20 +235,71 @@ impl Driver {
                 match outcome {
                     RowOutcome::Valid {
                         mut record,
-                        existing,
-                        ..
+                        change,
+                        row,
                     } => {
+                        if change == RowChange::Unchanged {
+                            unchanged += 1;
+                            return; // nothing to write
+                        }
+                        if collect_plan {
+                            if let RowChange::New | RowChange::Changed(_) | RowChange::Skipped = &change {
+                                let key = NaturalKey::of(&record);
+                                if let (Record::User(u), Some(stored)) = (&mut record, &stored_hashes)
+                                {
+                                    let checks_password = matches!(&change, RowChange::Changed(f)
+                                        if f.iter().any(FieldChange::is_password));
+                                    if let (true, Some(p), Some(h)) =
+                                        (checks_password, u.password.take(), stored.get(key_email(&key)))
+                                    {
+                                        password_checks.push(PasswordCheck {
+                                            plan_row: plan_rows.len(),
+                                            password: p,
+                                            stored: h.clone(),
+                                        });
+                                    }
+                                }
+                                let changes = match change {
+                                    RowChange::Changed(ref f) => f.clone(),
+                                    _ => Vec::new(),
+                                };
+                                plan_rows.push(PlanRow {
+                                    file: index,
+                                    row,
+                                    key,
+                                    changes,
+                                    existing: change.existing(),
+                                    skipped: change == RowChange::Skipped,
+                                });
+                            }
+                        }
                         if !sending_now() {
                             return; // plain passwords are dropped (zeroized) here
                         }
+                        let existing = change.existing();
                         let mut slot = None;
                         if let Record::User(u) = &mut record {
-                            // A pre-hashed row keeps its hash; a plain password is moved
-                            // into the hashing job (and zeroized there once hashed).
                             let plain = u.password.take();
-                            if u.password_hash.is_none() {
+                            let stored = if existing {
+                                stored_hashes
+                                    .as_ref()
+                                    .and_then(|m| m.get(&u.email.as_str().to_lowercase()))
+                            } else {
+                                None
+                            };
+                            if existing && stored.is_none() {
+                                // Without --update-passwords an existing account keeps its
+                                // password, whatever the file says.
+                                u.password_hash = None;
+                            } else if u.password_hash.is_none() {
+                                // A pre-hashed row keeps its hash; a plain password is moved
+                                // into the hashing job (and zeroized there once hashed), which
+                                // keeps the stored hash when it already verifies it.
                                 if let (Some(p), Some(h)) = (plain, &hasher) {
-                                    h.submit(next_slot, p);
+                                    match stored {
+                                        Some(old) => h.submit_unless_verifies(next_slot, p, old.clone()),
+                                        None => h.submit(next_slot, p),
+                                    }
                                     slot = Some(next_slot);
                                     next_slot += 1;
                                 }
@@ -279,15 +381,52 @@ impl Driver {
                     h.cancel();
                 }
             }
-            summary_of.push((report.files.len() > files_before).then_some(files_before));
+            let has_summary = report.files.len() > files_before;
+            if has_summary {
+                if let Some(s) = report.files.get_mut(files_before) {
+                    s.unchanged = unchanged;
+                }
+            }
+            // Removals come only from files read completely and cleanly: no error at all
+            // (a wrong header or encoding makes every row invalid; a skipped invalid row
+            // must never read as a row the export no longer holds).
+            let file_clean = has_summary
+                && !stop.load(Ordering::Relaxed)
+                && !report.issues[issues_before..].iter().any(|i| i.is_error())
+                && report.suppressed.iter().all(|s| s.file != name || s.severity != registrar_model::Severity::Error);
+            clean.push((entity, file_clean));
+            summary_of.push(has_summary.then_some(files_before));
             if let Some(w) = writer {
                 rejects.0.push(w.finish()?);
+            }
+        }
+        let mut unclaimed = Vec::new();
+        let mut unclean = Vec::new();
+        if sync {
+            for entity in Entity::ALL {
+                let files: Vec<bool> = clean
+                    .iter()
+                    .filter(|(e, _)| *e == entity)
+                    .map(|(_, c)| *c)
+                    .collect();
+                if files.is_empty() {
+                    continue;
+                }
+                if files.iter().all(|c| *c) {
+                    unclaimed.push((entity, validator.unclaimed(entity)));
+                } else {
+                    unclean.push(entity);
+                }
             }
         }
         Ok(ReadOutcome {
             report,
             summary_of,
             rejects,
+            plan_rows,
+            password_checks,
+            unclaimed,
+            unclean,
         })
     }
 }
@@ -312,6 +451,17 @@ impl Driver {
             stop: Arc::new(AtomicBool::new(false)),
             failed: Arc::new(AtomicBool::new(false)),
             report,
+            collect_plan: false,
+            sync: false,
+            stored_hashes: None,
         }
+    }
+}
+
+/// The email of a user key ("" for other keys).
+fn key_email(key: &NaturalKey) -> &str {
+    match key {
+        NaturalKey::User(e) => e,
+        _ => "",
     }
 }

@@ -37,6 +37,8 @@ pub mod import;
 pub mod input;
 mod logins;
 mod migration;
+pub mod plan;
+mod sync;
 mod validate;
 
 pub use registrar_checks as checks;
@@ -46,6 +48,7 @@ pub use registrar_model as model;
 pub use registrar_rules as rules;
 
 pub use input::{Input, Records, TypedRecord};
+pub use sync::{SyncMode, DEFAULT_MAX_CHANGES};
 pub use logins::verify_logins;
 pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
@@ -87,6 +90,10 @@ pub enum Error {
     /// what to call first.
     #[error("{0}")]
     Usage(String),
+    /// A saved plan no longer matches the files or the database (`import --plan`): nothing was
+    /// written; make a new plan and review it.
+    #[error("the saved plan is stale: {0}")]
+    StalePlan(String),
 }
 
 impl Error {
@@ -107,6 +114,7 @@ impl Error {
             Error::Db(e) => e.kind(),
             Error::Checks(e) => checks_kind(e),
             Error::Internal(_) => ErrorKind::Internal,
+            Error::StalePlan(_) => ErrorKind::Refused,
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Migration {
     force_password_reset: bool,
     progress: Option<Arc<dyn Progress>>,
     step_log: Option<StepLog>,
+    update_passwords: bool,
+    sync: crate::SyncMode,
+    max_changes: Option<f64>,
 }
 
 impl fmt::Debug for Migration {
@@ -150,6 +153,9 @@ impl Migration {
             force_password_reset: false,
             progress: None,
             step_log: None,
+            update_passwords: false,
+            sync: crate::SyncMode::Off,
+            max_changes: None,
         }
     }
 
@@ -224,6 +230,42 @@ impl Migration {
         self
     }
 
+    /// `--update-passwords`: with [`OnExisting::Update`], change existing accounts' passwords
+    /// too (a stored hash that already verifies the file's password is kept as it is).
+    pub fn update_passwords(mut self, yes: bool) -> Migration {
+        self.update_passwords = yes;
+        self
+    }
+
+    /// `--sync` / `--sync-all`: remove what the export no longer holds (see
+    /// [`crate::SyncMode`]).
+    pub fn sync(mut self, mode: crate::SyncMode) -> Migration {
+        self.sync = mode;
+        self
+    }
+
+    /// `--max-changes PCT`: most percent of an entity's rows a run may update or remove
+    /// (default [`crate::DEFAULT_MAX_CHANGES`]).
+    pub fn max_changes(mut self, pct: f64) -> Migration {
+        self.max_changes = Some(pct);
+        self
+    }
+
+    /// What [`Migration::execute`] would do, row by row, without writing: see
+    /// [`crate::plan::Plan`].
+    pub async fn plan(&self) -> Result<crate::plan::Plan, Error> {
+        let (db, _existed) = Database::open_for_planning(&self.database_url).await?;
+        let plan = crate::plan::make_plan(
+            &db,
+            self.input()?,
+            &self.import_options(ImportMode::Validate),
+            &registrar_db::mask_url(&self.database_url),
+        )
+        .await;
+        db.close().await;
+        plan
+    }
+
     /// Load the valid rows and write invalid ones to `DIR/<file>.rejects.csv`.
     pub fn skip_invalid(mut self, rejects_dir: impl AsRef<Path>) -> Migration {
         self.skip_invalid = true;
@@ -276,6 +318,10 @@ impl Migration {
             reader: self.reader.clone(),
             progress: self.progress.clone(),
             skip_audit: false,
+            update_passwords: self.update_passwords,
+            sync: self.sync,
+            max_changes: self.max_changes,
+            expect_digest: None,
         }
     }
 

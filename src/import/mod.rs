@@ -43,6 +43,7 @@ pub(crate) mod rejects;
 
 use crate::driver::{Driver, CHANNEL};
 use crate::input::{self, Source};
+use crate::sync::EntityChanges;
 use crate::Error;
 use registrar_db::audit::{self, NewRun};
 use registrar_db::hash::HashPipeline;
@@ -91,6 +92,18 @@ pub struct ImportOptions {
     /// Do not write an `import_runs` row: the caller records the run itself (the runbook of
     /// `registrar migrate` writes one row for the whole run).
     pub skip_audit: bool,
+    /// `--update-passwords`: with `OnExisting::Update`, change the passwords of existing
+    /// accounts too (a stored hash that already verifies the file's password is kept as it
+    /// is). Without it an existing account's password is never changed.
+    pub update_passwords: bool,
+    /// `--sync` / `--sync-all`: remove what the export no longer holds (see [`crate::SyncMode`]).
+    pub sync: crate::SyncMode,
+    /// `--max-changes PCT`: most percent of an entity's rows a run may update or remove
+    /// (`None`: [`crate::DEFAULT_MAX_CHANGES`]).
+    pub max_changes: Option<f64>,
+    /// The digest of the database a saved plan was made against
+    /// ([`crate::plan::Plan::database_digest`]): the run refuses when the database changed.
+    pub expect_digest: Option<String>,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -103,7 +116,10 @@ impl std::fmt::Debug for ImportOptions {
             .field("reader", &self.reader)
             .field("progress", &self.progress.is_some())
             .field("skip_audit", &self.skip_audit)
-            .finish()
+            .field("update_passwords", &self.update_passwords)
+            .field("sync", &self.sync)
+            .field("max_changes", &self.max_changes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +167,7 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
     };
     let result = match options.mode {
         ImportMode::Validate => run_validate(db, files.clone(), pre_issues, options).await,
-        ImportMode::Execute => run_execute(db, files.clone(), pre_issues, options).await,
+        ImportMode::Execute => run_execute(db, files.clone(), pre_issues, options, run_id).await,
     };
     if let Some(p) = &options.progress {
         p.finish();
@@ -271,7 +287,7 @@ pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
-fn need_of(files: &[Source]) -> Need {
+pub(crate) fn need_of(files: &[Source]) -> Need {
     let has = |e| files.iter().any(|f| f.entity() == e);
     Need {
         enrollments: has(Entity::Enrollments) || has(Entity::Grades) || has(Entity::Attendance),
@@ -298,6 +314,7 @@ async fn run_validate(
         ValidationOptions {
             on_existing: options.on_existing,
             existing: Some(existing),
+            update_passwords: options.update_passwords,
         },
         report,
     );
@@ -315,10 +332,11 @@ async fn run_execute(
     files: Vec<Source>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
+    run_id: Option<i64>,
 ) -> Result<(Report, bool)> {
     let mut tx = db.begin_write().await?;
     let out = match tx.conn() {
-        Ok(conn) => execute_in(conn, files, pre_issues, options).await,
+        Ok(conn) => execute_in(conn, files, pre_issues, options, run_id).await,
         Err(e) => Err(e.into()),
     };
     let mut staged = match out {
@@ -397,6 +415,9 @@ impl Staged {
             f.updated = 0;
             f.skipped = 0;
         }
+        for r in &mut self.out.report.removed {
+            r.removed = 0;
+        }
         self.out.report
     }
 }
@@ -409,7 +430,7 @@ impl Staged {
 pub async fn stage(conn: Conn<'_>, input: &Input, options: &ImportOptions) -> Result<Staged> {
     let t0 = Instant::now();
     let (files, pre_issues) = input::resolve(input)?;
-    let mut out = execute_in(conn, files, pre_issues, options).await?;
+    let mut out = execute_in(conn, files, pre_issues, options, None).await?;
     if let Some(p) = &options.progress {
         p.finish();
     }
@@ -424,15 +445,27 @@ struct ExecOutcome {
     rejects: rejects::PendingRejectsGuard,
 }
 
-/// The execute run inside an open transaction: existing keys, the reading thread, the loader.
+/// The execute run inside an open transaction: existing keys, the reading thread, the loader,
+/// then (with a sync) the removals, the threshold, and the provenance of what was written.
 async fn execute_in(
     mut conn: Conn<'_>,
     files: Vec<Source>,
     pre_issues: Vec<Issue>,
     options: &ImportOptions,
+    run_id: Option<i64>,
 ) -> Result<ExecOutcome> {
+    let marks = registrar_db::origin::mark(&mut conn).await?;
     let (existing, ids) = loader::read_existing(&mut conn, need_of(&files)).await?;
     let mut report = Report::new(Mode::Execute);
+    if let Some(want) = &options.expect_digest {
+        if *want != existing.digest {
+            return Err(Error::StalePlan(
+                "the database changed since the plan was made; make a new plan and review it".into(),
+            ));
+        }
+    }
+    let existing_rows = Entity::ALL.map(|e| existing.rows(e));
+    let stored_hashes = stored_hashes(&existing, options);
     let fatal_early = pre_issues.iter().any(Issue::is_error);
     for i in pre_issues {
         report.push(i);
@@ -448,6 +481,7 @@ async fn execute_in(
         validator: Validator::new(ValidationOptions {
             on_existing: options.on_existing,
             existing: Some(existing),
+            update_passwords: options.update_passwords,
         }),
         tx: Some(tx),
         hasher: Some(hasher),
@@ -461,6 +495,9 @@ async fn execute_in(
         stop: stop.clone(),
         failed: failed.clone(),
         report,
+        collect_plan: false,
+        sync: options.sync.is_on(),
+        stored_hashes,
     };
     let reading = tokio::task::spawn_blocking(move || reader.run());
     let mut loader = Loader::new(
@@ -492,16 +529,72 @@ async fn execute_in(
             }
         }
     }
+    let decision = crate::sync::decide(
+        std::mem::take(&mut out.unclaimed),
+        &out.unclean,
+        options.sync,
+    );
+    for i in decision.issues {
+        out.report.push(i);
+    }
+    let changes: Vec<EntityChanges> = Entity::ALL
+        .iter()
+        .map(|&e| EntityChanges {
+            entity: e,
+            existing: existing_rows[e as usize],
+            updated: out
+                .report
+                .files
+                .iter()
+                .filter(|f| f.entity == e)
+                .map(|f| f.updated)
+                .sum(),
+            removed: decision
+                .summary
+                .iter()
+                .filter(|r| r.entity == e)
+                .map(|r| r.removed)
+                .sum(),
+        })
+        .collect();
+    let max = options.max_changes.unwrap_or(crate::DEFAULT_MAX_CHANGES);
+    for i in crate::sync::threshold_issues(&changes, max) {
+        out.report.push(i);
+    }
+    out.report.removed = decision.summary;
     let has_errors = out.report.issues.iter().any(Issue::is_error);
     let file_level = out.report.has_file_level_errors();
     let commit = !abandoned
         && !failed.load(Ordering::Relaxed)
         && !file_level
         && (!has_errors || options.skip_invalid);
+    if commit {
+        let removed = loader.remove(&decision.remove).await?;
+        for r in &mut out.report.removed {
+            r.removed = removed[r.entity as usize];
+        }
+        let updated = loader.updated_ids().clone();
+        drop(loader);
+        marks.record(&mut conn, run_id, &updated).await?;
+    }
     Ok(ExecOutcome {
         report: out.report,
         commit,
         rejects: out.rejects,
+    })
+}
+
+/// The stored hash of each existing user, when `--update-passwords` needs them.
+pub(crate) fn stored_hashes(
+    existing: &registrar_model::Existing,
+    options: &ImportOptions,
+) -> Option<std::collections::HashMap<String, String>> {
+    options.update_passwords.then(|| {
+        existing
+            .users
+            .iter()
+            .map(|(e, s)| (e.clone(), s.values.password_hash.clone()))
+            .collect()
     })
 }
 

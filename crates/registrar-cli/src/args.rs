@@ -108,6 +108,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Import data files: --validate checks against the database, --execute loads (all or nothing).
     Import(ImportArgs),
+    /// Show what an import would do, row by row, against the database (writes nothing).
+    Plan(PlanArgs),
     /// The whole runbook: backup, clean-up, import, checks, lock-down, backup and verify; rolls back on failure.
     Migrate(MigrateArgs),
     /// Write a consistent, compressed, checksummed backup of every SMS table.
@@ -178,11 +180,108 @@ pub struct ValidateArgs {
     pub html: HtmlReportArgs,
 }
 
+/// What `import` reads: data, or a saved plan to apply.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct ImportInputArgs {
+    /// A folder holding users, courses, enrollments, grades and attendance files (found by stem).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// One data file.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Apply a plan saved by `registrar plan --out FILE` (with --execute): exactly what was
+    /// reviewed, refused when the files or the database changed since.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+}
+
+impl ImportInputArgs {
+    /// The data input (`None` with --plan).
+    pub fn input_args(&self) -> InputArgs {
+        InputArgs {
+            data: self.data.clone(),
+            file: self.file.clone(),
+        }
+    }
+}
+
+/// How a run treats rows that changed or that the export no longer holds.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChangeArgs {
+    /// With --on-existing update: change existing accounts' passwords too (a stored hash that
+    /// already verifies the file's password is kept as it is). Without it an existing
+    /// account's password is never changed.
+    #[arg(long)]
+    pub update_passwords: bool,
+    /// Remove what the export no longer holds, of the entities it has files for: enrollments,
+    /// grades and attendance deleted, users deactivated, courses set inactive. Only rows an
+    /// earlier import made are touched.
+    #[arg(long, conflicts_with = "sync_all")]
+    pub sync: bool,
+    /// Like --sync, rows of unknown origin too (made by hand in the SMS, the database's own);
+    /// refused without --yes when there are any.
+    #[arg(long)]
+    pub sync_all: bool,
+    /// With --sync-all: remove rows of unknown origin too.
+    #[arg(long, requires = "sync_all")]
+    pub yes: bool,
+    /// Most percent of an entity's rows that a run may update or remove (default 10); a run
+    /// over it is refused before anything is written, naming the value that approves it.
+    #[arg(long, value_parser = parse_percent)]
+    pub max_changes: Option<f64>,
+}
+
+impl ChangeArgs {
+    /// The sync mode these flags ask for.
+    pub fn sync_mode(&self) -> registrar::SyncMode {
+        match (self.sync, self.sync_all) {
+            (_, true) => registrar::SyncMode::All { confirmed: self.yes },
+            (true, false) => registrar::SyncMode::Imported,
+            _ => registrar::SyncMode::Off,
+        }
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim().trim_end_matches('%');
+    match t.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a percentage from 0 to 100")),
+    }
+}
+
+/// The arguments of `registrar plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_parser = parse_entity)]
+    pub entity: Option<Entity>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// What a row already in the database with other values does.
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_existing: OnExistingArg,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+    /// `human`: a summary and the first rows of each kind; `json`: the complete plan.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// Save the complete plan (JSON, 0600) for `import --plan FILE --execute`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
 /// The arguments of `registrar import`.
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: ImportInputArgs,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
     #[arg(long, value_parser = parse_entity)]
     pub entity: Option<Entity>,
     #[command(flatten)]
@@ -225,6 +324,11 @@ pub struct MigrateArgs {
     /// Require every non-admin user to change their password.
     #[arg(long)]
     pub force_password_reset: bool,
+    /// What a row already in the database with other values does.
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_existing: OnExistingArg,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
     #[command(flatten)]

@@ -84,6 +84,7 @@ async fn run(session: &Session, command: Command) -> anyhow::Result<Verdict> {
         Command::SeedTraining(a) => cmd::schema::seed_training(session, a).await,
         Command::Validate(a) => cmd::import::validate(session, a).await,
         Command::Import(a) => cmd::import::import(session, a).await,
+        Command::Plan(a) => cmd::import::plan(session, a).await,
         Command::Migrate(a) => cmd::migrate::migrate(a).await,
         Command::Backup(a) => cmd::backup::backup(session, a).await,
         Command::Restore(a) => cmd::backup::restore(session, a).await,

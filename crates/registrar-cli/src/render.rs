@@ -419,3 +419,85 @@ mod tests {
         assert!(s.contains("FAILED: 1 error(s)"));
     }
 }
+
+/// Rows of each kind a human plan shows (the JSON plan has them all).
+const PLAN_SHOWN: usize = 10;
+
+/// The human form of a plan: per entity the counts, then the first rows of each kind.
+pub fn plan_summary(plan: &registrar::plan::Plan, saved: Option<&std::path::Path>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Plan against {} (nothing written)", plan.database);
+    for e in &plan.entities {
+        let _ = write!(
+            s,
+            "{:<12} {} new, {} changed, {} unchanged",
+            e.entity.as_str(),
+            e.insert.len(),
+            e.update.len(),
+            e.unchanged
+        );
+        if e.skipped > 0 {
+            let _ = write!(s, ", {} skipped", e.skipped);
+        }
+        if plan.options.sync {
+            let _ = write!(s, ", {} to remove", e.remove.len());
+            if e.kept_unknown_origin > 0 {
+                let _ = write!(
+                    s,
+                    " ({} kept: not made by an import)",
+                    e.kept_unknown_origin
+                );
+            }
+        }
+        let _ = writeln!(s, " (of {} in the database)", e.existing);
+        let place = |r: &registrar::plan::PlannedRow| match (&r.file, r.row) {
+            (Some(f), Some(n)) => format!(" ({f} row {n})"),
+            _ => String::new(),
+        };
+        for r in e.insert.iter().take(PLAN_SHOWN) {
+            let _ = writeln!(s, "  + {}{}", r.key, place(r));
+        }
+        more(&mut s, e.insert.len());
+        for r in e.update.iter().take(PLAN_SHOWN) {
+            let fields: Vec<String> = r.changes.iter().map(ToString::to_string).collect();
+            let _ = writeln!(s, "  ~ {}{}: {}", r.key, place(r), fields.join("; "));
+        }
+        more(&mut s, e.update.len());
+        for r in e.remove.iter().take(PLAN_SHOWN) {
+            let action = r.action.as_deref().unwrap_or("remove");
+            let _ = writeln!(s, "  - {} ({action})", r.key);
+        }
+        more(&mut s, e.remove.len());
+    }
+    const ISSUES_SHOWN: usize = 50;
+    for i in plan.report.issues.iter().take(ISSUES_SHOWN) {
+        let _ = writeln!(s, "{i}");
+    }
+    if plan.report.issues.len() > ISSUES_SHOWN {
+        let _ = writeln!(
+            s,
+            "… and {} more issues (--format json lists them all)",
+            plan.report.issues.len() - ISSUES_SHOWN
+        );
+    }
+    if plan.ok {
+        let _ = writeln!(s, "OK: the plan writes {} rows", plan.writes());
+    } else {
+        let _ = writeln!(s, "FAILED: the plan cannot be applied as it is (see the errors above)");
+    }
+    if let Some(p) = saved {
+        let _ = writeln!(
+            s,
+            "Saved to {}: apply it with registrar import --plan {} --execute",
+            p.display(),
+            p.display()
+        );
+    }
+    s
+}
+
+fn more(s: &mut String, n: usize) {
+    if n > PLAN_SHOWN {
+        s.push_str(&format!("  … and {} more (--format json lists them all)\n", n - PLAN_SHOWN));
+    }
+}

@@ -228,6 +228,36 @@ impl HashPipeline {
 }
 
 impl HashPipeline {
+    /// Like [`HashPipeline::submit`] for an account that has a hash already: when `stored`
+    /// verifies `password`, the result is `stored` itself (the account is never re-hashed);
+    /// otherwise `password` is hashed.
+    pub fn submit_unless_verifies(&self, slot: u32, password: Password, stored: String) {
+        self.submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tx = self.tx.clone();
+        let cancelled = self.cancelled.clone();
+        let job = move || {
+            if cancelled.load(std::sync::atomic::Ordering::Acquire) {
+                drop(password);
+                let _ = tx.send((slot, Err(HashError::Cancelled)));
+                return;
+            }
+            let r = if verify_password(password.expose_secret(), &stored) {
+                Ok(stored)
+            } else {
+                hash_with_thread_memory(password.expose_secret().as_bytes()).map_err(|e| {
+                    HashError::Refused(format!("argon2 refused to hash a password: {e}"))
+                })
+            };
+            drop(password);
+            let _ = tx.send((slot, r));
+        };
+        match pool() {
+            Some(p) => p.spawn(job),
+            None => rayon::spawn(job),
+        }
+    }
+
     /// Cancels the jobs not started yet (their passwords are dropped unhashed and their
     /// results are [`HashError::Cancelled`]): used when the run can no longer succeed. Writes
     /// the caller made before cancelling (the run's `failed` flag) are visible to whoever

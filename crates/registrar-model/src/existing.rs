@@ -1,23 +1,263 @@
-//! What the database already holds, as the validation pass needs it.
+//! What the database already holds, as the validation pass needs it, and what a row of the
+//! files changes in it ([`RowChange`]).
 
-use crate::Role;
+use crate::{AttendanceStatus, CourseStatus, LetterGrade, Role};
 use chrono::NaiveDate;
-use std::collections::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
-/// The natural keys already in the database, so that `already-exists` can be reported and
-/// references can resolve against database rows. Keys are normalised as the rules normalise
-/// them: emails lower-case, course codes upper-case. `registrar-db` reads it, `registrar-rules`
+/// One row the database holds: its values, and whether an earlier Registrar import created or
+/// last changed it (`imported`). Rows of unknown origin (made by hand in the SMS, the adopted
+/// database's own rows, the training data) are never removed by a sync without `--sync-all`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    /// The stored values (besides the natural key).
+    pub values: T,
+    /// True when an earlier import created or last changed the row.
+    pub imported: bool,
+}
+
+impl<T> Stored<T> {
+    /// A stored row of unknown origin.
+    pub fn new(values: T) -> Stored<T> {
+        Stored {
+            values,
+            imported: false,
+        }
+    }
+
+    /// A stored row an earlier import created or last changed.
+    pub fn imported(values: T) -> Stored<T> {
+        Stored {
+            values,
+            imported: true,
+        }
+    }
+}
+
+/// A user as stored (the key is the lower-case email).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// Role (an SMS role Registrar does not know reads as a viewer, never a student).
+    pub role: Role,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Active account.
+    pub is_active: bool,
+    /// The stored password hash (compared, never shown).
+    pub password_hash: String,
+}
+
+impl StoredUser {
+    /// A user with `role` and empty other values (tests and callers that know only the role).
+    pub fn with_role(role: Role) -> StoredUser {
+        StoredUser {
+            role,
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: true,
+            password_hash: String::new(),
+        }
+    }
+}
+
+/// A course as stored (the key is the upper-case course code).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCourse {
+    /// Name.
+    pub course_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Semester.
+    pub semester: Option<String>,
+    /// Credits.
+    pub credits: Option<i32>,
+    /// Status (an unknown stored status reads as `inactive`).
+    pub status: CourseStatus,
+}
+
+impl Default for StoredCourse {
+    fn default() -> Self {
+        StoredCourse {
+            course_name: String::new(),
+            description: None,
+            semester: None,
+            credits: None,
+            status: CourseStatus::Active,
+        }
+    }
+}
+
+/// A grade as stored (the key is student, course and assessment).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StoredGrade {
+    /// Score, 0–100.
+    pub score: Option<f64>,
+    /// Letter grade.
+    pub letter_grade: Option<LetterGrade>,
+    /// Day graded.
+    pub graded_on: Option<NaiveDate>,
+}
+
+/// The natural keys already in the database with their stored values, so that a row of the
+/// files can be found new, unchanged or changed, `already-exists` reported for a row that
+/// differs, references resolved against database rows, and a sync can find what the export no
+/// longer holds. Keys are normalised as the rules normalise them: emails lower-case, course
+/// codes upper-case, assessments lower-case. `registrar-db` reads it, `registrar-rules`
 /// validates against it.
 #[derive(Debug, Clone, Default)]
 pub struct Existing {
-    /// email → role of each user in the database.
-    pub users: HashMap<String, Role>,
-    /// Course codes in the database.
-    pub courses: HashSet<String>,
-    /// (student email, course code) of each enrollment in the database.
-    pub enrollments: HashSet<(String, String)>,
-    /// (student email, course code, assessment) of each grade in the database.
-    pub grades: HashSet<(String, String, String)>,
-    /// (student email, course code, date) of each attendance row in the database.
-    pub attendance: HashSet<(String, String, NaiveDate)>,
+    /// Users by email.
+    pub users: HashMap<String, Stored<StoredUser>>,
+    /// Courses by code.
+    pub courses: HashMap<String, Stored<StoredCourse>>,
+    /// Enrollment date of each (student email, course code) in the database.
+    pub enrollments: HashMap<(String, String), Stored<Option<NaiveDate>>>,
+    /// Each grade by (student email, course code, assessment).
+    pub grades: HashMap<(String, String, String), Stored<StoredGrade>>,
+    /// Status of each (student email, course code, date) attendance row (`None`: a status
+    /// Registrar does not know, which no file value equals).
+    pub attendance: HashMap<(String, String, NaiveDate), Stored<Option<AttendanceStatus>>>,
+    /// A digest of every stored value read (hex; empty when not computed), so a saved plan can
+    /// tell that the database changed since it was made.
+    pub digest: String,
+}
+
+impl Existing {
+    /// Rows held of `entity`.
+    pub fn rows(&self, entity: crate::Entity) -> u64 {
+        use crate::Entity::*;
+        (match entity {
+            Users => self.users.len(),
+            Courses => self.courses.len(),
+            Enrollments => self.enrollments.len(),
+            Grades => self.grades.len(),
+            Attendance => self.attendance.len(),
+        }) as u64
+    }
+}
+
+/// One field a row changes: `old` → `new` as stored text (`None` for a password: a plan says
+/// only that it changes, never what it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Column name.
+    pub field: String,
+    /// Stored value (`None`: hidden, or NULL).
+    pub old: Option<String>,
+    /// Value of the file (`None`: hidden, or NULL).
+    pub new: Option<String>,
+}
+
+impl FieldChange {
+    /// A change of `field` from `old` to `new`.
+    pub fn new(field: &str, old: Option<String>, new: Option<String>) -> FieldChange {
+        FieldChange {
+            field: field.to_owned(),
+            old,
+            new,
+        }
+    }
+
+    /// True for the password (its values are never shown).
+    pub fn is_password(&self) -> bool {
+        self.field == "password"
+    }
+}
+
+impl std::fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_password() {
+            return f.write_str("password changes");
+        }
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(empty)".into());
+        write!(f, "{}: {} → {}", self.field, show(&self.old), show(&self.new))
+    }
+}
+
+/// The natural key of a row, normalised (emails lower-case, course codes upper-case,
+/// assessments lower-case): how a plan names a row, and what a sync removes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NaturalKey {
+    /// A user by email.
+    User(String),
+    /// A course by code.
+    Course(String),
+    /// An enrollment by student email and course code.
+    Enrollment(String, String),
+    /// A grade by student email, course code and assessment.
+    Grade(String, String, String),
+    /// An attendance row by student email, course code and date.
+    Attendance(String, String, NaiveDate),
+}
+
+impl NaturalKey {
+    /// The entity the key belongs to.
+    pub fn entity(&self) -> crate::Entity {
+        match self {
+            NaturalKey::User(_) => crate::Entity::Users,
+            NaturalKey::Course(_) => crate::Entity::Courses,
+            NaturalKey::Enrollment(..) => crate::Entity::Enrollments,
+            NaturalKey::Grade(..) => crate::Entity::Grades,
+            NaturalKey::Attendance(..) => crate::Entity::Attendance,
+        }
+    }
+
+    /// The key of a record.
+    pub fn of(record: &crate::Record) -> NaturalKey {
+        use crate::Record;
+        match record {
+            Record::User(u) => NaturalKey::User(u.email.as_str().to_lowercase()),
+            Record::Course(c) => NaturalKey::Course(c.course_code.as_str().to_uppercase()),
+            Record::Enrollment(e) => NaturalKey::Enrollment(
+                e.student_email.as_str().to_lowercase(),
+                e.course_code.as_str().to_uppercase(),
+            ),
+            Record::Grade(g) => NaturalKey::Grade(
+                g.student_email.as_str().to_lowercase(),
+                g.course_code.as_str().to_uppercase(),
+                g.assessment.clone(),
+            ),
+            Record::Attendance(a) => NaturalKey::Attendance(
+                a.student_email.as_str().to_lowercase(),
+                a.course_code.as_str().to_uppercase(),
+                a.date,
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for NaturalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NaturalKey::User(e) => f.write_str(e),
+            NaturalKey::Course(c) => f.write_str(c),
+            NaturalKey::Enrollment(e, c) => write!(f, "{e} in {c}"),
+            NaturalKey::Grade(e, c, a) => write!(f, "{e} in {c} ({a})"),
+            NaturalKey::Attendance(e, c, d) => write!(f, "{e} in {c} on {d}"),
+        }
+    }
+}
+
+/// What a valid row of the files does to the database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowChange {
+    /// Its key is not in the database: the row is inserted.
+    New,
+    /// The database holds the row with the same values: nothing is written.
+    Unchanged,
+    /// The database holds the key with other values, and `--on-existing update` updates them.
+    Changed(Vec<FieldChange>),
+    /// The database holds the key with other values, and `--on-existing skip` leaves it.
+    Skipped,
+}
+
+impl RowChange {
+    /// True when the key is in the database.
+    pub fn existing(&self) -> bool {
+        !matches!(self, RowChange::New)
+    }
 }

@@ -121,6 +121,15 @@ issue_codes! {
     InvalidCharacter => "invalid-character",
     /// A password begins or ends with whitespace; it is kept exactly as written (a warning).
     PasswordWhitespace => "password-whitespace",
+    /// A sync or update would remove or change more than `--max-changes` percent of an
+    /// entity's rows; nothing is written until the operator approves it.
+    TooManyChanges => "too-many-changes",
+    /// `--sync-all` would remove rows that no Registrar import made (made by hand in the SMS,
+    /// the adopted database's own); nothing is written without `--yes`.
+    UnknownOrigin => "unknown-origin",
+    /// A sync removes nothing of an entity whose file was not read completely and cleanly (a
+    /// warning: the rows stay).
+    SyncIncomplete => "sync-incomplete",
 }
 
 impl fmt::Display for IssueCode {
@@ -299,7 +308,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 32);
+        assert_eq!(IssueCode::ALL.len(), 35);
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct FileSummary {
     pub updated: u64,
     /// Rows skipped because their key was already in the database.
     pub skipped: u64,
+    /// Rows the database already holds with the same values: nothing written.
+    #[serde(default)]
+    pub unchanged: u64,
 }
 
 impl FileSummary {
@@ -72,6 +75,7 @@ impl FileSummary {
             inserted: 0,
             updated: 0,
             skipped: 0,
+            unchanged: 0,
         }
     }
 }
@@ -95,6 +99,20 @@ pub struct SuppressedIssues {
     pub count: u64,
 }
 
+/// What a sync removed of one entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityRemoved {
+    /// The entity.
+    pub entity: Entity,
+    /// Rows removed: enrollments, grades and attendance deleted, users deactivated, courses
+    /// set inactive (0 when the run did not commit).
+    pub removed: u64,
+    /// Rows the export no longer holds that were kept because no import made them (made by
+    /// hand in the SMS, the adopted database's own, the training data); `--sync-all` removes
+    /// them too.
+    pub kept_unknown_origin: u64,
+}
+
 /// The result of a validation or import run: per-file counts and every issue.
 ///
 /// Serialises to the JSON of SPEC §3, plus `suppressed` when a file has more than
@@ -116,6 +134,11 @@ pub struct Report {
     pub suppressed: Vec<SuppressedIssues>,
     /// Wall time of the run.
     pub duration_ms: u64,
+    /// With `--sync`: per entity, the rows the export no longer holds that were removed
+    /// (deleted or deactivated), and those kept because no import made them. Absent from the
+    /// JSON when the run did not sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<EntityRemoved>,
     /// Issues pushed so far per (file, code).
     #[serde(skip)]
     seen: std::collections::HashMap<(String, IssueCode), usize>,
@@ -131,6 +154,7 @@ impl Report {
             issues: Vec::new(),
             suppressed: Vec::new(),
             duration_ms: 0,
+            removed: Vec::new(),
             seen: std::collections::HashMap::new(),
         }
     }

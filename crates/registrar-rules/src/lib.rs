@@ -99,7 +99,9 @@
 #![deny(missing_docs)]
 
 pub use registrar_model::Existing;
-use registrar_model::{Entity, Issue, OnExisting, Record, Report, RowSource, Value};
+use registrar_model::{
+    Entity, Issue, NaturalKey, OnExisting, Record, Report, RowChange, RowSource, Value,
+};
 
 pub mod parse;
 pub mod password;
@@ -117,6 +119,9 @@ pub struct ValidationOptions {
     pub on_existing: OnExisting,
     /// What the database holds; `None` validates the files alone.
     pub existing: Option<Existing>,
+    /// Compare passwords of rows already in the database too (`--update-passwords`); without
+    /// it an existing account's password is never changed, whatever the file says.
+    pub update_passwords: bool,
 }
 
 /// How one row ended.
@@ -128,9 +133,10 @@ pub enum RowOutcome<'a> {
         row: u64,
         /// The typed record.
         record: Record,
-        /// True when its natural key is already in the database (only possible with
-        /// `OnExisting::Skip` or `OnExisting::Update`; with `Error` the row is invalid).
-        existing: bool,
+        /// What it does to the database: new, unchanged, changed (with
+        /// `OnExisting::Update`) or skipped (with `OnExisting::Skip`); with `OnExisting::Error`
+        /// a row that differs from the stored one is invalid (`already-exists`).
+        change: RowChange,
     },
     /// The row has at least one error.
     Invalid {
@@ -168,5 +174,12 @@ impl Validator {
         sink: &mut dyn FnMut(RowOutcome<'_>),
     ) -> Result<(), registrar_model::ReadError> {
         self.inner.validate_source(entity, source, report, sink)
+    }
+
+    /// The database rows of `entity` that no row of the files validated so far named: what a
+    /// sync removes. Each comes with whether an earlier import created or last changed it
+    /// (rows of unknown origin are kept unless `--sync-all`). Sorted by key.
+    pub fn unclaimed(&self, entity: Entity) -> Vec<(NaturalKey, bool)> {
+        self.inner.unclaimed(entity)
     }
 }

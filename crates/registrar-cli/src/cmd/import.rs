@@ -1,7 +1,7 @@
 //! `validate` and `import`.
 
 use super::Verdict;
-use crate::args::{ImportArgs, InputArgs, ValidateArgs};
+use crate::args::{ImportArgs, InputArgs, PlanArgs, ValidateArgs};
 use crate::progress;
 use crate::render::{self, OutputFormat};
 use anyhow::Context;
@@ -35,16 +35,29 @@ pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verd
 
 /// `registrar import`.
 pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict> {
-    let input = input_of(&a.input, a.entity)?;
-    let settings = ImportSettings {
-        execute: a.mode.execute,
-        on_existing: a.on_existing.into(),
-        skip_invalid: a.skip_invalid,
-        rejects_dir: a.rejects,
-        reader: a.reader.options(),
-        progress: progress::bars(a.format == OutputFormat::Human),
+    let progress = progress::bars(a.format == OutputFormat::Human);
+    let outcome = if let Some(plan) = &a.input.plan {
+        anyhow::ensure!(
+            a.mode.execute,
+            "--plan applies a saved plan: give --execute (the plan itself is what --validate would show)"
+        );
+        let plan = registrar::plan::read_plan(plan)?;
+        session.apply_plan(&a.db.database, &plan, progress).await?
+    } else {
+        let input = input_of(&a.input.input_args(), a.entity)?;
+        let settings = ImportSettings {
+            execute: a.mode.execute,
+            on_existing: a.on_existing.into(),
+            skip_invalid: a.skip_invalid,
+            rejects_dir: a.rejects,
+            reader: a.reader.options(),
+            progress,
+            update_passwords: a.changes.update_passwords,
+            sync: a.changes.sync_mode(),
+            max_changes: a.changes.max_changes,
+        };
+        session.import(&a.db.database, &input, &settings).await?
     };
-    let outcome = session.import(&a.db.database, &input, &settings).await?;
     if let Some(path) = &a.html.report {
         let command = if a.mode.execute {
             "import --execute"
@@ -58,4 +71,28 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
     }
     render::print_report(&outcome.report, a.format);
     Ok(outcome.ok.into())
+}
+
+/// `registrar plan`.
+pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
+    let input = input_of(&a.input, a.entity)?;
+    let settings = ImportSettings {
+        execute: false,
+        on_existing: a.on_existing.into(),
+        reader: a.reader.options(),
+        progress: progress::bars(a.format == OutputFormat::Human),
+        update_passwords: a.changes.update_passwords,
+        sync: a.changes.sync_mode(),
+        max_changes: a.changes.max_changes,
+        ..ImportSettings::default()
+    };
+    let plan = session.plan(&a.db.database, &input, &settings).await?;
+    if let Some(out) = &a.out {
+        registrar::plan::write_plan(&plan, out)?;
+    }
+    match a.format {
+        OutputFormat::Json => println!("{}", render::json(&plan)),
+        OutputFormat::Human => print!("{}", render::plan_summary(&plan, a.out.as_deref())),
+    }
+    Ok(plan.ok.into())
 }

@@ -19,8 +19,15 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
         .backup_dir(&a.backup_dir)
         .clean_training_data(a.clean_training_data)
         .force_password_reset(a.force_password_reset)
+        .on_existing(a.on_existing.into())
+        .update_passwords(a.changes.update_passwords)
+        .sync(a.changes.sync_mode())
         .progress(progress::bars(human))
         .step_log(step_log);
+    let migration = match a.changes.max_changes {
+        Some(pct) => migration.max_changes(pct),
+        None => migration,
+    };
     let outcome = if a.mode.execute {
         migration.run_runbook().await?
     } else {

@@ -6,8 +6,10 @@ use crate::Conn;
 use crate::{Database, Result};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use registrar_model::Existing;
-use registrar_model::Role;
+use registrar_model::{
+    AttendanceStatus, CourseStatus, Existing, LetterGrade, Role, Stored, StoredCourse,
+    StoredGrade, StoredUser,
+};
 use std::collections::HashMap;
 
 /// Natural key → id of the users and courses in the database (and, during an import, of the
@@ -40,75 +42,204 @@ impl Need {
     };
 }
 
-const USERS: &str = "SELECT id, email, role FROM users";
-const COURSES: &str = "SELECT id, course_code FROM courses";
-const ENROLLMENTS: &str = "SELECT u.email, c.course_code FROM enrollments e \
-     JOIN users u ON u.id = e.student_id JOIN courses c ON c.id = e.course_id";
-const GRADES: &str = "SELECT u.email, c.course_code, g.assessment FROM grades g \
-     JOIN users u ON u.id = g.student_id JOIN courses c ON c.id = g.course_id";
-const ATTENDANCE: &str = "SELECT u.email, c.course_code, a.attendance_date FROM attendances a \
-     JOIN users u ON u.id = a.student_id JOIN courses c ON c.id = a.course_id";
+/// `imported` of a row of `t` (alias `x`): an earlier import created or last changed it.
+macro_rules! origin {
+    ($t:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM registrar_row_origins o WHERE o.table_name = '",
+            $t,
+            "' AND x.id BETWEEN o.first_id AND o.last_id)"
+        )
+    };
+}
+
+const USERS: &str = concat!(
+    "SELECT x.id, x.email, x.role, x.first_name, x.last_name, x.is_active, x.password_hash, ",
+    origin!("users"),
+    " FROM users x"
+);
+const COURSES: &str = concat!(
+    "SELECT x.id, x.course_code, x.course_name, x.description, x.semester, x.credits, x.status, ",
+    origin!("courses"),
+    " FROM courses x"
+);
+const ENROLLMENTS: &str = concat!(
+    "SELECT u.email, c.course_code, x.enrollment_date, ",
+    origin!("enrollments"),
+    " FROM enrollments x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+);
+const GRADES: &str = concat!(
+    "SELECT u.email, c.course_code, x.assessment, x.score, x.letter_grade, x.graded_on, ",
+    origin!("grades"),
+    " FROM grades x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+);
+const ATTENDANCE: &str = concat!(
+    "SELECT u.email, c.course_code, x.attendance_date, x.status, ",
+    origin!("attendances"),
+    " FROM attendances x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+);
+const COURSE_IDS: &str = "SELECT id, course_code FROM courses";
 
 /// A role as stored; an SMS role Registrar does not know counts as a viewer (never a student).
 fn role_of(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Viewer)
 }
 
+/// An order-independent digest of the rows read: per table the row count and the wrapping sum
+/// of each row's 64-bit FxHash (fast enough for millions of rows; it detects change, it is not
+/// a cryptographic commitment). Hex, one `count:sum` per table.
+#[derive(Default)]
+struct Digest {
+    parts: Vec<(u64, u64)>,
+}
+
+impl Digest {
+    fn table(&mut self) {
+        self.parts.push((0, 0));
+    }
+    fn add(&mut self, row: impl std::hash::Hash) {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        row.hash(&mut h);
+        if let Some(p) = self.parts.last_mut() {
+            p.0 += 1;
+            p.1 = p.1.wrapping_add(h.finish());
+        }
+    }
+    fn finish(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(n, s)| format!("{n}:{s:016x}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+type UserRowDb = (i64, String, String, String, String, bool, String, bool);
+type CourseRowDb = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    String,
+    bool,
+);
+type GradeRowDb = (
+    String,
+    String,
+    String,
+    Option<f64>,
+    Option<String>,
+    Option<NaiveDate>,
+    bool,
+);
+
+fn stored<T>(values: T, imported: bool) -> Stored<T> {
+    Stored { values, imported }
+}
+
 macro_rules! read_all {
-    ($conn:expr, $existing:expr, $ids:expr, $need:expr) => {{
+    ($conn:expr, $existing:expr, $ids:expr, $need:expr, $digest:expr) => {{
         let conn = $conn;
-        let mut rows = sqlx::query_as::<_, (i64, String, String)>(USERS).fetch(&mut *conn);
-        while let Some((id, email, role)) = rows.try_next().await? {
+        $digest.table();
+        let mut rows = sqlx::query_as::<_, UserRowDb>(USERS).fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            $digest.add(&r);
+            let (id, email, role, first_name, last_name, is_active, password_hash, imported) = r;
             let email = email.to_lowercase();
-            $existing.users.insert(email.clone(), role_of(&role));
+            let user = StoredUser {
+                role: role_of(&role),
+                first_name,
+                last_name,
+                is_active,
+                password_hash,
+            };
+            $existing.users.insert(email.clone(), stored(user, imported));
             $ids.users.insert(email, id);
         }
         drop(rows);
-        let mut rows = sqlx::query_as::<_, (i64, String)>(COURSES).fetch(&mut *conn);
-        while let Some((id, code)) = rows.try_next().await? {
+        $digest.table();
+        let mut rows = sqlx::query_as::<_, CourseRowDb>(COURSES).fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            $digest.add(&r);
+            let (id, code, course_name, description, semester, credits, status, imported) = r;
             let code = code.to_uppercase();
-            $existing.courses.insert(code.clone());
+            let course = StoredCourse {
+                course_name,
+                description,
+                semester,
+                credits,
+                status: CourseStatus::parse(&status).unwrap_or(CourseStatus::Inactive),
+            };
+            $existing.courses.insert(code.clone(), stored(course, imported));
             $ids.courses.insert(code, id);
         }
         drop(rows);
         if $need.enrollments {
-            let mut rows = sqlx::query_as::<_, (String, String)>(ENROLLMENTS).fetch(&mut *conn);
-            while let Some((e, c)) = rows.try_next().await? {
+            $digest.table();
+            let mut rows = sqlx::query_as::<_, (String, String, Option<NaiveDate>, bool)>(
+                ENROLLMENTS,
+            )
+            .fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                $digest.add(&r);
+                let (e, c, d, imported) = r;
                 $existing
                     .enrollments
-                    .insert((e.to_lowercase(), c.to_uppercase()));
+                    .insert((e.to_lowercase(), c.to_uppercase()), stored(d, imported));
             }
         }
         if $need.grades {
-            let mut rows = sqlx::query_as::<_, (String, String, String)>(GRADES).fetch(&mut *conn);
-            while let Some((e, c, a)) = rows.try_next().await? {
-                $existing
-                    .grades
-                    .insert((e.to_lowercase(), c.to_uppercase(), a));
+            $digest.table();
+            let mut rows = sqlx::query_as::<_, GradeRowDb>(GRADES).fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                $digest.add((&r.0, &r.1, &r.2, r.3.map(f64::to_bits), &r.4, r.5, r.6));
+                let (e, c, a, score, letter, graded_on, imported) = r;
+                let grade = StoredGrade {
+                    score,
+                    letter_grade: letter.as_deref().and_then(LetterGrade::parse),
+                    graded_on,
+                };
+                $existing.grades.insert(
+                    (e.to_lowercase(), c.to_uppercase(), a.to_lowercase()),
+                    stored(grade, imported),
+                );
             }
         }
         if $need.attendance {
+            $digest.table();
             let mut rows =
-                sqlx::query_as::<_, (String, String, NaiveDate)>(ATTENDANCE).fetch(&mut *conn);
-            while let Some((e, c, d)) = rows.try_next().await? {
-                $existing
-                    .attendance
-                    .insert((e.to_lowercase(), c.to_uppercase(), d));
+                sqlx::query_as::<_, (String, String, NaiveDate, String, bool)>(ATTENDANCE)
+                    .fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                $digest.add(&r);
+                let (e, c, d, status, imported) = r;
+                // An SMS status Registrar does not know (None) never equals a file's.
+                let status = AttendanceStatus::parse(&status);
+                $existing.attendance.insert(
+                    (e.to_lowercase(), c.to_uppercase(), d),
+                    stored(status, imported),
+                );
             }
         }
     }};
 }
 
-/// Reads the natural keys and ids through `conn` (inside the import's transaction).
+/// Reads the natural keys, stored values and ids through `conn` (inside the import's
+/// transaction).
 pub async fn read_existing(conn: &mut Conn<'_>, need: Need) -> Result<(Existing, KnownIds)> {
     let mut existing = Existing::default();
     let mut ids = KnownIds::default();
+    let mut digest = Digest::default();
     match conn {
         #[cfg(feature = "postgres")]
-        Conn::Pg(c) => read_all!(&mut **c, existing, ids, need),
+        Conn::Pg(c) => read_all!(&mut **c, existing, ids, need, digest),
         #[cfg(feature = "sqlite")]
-        Conn::Sqlite(c) => read_all!(&mut **c, existing, ids, need),
+        Conn::Sqlite(c) => read_all!(&mut **c, existing, ids, need, digest),
     }
+    existing.digest = digest.finish();
     Ok((existing, ids))
 }
 
@@ -139,9 +270,9 @@ pub(crate) async fn refresh_users(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Re
 pub(crate) async fn refresh_courses(conn: &mut Conn<'_>, ids: &mut KnownIds) -> Result<()> {
     let rows: Vec<(i64, String)> = match conn {
         #[cfg(feature = "postgres")]
-        Conn::Pg(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
+        Conn::Pg(c) => sqlx::query_as(COURSE_IDS).fetch_all(&mut **c).await?,
         #[cfg(feature = "sqlite")]
-        Conn::Sqlite(c) => sqlx::query_as(COURSES).fetch_all(&mut **c).await?,
+        Conn::Sqlite(c) => sqlx::query_as(COURSE_IDS).fetch_all(&mut **c).await?,
     };
     ids.courses = rows
         .into_iter()

@@ -19,11 +19,13 @@
 mod existing;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod remove;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod writer;
 
 pub use existing::{load_existing, load_existing_with_ids, read_existing, KnownIds, Need};
+pub use remove::Removed;
 pub use writer::Loader;
 
 pub use registrar_model::Existing;

@@ -34,8 +34,10 @@ impl Loader<'_, '_> {
             pending_users,
             copy_buf,
             progress,
+            updated,
             ..
         } = self;
+        let updated = &mut updated[entity as usize];
         // The write phase counts the rows sorted into the COPY (or the updates) so far.
         let written = |c: &FileCounts| c.inserted + c.updated + c.skipped;
         let mut reported: u64 = 0;
@@ -93,7 +95,8 @@ impl Loader<'_, '_> {
                 copy.finish().await?;
             }
             if updates.len() >= PG_UPDATE_ROWS || (ended && updates.len() > 0) {
-                pg_update(conn, &updates).await?;
+                let ids = pg_update(conn, &updates).await?;
+                updated.extend(ids);
                 updates.clear();
             }
             if ended {
@@ -282,15 +285,16 @@ pub(super) async fn pg_copy(
     Ok(())
 }
 
-pub(super) async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Result<()> {
-    match rows {
+/// Runs the updates; returns the ids of the rows updated (the run records them as its own).
+pub(super) async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Result<Vec<i64>> {
+    let ids: Vec<(i64,)> = match rows {
         Rows::Users(v) => {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE users AS u SET role = v.role, first_name = v.first_name, \
                  last_name = v.last_name, is_active = v.is_active, \
                  password_hash = COALESCE(v.password_hash, u.password_hash), updated_at = now() \
                  FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[]) \
-                 AS v(id, role, first_name, last_name, is_active, password_hash) WHERE u.id = v.id",
+                 AS v(id, role, first_name, last_name, is_active, password_hash) WHERE u.id = v.id RETURNING u.id",
             )
             .bind(v.iter().map(|u| u.id).collect::<Vec<_>>())
             .bind(v.iter().map(|u| u.role).collect::<Vec<_>>())
@@ -298,15 +302,15 @@ pub(super) async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Res
             .bind(v.iter().map(|u| u.last_name.as_str()).collect::<Vec<_>>())
             .bind(v.iter().map(|u| u.is_active).collect::<Vec<_>>())
             .bind(v.iter().map(|u| u.password_hash.as_deref()).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+            .fetch_all(&mut *conn)
+            .await?
         }
         Rows::Courses(v) => {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE courses AS c SET course_name = v.n, description = v.d, semester = v.s, \
                  credits = v.cr, status = v.st, updated_at = now() \
                  FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) \
-                 AS v(id, n, d, s, cr, st) WHERE c.id = v.id",
+                 AS v(id, n, d, s, cr, st) WHERE c.id = v.id RETURNING c.id",
             )
             .bind(v.iter().map(|r| r.id).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c.course_name.as_str()).collect::<Vec<_>>())
@@ -314,27 +318,27 @@ pub(super) async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Res
             .bind(v.iter().map(|r| r.c.semester.as_deref()).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c.credits).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c.status.as_str()).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+            .fetch_all(&mut *conn)
+            .await?
         }
         Rows::Enrollments(v) => {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE enrollments AS e SET enrollment_date = v.d \
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::date[]) AS v(s, c, d) \
-                 WHERE e.student_id = v.s AND e.course_id = v.c",
+                 WHERE e.student_id = v.s AND e.course_id = v.c RETURNING e.id",
             )
             .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.date).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+            .fetch_all(&mut *conn)
+            .await?
         }
         Rows::Grades(v) => {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE grades AS g SET score = v.sc, letter_grade = v.l, graded_on = v.go \
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::date[]) \
                  AS v(s, c, a, sc, l, go) \
-                 WHERE g.student_id = v.s AND g.course_id = v.c AND lower(trim(g.assessment)) = v.a",
+                 WHERE g.student_id = v.s AND g.course_id = v.c AND lower(trim(g.assessment)) = v.a RETURNING g.id",
             )
             .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
@@ -342,24 +346,24 @@ pub(super) async fn pg_update(conn: &mut sqlx::PgConnection, rows: &Rows) -> Res
             .bind(v.iter().map(|r| r.score).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.letter).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.graded_on).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+            .fetch_all(&mut *conn)
+            .await?
         }
         Rows::Attendance(v) => {
-            sqlx::query(
+            sqlx::query_as(
                 "UPDATE attendances AS a SET status = v.st \
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::date[], $4::text[]) AS v(s, c, d, st) \
-                 WHERE a.student_id = v.s AND a.course_id = v.c AND a.attendance_date = v.d",
+                 WHERE a.student_id = v.s AND a.course_id = v.c AND a.attendance_date = v.d RETURNING a.id",
             )
             .bind(v.iter().map(|r| r.s).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.c).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.date).collect::<Vec<_>>())
             .bind(v.iter().map(|r| r.status).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+            .fetch_all(&mut *conn)
+            .await?
         }
-    }
-    Ok(())
+    };
+    Ok(ids.into_iter().map(|(id,)| id).collect())
 }
 
 #[cfg(test)]

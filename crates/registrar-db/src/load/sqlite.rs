@@ -74,7 +74,12 @@ pub(super) async fn sqlite_insert(conn: &mut sqlx::SqliteConnection, rows: &Rows
     Ok(())
 }
 
-pub(super) async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows) -> Result<()> {
+/// Runs the updates; returns the ids of the rows updated (the run records them as its own).
+pub(super) async fn sqlite_update(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &Rows,
+) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = Vec::new();
     use sqlx::QueryBuilder;
     let per = SQLITE_MAX_BINDS / rows.columns();
     // `UPDATE ... FROM (VALUES ...) AS v`: the VALUES columns are named column1, column2, ...
@@ -84,7 +89,9 @@ pub(super) async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows
                 let mut q: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new($head);
                 q.push_values(chunk, |mut $b, $r| $body);
                 q.push($tail);
-                q.build().execute(&mut *conn).await?;
+                q.push(" RETURNING id");
+                let got: Vec<(i64,)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                ids.extend(got.into_iter().map(|(id,)| id));
             }
         };
     }
@@ -159,5 +166,5 @@ pub(super) async fn sqlite_update(conn: &mut sqlx::SqliteConnection, rows: &Rows
             }
         ),
     }
-    Ok(())
+    Ok(ids)
 }

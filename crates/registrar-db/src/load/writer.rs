@@ -99,6 +99,15 @@ impl Rows {
             Entity::Attendance => Rows::Attendance(Vec::new()),
         }
     }
+    pub(super) fn entity(&self) -> Entity {
+        match self {
+            Rows::Users(_) => Entity::Users,
+            Rows::Courses(_) => Entity::Courses,
+            Rows::Enrollments(_) => Entity::Enrollments,
+            Rows::Grades(_) => Entity::Grades,
+            Rows::Attendance(_) => Entity::Attendance,
+        }
+    }
     pub(super) fn len(&self) -> usize {
         match self {
             Rows::Users(v) => v.len(),
@@ -153,6 +162,8 @@ pub struct Loader<'c, 'a> {
     /// Set when the hashes were cancelled (the reading side found the run cannot commit):
     /// nothing more is written, the channel is only drained.
     pub(super) abandoned: bool,
+    /// Ids of the rows updated, per entity (in [`Entity`] order).
+    pub(super) updated: [Vec<i64>; 5],
 }
 
 pub(super) fn unresolved(what: &str, key: &str) -> Error {
@@ -184,6 +195,7 @@ impl<'c, 'a> Loader<'c, 'a> {
             progress,
             copy_buf: Vec::new(),
             abandoned: false,
+            updated: Default::default(),
         }
     }
 
@@ -432,12 +444,20 @@ impl<'c, 'a> Loader<'c, 'a> {
     }
 
     async fn update(&mut self, rows: &Rows) -> Result<()> {
-        match &mut *self.conn {
+        let ids = match &mut *self.conn {
             #[cfg(feature = "postgres")]
-            Conn::Pg(c) => super::postgres::pg_update(c, rows).await,
+            Conn::Pg(c) => super::postgres::pg_update(c, rows).await?,
             #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => super::sqlite::sqlite_update(c, rows).await,
-        }
+            Conn::Sqlite(c) => super::sqlite::sqlite_update(c, rows).await?,
+        };
+        let entity = rows.entity();
+        self.updated[entity as usize].extend(ids);
+        Ok(())
+    }
+
+    /// The ids of the rows this run updated, per entity (in [`Entity`] order).
+    pub fn updated_ids(&self) -> &[Vec<i64>; 5] {
+        &self.updated
     }
 }
 

@@ -6,10 +6,11 @@ use super::row::RowCx;
 use super::State;
 use crate::parse::{self, quote};
 use chrono::Datelike;
-use registrar_model::{Attendance, Record};
+use registrar_model::{Attendance, Record, RowChange};
+use super::changes;
 
 impl State {
-    pub(super) fn check_attendance(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    pub(super) fn check_attendance(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
         let date = rc.required(col::A_DATE, parse::date);
         let status = rc.required(col::A_STATUS, parse::attendance_status);
@@ -31,21 +32,32 @@ impl State {
                 .entry((student.0, cid, day))
                 .or_default(),
         };
-        match claim_key(self.on_existing, &self.files, slot, rc, || {
-            format!(
-                "the attendance of {} in {} on {date}",
-                quote(email.as_str()),
-                quote(code.as_str())
-            )
-        }) {
-            Ok(existing) => Some((
+        let stored = &self.db_attendance;
+        match claim_key(
+            self.on_existing,
+            &self.files,
+            slot,
+            rc,
+            || {
+                format!(
+                    "the attendance of {} in {} on {date}",
+                    quote(email.as_str()),
+                    quote(code.as_str())
+                )
+            },
+            |db| match stored.get(db as usize) {
+                Some(s) => changes::attendance(s.values, status),
+                None => Vec::new(),
+            },
+        ) {
+            Ok(change) => Some((
                 Record::Attendance(Attendance {
                     student_email: email,
                     course_code: code,
                     date,
                     status,
                 }),
-                existing,
+                change,
             )),
             Err((c, m)) => {
                 rc.push(col::STUDENT, c, m);

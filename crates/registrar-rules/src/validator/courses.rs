@@ -5,10 +5,11 @@ use super::row::RowCx;
 use super::State;
 use super::{MAX_COURSE_NAME_LEN, MAX_DESCRIPTION_LEN, MAX_SEMESTER_LEN};
 use crate::parse::{self, quote};
-use registrar_model::{Course, CourseStatus, Record};
+use registrar_model::{Course, CourseStatus, Record, RowChange};
+use super::changes;
 
 impl State {
-    pub(super) fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    pub(super) fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         let code = rc.required(col::C_CODE, parse::course_code);
         let name = rc.required(col::C_NAME, |v| parse::text(v, MAX_COURSE_NAME_LEN));
         let description = rc.optional(col::C_DESCRIPTION, |v| parse::text(v, MAX_DESCRIPTION_LEN));
@@ -21,12 +22,22 @@ impl State {
         let code = code?;
         let id = self.courses.intern(code.as_str());
         let mut slot = self.courses.slot(id);
-        let mut existing = false;
+        let mut change = RowChange::New;
         if rc.issues.is_empty() {
-            match self.claim_ref(&mut slot, rc, || {
-                format!("the course code {}", quote(code.as_str()))
-            }) {
-                Ok(ex) => existing = ex,
+            let stored = &self.db_courses;
+            let diff = |db: u32| match (stored.get(db as usize), &name, &description, &semester, credits, status) {
+                (Some(s), Some(n), Some(d), Some(se), Some(cr), Some(st)) => {
+                    changes::course(&s.values, n, d, se, cr, st)
+                }
+                _ => Vec::new(),
+            };
+            match self.claim_ref(
+                &mut slot,
+                rc,
+                || format!("the course code {}", quote(code.as_str())),
+                diff,
+            ) {
+                Ok(c) => change = c,
                 Err((c, m)) => rc.push(col::C_CODE, c, m),
             }
         }
@@ -43,7 +54,7 @@ impl State {
                         credits,
                         status,
                     }),
-                    existing,
+                    change,
                 ))
             }
             _ => {

@@ -5,10 +5,11 @@ use super::keys::{pack_pair, row32};
 use super::row::RowCx;
 use super::State;
 use crate::parse::{self, quote};
-use registrar_model::{Enrollment, IssueCode, Record, Role};
+use registrar_model::{Enrollment, IssueCode, Record, Role, RowChange};
+use super::changes;
 
 impl State {
-    pub(super) fn check_enrollment(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    pub(super) fn check_enrollment(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
         let date = rc.optional(col::E_DATE, parse::date);
         if let (Some(e), Some((_, role))) = (&email, student) {
@@ -32,16 +33,26 @@ impl State {
             .get(&pack_pair(sid, cid))
             .copied()
             .unwrap_or_default();
-        let mut existing = false;
+        let mut change = RowChange::New;
         if rc.issues.is_empty() {
-            match self.claim(&mut slot.key, rc, || {
-                format!(
-                    "the enrollment of {} in {}",
-                    quote(email.as_str()),
-                    quote(code.as_str())
-                )
-            }) {
-                Ok(ex) => existing = ex,
+            let stored = &self.db_enrollments;
+            let diff = |db: u32| match (stored.get(db as usize), date) {
+                (Some(s), Some(d)) => changes::enrollment(s.values, d),
+                _ => Vec::new(),
+            };
+            match self.claim(
+                &mut slot.key,
+                rc,
+                || {
+                    format!(
+                        "the enrollment of {} in {}",
+                        quote(email.as_str()),
+                        quote(code.as_str())
+                    )
+                },
+                diff,
+            ) {
+                Ok(c) => change = c,
                 Err((c, m)) => rc.push(col::STUDENT, c, m),
             }
         }
@@ -52,7 +63,7 @@ impl State {
                     course_code: code,
                     enrollment_date,
                 }),
-                existing,
+                change,
             )),
             _ => {
                 if slot.key.run_row == 0 && slot.rejected_row == 0 {

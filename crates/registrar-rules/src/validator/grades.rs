@@ -5,10 +5,11 @@ use super::row::RowCx;
 use super::State;
 use super::{normalize_assessment, DEFAULT_ASSESSMENT, MAX_ASSESSMENT_LEN};
 use crate::parse::{self, quote};
-use registrar_model::{Grade, IssueCode, Record};
+use registrar_model::{Grade, IssueCode, Record, RowChange};
+use super::changes;
 
 impl State {
-    pub(super) fn check_grade(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    pub(super) fn check_grade(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
         let assessment = {
             let v = rc.value(col::G_ASSESSMENT);
@@ -40,7 +41,7 @@ impl State {
         };
         self.check_enrolled(rc, &email, &code, student, cid);
         let assessment = assessment?;
-        let mut existing = false;
+        let mut change = RowChange::New;
         if rc.issues.is_empty() {
             let aid = self.assessment_id(&assessment);
             let mut slot = self
@@ -48,16 +49,26 @@ impl State {
                 .get(&(student.0, cid, aid))
                 .copied()
                 .unwrap_or_default();
-            match self.claim(&mut slot, rc, || {
-                format!(
-                    "the {} grade of {} in {}",
-                    quote(&assessment),
-                    quote(email.as_str()),
-                    quote(code.as_str())
-                )
-            }) {
-                Ok(ex) => {
-                    existing = ex;
+            let stored = &self.db_grades;
+            let diff = |db: u32| match (stored.get(db as usize), score, letter, graded_on) {
+                (Some(s), Some(sc), Some(l), Some(g)) => changes::grade(&s.values, sc, l, g),
+                _ => Vec::new(),
+            };
+            match self.claim(
+                &mut slot,
+                rc,
+                || {
+                    format!(
+                        "the {} grade of {} in {}",
+                        quote(&assessment),
+                        quote(email.as_str()),
+                        quote(code.as_str())
+                    )
+                },
+                diff,
+            ) {
+                Ok(c) => {
+                    change = c;
                     self.grades.insert((student.0, cid, aid), slot);
                 }
                 Err((c, m)) => rc.push(col::STUDENT, c, m),
@@ -73,7 +84,7 @@ impl State {
                     letter_grade,
                     graded_on,
                 }),
-                existing,
+                change,
             )),
             _ => None,
         }

@@ -37,6 +37,10 @@ impl Interner {
         self.ids.insert(s.into(), id);
         id
     }
+    /// How many keys are interned (ids are `0..len`).
+    pub(super) fn len(&self) -> u32 {
+        u32::try_from(self.slots.len()).unwrap_or(u32::MAX)
+    }
     pub(super) fn slot(&self, id: u32) -> RefSlot {
         self.slots.get(id as usize).copied().unwrap_or_default()
     }

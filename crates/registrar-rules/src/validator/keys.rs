@@ -4,7 +4,7 @@
 
 use super::row::RowCx;
 use super::State;
-use registrar_model::{IssueCode, OnExisting, Role};
+use registrar_model::{FieldChange, IssueCode, OnExisting, Role, RowChange};
 
 pub(super) fn row32(row: u64) -> u32 {
     u32::try_from(row).unwrap_or(u32::MAX)
@@ -25,6 +25,8 @@ pub(super) struct RefSlot {
     pub(super) run_role: Option<Role>,
     /// Role in the database (users).
     pub(super) db_role: Option<Role>,
+    /// Index of the stored values (`State::db_users` / `db_courses`) when `in_db`.
+    pub(super) db: u32,
 }
 
 /// A uniqueness key (enrollment, grade, attendance).
@@ -33,6 +35,9 @@ pub(super) struct KeySlot {
     pub(super) run_row: u32,
     pub(super) run_file: u16,
     pub(super) in_db: bool,
+    /// Index of the stored values (`State::db_enrollments` / `db_grades` / `db_attendance`)
+    /// when `in_db`.
+    pub(super) db: u32,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -58,15 +63,17 @@ pub(super) fn pack_pair(sid: u32, cid: u32) -> u64 {
 }
 
 impl State {
-    /// Claims a uniqueness key for a row that is otherwise valid. Returns whether the key is in
-    /// the database, or the issue.
+    /// Claims a uniqueness key for a row that is otherwise valid. Returns what the row does
+    /// to the database (`changes` lists the fields that differ from the stored row), or the
+    /// issue.
     pub(super) fn claim(
         &self,
         slot: &mut KeySlot,
         rc: &RowCx<'_, '_>,
         what: impl FnOnce() -> String,
-    ) -> Result<bool, (IssueCode, String)> {
-        claim_key(self.on_existing, &self.files, slot, rc, what)
+        changes: impl FnOnce(u32) -> Vec<FieldChange>,
+    ) -> Result<RowChange, (IssueCode, String)> {
+        claim_key(self.on_existing, &self.files, slot, rc, what, changes)
     }
 
     pub(super) fn claim_ref(
@@ -74,13 +81,15 @@ impl State {
         slot: &mut RefSlot,
         rc: &RowCx<'_, '_>,
         what: impl FnOnce() -> String,
-    ) -> Result<bool, (IssueCode, String)> {
+        changes: impl FnOnce(u32) -> Vec<FieldChange>,
+    ) -> Result<RowChange, (IssueCode, String)> {
         let mut k = KeySlot {
             run_row: slot.run_row,
             run_file: slot.run_file,
             in_db: slot.in_db,
+            db: slot.db,
         };
-        let r = self.claim(&mut k, rc, what)?;
+        let r = self.claim(&mut k, rc, what, changes)?;
         slot.run_row = k.run_row;
         slot.run_file = k.run_file;
         Ok(r)
@@ -95,8 +104,10 @@ impl State {
 }
 
 /// Claims a uniqueness key for a row that is otherwise valid: `duplicate-key` when an earlier
-/// valid row of this run has it (naming that row), `already-exists` when the database has it
-/// and `on_existing` is `Error`. Returns whether the key is in the database.
+/// valid row of this run has it (naming that row); when the database has it, `changes(db)`
+/// says which fields differ: none is [`RowChange::Unchanged`] (never an error), else
+/// `already-exists` when `on_existing` is `Error` (naming the fields), [`RowChange::Skipped`]
+/// or [`RowChange::Changed`].
 ///
 /// `#[inline]`: it is on the attendance hot path, and since the split into modules it sits in
 /// another codegen unit than `check_attendance`, which no longer inlined it by itself (under
@@ -108,7 +119,8 @@ pub(super) fn claim_key(
     slot: &mut KeySlot,
     rc: &RowCx<'_, '_>,
     what: impl FnOnce() -> String,
-) -> Result<bool, (IssueCode, String)> {
+    changes: impl FnOnce(u32) -> Vec<FieldChange>,
+) -> Result<RowChange, (IssueCode, String)> {
     if slot.run_row != 0 {
         let place = if slot.run_file == rc.cx.file_idx {
             format!("row {}", slot.run_row)
@@ -127,18 +139,34 @@ pub(super) fn claim_key(
             ),
         ));
     }
-    if slot.in_db && on_existing == OnExisting::Error {
-        return Err((
-            IssueCode::AlreadyExists,
-            format!(
-                "{} is already in the database; remove the row, or use --on-existing skip or update",
-                what()
-            ),
-        ));
-    }
+    let change = if slot.in_db {
+        let fields = changes(slot.db);
+        if fields.is_empty() {
+            RowChange::Unchanged
+        } else {
+            match on_existing {
+                OnExisting::Error => {
+                    let list: Vec<String> = fields.iter().map(ToString::to_string).collect();
+                    return Err((
+                        IssueCode::AlreadyExists,
+                        format!(
+                            "{} is already in the database with other values ({}); remove the row, \
+                             or use --on-existing update (or skip)",
+                            what(),
+                            list.join("; ")
+                        ),
+                    ));
+                }
+                OnExisting::Skip => RowChange::Skipped,
+                OnExisting::Update => RowChange::Changed(fields),
+            }
+        }
+    } else {
+        RowChange::New
+    };
     slot.run_row = row32(rc.row).max(1);
     slot.run_file = rc.cx.file_idx;
-    Ok(slot.in_db)
+    Ok(change)
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@
 use crate::{Existing, RowOutcome, ValidationOptions};
 use chrono::Datelike;
 use registrar_model::{
-    Entity, Event, FileSummary, Issue, IssueCode, OnExisting, ReadError, Record, Report, RowSource,
+    AttendanceStatus, Entity, Event, FileSummary, Issue, IssueCode, NaturalKey, OnExisting,
+    ReadError, Record, Report, RowChange, RowSource, Stored, StoredCourse, StoredGrade, StoredUser,
 };
 
 mod attendance;
+mod changes;
 mod courses;
 mod enrollments;
 mod grades;
@@ -59,7 +61,14 @@ type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 pub(crate) struct State {
     on_existing: OnExisting,
+    update_passwords: bool,
     files: Vec<String>,
+    /// Stored values of the database's rows, indexed by the slots' `db`.
+    db_users: Vec<Stored<StoredUser>>,
+    db_courses: Vec<Stored<StoredCourse>>,
+    db_enrollments: Vec<Stored<Option<chrono::NaiveDate>>>,
+    db_grades: Vec<Stored<StoredGrade>>,
+    db_attendance: Vec<Stored<Option<AttendanceStatus>>>,
     users: Interner,
     courses: Interner,
     assessments: FxMap<Box<str>, u32>,
@@ -93,7 +102,13 @@ impl State {
     pub(crate) fn new(options: ValidationOptions) -> State {
         let mut st = State {
             on_existing: options.on_existing,
+            update_passwords: options.update_passwords,
             files: Vec::new(),
+            db_users: Vec::new(),
+            db_courses: Vec::new(),
+            db_enrollments: Vec::new(),
+            db_grades: Vec::new(),
+            db_attendance: Vec::new(),
             users: Interner::default(),
             courses: Interner::default(),
             assessments: FxMap::default(),
@@ -113,40 +128,149 @@ impl State {
     }
 
     fn load_existing(&mut self, ex: Existing) {
-        for (email, role) in ex.users {
+        let idx = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        for (email, stored) in ex.users {
             let id = self.users.intern(&email.trim().to_lowercase());
+            let db = idx(self.db_users.len());
             if let Some(s) = self.users.slot_mut(id) {
                 s.in_db = true;
-                s.db_role = Some(role);
+                s.db_role = Some(stored.values.role);
+                s.db = db;
             }
+            self.db_users.push(stored);
         }
-        for code in ex.courses {
+        for (code, stored) in ex.courses {
             let id = self.courses.intern(&code.trim().to_uppercase());
+            let db = idx(self.db_courses.len());
             if let Some(s) = self.courses.slot_mut(id) {
                 s.in_db = true;
+                s.db = db;
             }
+            self.db_courses.push(stored);
         }
-        for (email, code) in ex.enrollments {
+        for ((email, code), stored) in ex.enrollments {
             let key = pack_pair(
                 self.users.intern(&email.trim().to_lowercase()),
                 self.courses.intern(&code.trim().to_uppercase()),
             );
-            self.enrollments.entry(key).or_default().key.in_db = true;
+            let slot = &mut self.enrollments.entry(key).or_default().key;
+            slot.in_db = true;
+            slot.db = idx(self.db_enrollments.len());
+            self.db_enrollments.push(stored);
         }
-        for (email, code, assessment) in ex.grades {
+        for ((email, code, assessment), stored) in ex.grades {
             let key = (
                 self.users.intern(&email.trim().to_lowercase()),
                 self.courses.intern(&code.trim().to_uppercase()),
                 self.assessment_id(&normalize_assessment(&assessment)),
             );
-            self.grades.entry(key).or_default().in_db = true;
+            let db = idx(self.db_grades.len());
+            let slot = self.grades.entry(key).or_default();
+            slot.in_db = true;
+            slot.db = db;
+            self.db_grades.push(stored);
         }
-        for (email, code, date) in ex.attendance {
+        self.db_attendance.reserve(ex.attendance.len());
+        for ((email, code, date), stored) in ex.attendance {
             let sid = self.users.intern(&email.trim().to_lowercase());
             let cid = self.courses.intern(&code.trim().to_uppercase());
-            self.attendance_slot(sid, cid, date.num_days_from_ce())
-                .in_db = true;
+            let db = idx(self.db_attendance.len());
+            let slot = self.attendance_slot(sid, cid, date.num_days_from_ce());
+            slot.in_db = true;
+            slot.db = db;
+            self.db_attendance.push(stored);
         }
+    }
+
+    /// The database rows of `entity` that no valid or rejected row of this run named (what a
+    /// sync removes), each with whether an earlier import created or last changed it.
+    pub(crate) fn unclaimed(&self, entity: Entity) -> Vec<(NaturalKey, bool)> {
+        let user = |id: u32| self.users.key(id).to_owned();
+        let course = |id: u32| self.courses.key(id).to_owned();
+        let mut out = Vec::new();
+        match entity {
+            Entity::Users => {
+                for id in 0..self.users.len() {
+                    let s = self.users.slot(id);
+                    // Users are deactivated: one already inactive has nothing to remove.
+                    let stored = self.db_users.get(s.db as usize);
+                    if s.in_db
+                        && s.run_row == 0
+                        && s.rejected_row == 0
+                        && stored.is_some_and(|d| d.values.is_active)
+                    {
+                        let imported = stored.is_some_and(|d| d.imported);
+                        out.push((NaturalKey::User(user(id)), imported));
+                    }
+                }
+            }
+            Entity::Courses => {
+                for id in 0..self.courses.len() {
+                    let s = self.courses.slot(id);
+                    // Courses are set inactive: only an active one has something to remove.
+                    let stored = self.db_courses.get(s.db as usize);
+                    if s.in_db
+                        && s.run_row == 0
+                        && s.rejected_row == 0
+                        && stored
+                            .is_some_and(|d| d.values.status == registrar_model::CourseStatus::Active)
+                    {
+                        let imported = stored.is_some_and(|d| d.imported);
+                        out.push((NaturalKey::Course(course(id)), imported));
+                    }
+                }
+            }
+            Entity::Enrollments => {
+                for (&k, s) in &self.enrollments {
+                    if s.key.in_db && s.key.run_row == 0 && s.rejected_row == 0 {
+                        let imported = self
+                            .db_enrollments
+                            .get(s.key.db as usize)
+                            .is_some_and(|d| d.imported);
+                        let (sid, cid) = ((k >> 32) as u32, k as u32);
+                        out.push((NaturalKey::Enrollment(user(sid), course(cid)), imported));
+                    }
+                }
+            }
+            Entity::Grades => {
+                let mut names = vec![String::new(); self.assessments.len()];
+                for (a, &id) in &self.assessments {
+                    if let Some(n) = names.get_mut(id as usize) {
+                        *n = a.to_string();
+                    }
+                }
+                for (&(sid, cid, aid), s) in &self.grades {
+                    if s.in_db && s.run_row == 0 {
+                        let imported = self.db_grades.get(s.db as usize).is_some_and(|d| d.imported);
+                        let a = names.get(aid as usize).cloned().unwrap_or_default();
+                        out.push((NaturalKey::Grade(user(sid), course(cid), a), imported));
+                    }
+                }
+            }
+            Entity::Attendance => {
+                let packed = self.attendance.iter().map(|(&k, s)| {
+                    let sid = (k >> 40) as u32;
+                    let cid = ((k >> 20) & 0xF_FFFF) as u32;
+                    let day = (k & 0xF_FFFF) as i32;
+                    ((sid, cid, day), s)
+                });
+                let wide = self.attendance_wide.iter().map(|(&k, s)| (k, s));
+                for ((sid, cid, day), s) in packed.chain(wide) {
+                    if s.in_db && s.run_row == 0 {
+                        let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(day) else {
+                            continue;
+                        };
+                        let imported = self
+                            .db_attendance
+                            .get(s.db as usize)
+                            .is_some_and(|d| d.imported);
+                        out.push((NaturalKey::Attendance(user(sid), course(cid), date), imported));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// The attendance slot of a key, created empty when new (one hash operation).
@@ -279,12 +403,12 @@ impl State {
                         self.check_row(&mut rc)
                     };
                     match record {
-                        Some((record, existing)) if issues.is_empty() => {
+                        Some((record, change)) if issues.is_empty() => {
                             summary.valid += 1;
                             sink(RowOutcome::Valid {
                                 row: row.row,
                                 record,
-                                existing,
+                                change,
                             });
                         }
                         _ => {
@@ -310,7 +434,7 @@ impl State {
         result
     }
 
-    fn check_row(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    fn check_row(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         match rc.cx.entity {
             Entity::Users => self.check_user(rc),
             Entity::Courses => self.check_course(rc),

@@ -6,10 +6,13 @@ use super::State;
 use super::{is_training_account, MAX_NAME_LEN};
 use crate::parse::{self, quote};
 use crate::password;
-use registrar_model::{Email, Issue, IssueCode, OnExisting, Password, Record, User, Value};
+use registrar_model::{
+    Email, Issue, IssueCode, Password, Record, RowChange, User, Value,
+};
+use super::changes;
 
 impl State {
-    pub(super) fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, bool)> {
+    pub(super) fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
         // In the users file no raw value is echoed: a value in the wrong column may be a password.
         let email = rc.required(col::U_EMAIL, |v| parse::email_with(v, false));
         let role = rc.required(col::U_ROLE, |v| parse::role_with(v, false));
@@ -105,10 +108,33 @@ impl State {
         let email = email?;
         let id = self.users.intern(email.as_str());
         let mut slot = self.users.slot(id);
-        let mut existing = false;
+        let mut change = RowChange::New;
         if rc.issues.is_empty() {
-            match self.claim_ref(&mut slot, rc, || "this email address".to_owned()) {
-                Ok(ex) => existing = ex,
+            let stored = &self.db_users;
+            let update_passwords = self.update_passwords;
+            let diff = |db: u32| match (
+                stored.get(db as usize),
+                role,
+                &first_name,
+                &last_name,
+                is_active,
+                &password,
+                &password_hash,
+            ) {
+                (Some(s), Some(r), Some(f), Some(l), Some(a), Some(p), Some(h)) => changes::user(
+                    &s.values,
+                    r,
+                    f,
+                    l,
+                    a,
+                    p.as_ref(),
+                    h.as_deref(),
+                    update_passwords,
+                ),
+                _ => Vec::new(),
+            };
+            match self.claim_ref(&mut slot, rc, || "this email address".to_owned(), diff) {
+                Ok(c) => change = c,
                 Err((code, m)) => rc.push(col::U_EMAIL, code, m),
             }
         }
@@ -129,7 +155,7 @@ impl State {
                 Some(password),
                 Some(password_hash),
             ) if rc.issues.is_empty() => {
-                if !(existing && self.on_existing == OnExisting::Skip) {
+                if change != RowChange::Skipped {
                     slot.run_role = Some(role);
                 }
                 Some((
@@ -142,7 +168,7 @@ impl State {
                         last_name,
                         is_active,
                     }),
-                    existing,
+                    change,
                 ))
             }
             _ => {

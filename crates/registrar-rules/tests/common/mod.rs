@@ -98,6 +98,8 @@ pub struct Seen {
     pub row: u64,
     pub valid: bool,
     pub existing: bool,
+    /// `Unchanged`, `Changed`, `Skipped` or `New` (for valid rows).
+    pub change: &'static str,
     pub record: Option<String>,
 }
 
@@ -112,12 +114,18 @@ pub fn run(files: Vec<(Entity, MemSource)>, options: ValidationOptions) -> (Repo
             RowOutcome::Valid {
                 row,
                 record,
-                existing,
+                change,
             } => seen.push(Seen {
                 file: file.clone(),
                 row,
                 valid: true,
-                existing,
+                existing: change.existing(),
+                change: match change {
+                    registrar_model::RowChange::New => "New",
+                    registrar_model::RowChange::Unchanged => "Unchanged",
+                    registrar_model::RowChange::Changed(_) => "Changed",
+                    registrar_model::RowChange::Skipped => "Skipped",
+                },
                 record: Some(format!("{record:?}")),
             }),
             RowOutcome::Invalid { row, issues, .. } => {
@@ -127,6 +135,7 @@ pub fn run(files: Vec<(Entity, MemSource)>, options: ValidationOptions) -> (Repo
                     row,
                     valid: false,
                     existing: false,
+                    change: "",
                     record: None,
                 })
             }
