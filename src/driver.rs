@@ -14,8 +14,8 @@ use registrar_formats::{Event, Format, ReaderOptions, RowSource};
 use registrar_model::{
     Entity, FieldChange, NaturalKey, Password, Progress, ProgressUnit, Record, Report, RowChange,
 };
-use std::collections::HashMap;
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -243,15 +243,20 @@ impl Driver {
                             return; // nothing to write
                         }
                         if collect_plan {
-                            if let RowChange::New | RowChange::Changed(_) | RowChange::Skipped = &change {
+                            if let RowChange::New | RowChange::Changed(_) | RowChange::Skipped =
+                                &change
+                            {
                                 let key = NaturalKey::of(&record);
-                                if let (Record::User(u), Some(stored)) = (&mut record, &stored_hashes)
+                                if let (Record::User(u), Some(stored)) =
+                                    (&mut record, &stored_hashes)
                                 {
                                     let checks_password = matches!(&change, RowChange::Changed(f)
                                         if f.iter().any(FieldChange::is_password));
-                                    if let (true, Some(p), Some(h)) =
-                                        (checks_password, u.password.take(), stored.get(key_email(&key)))
-                                    {
+                                    if let (true, Some(p), Some(h)) = (
+                                        checks_password,
+                                        u.password.take(),
+                                        stored.get(key_email(&key)),
+                                    ) {
                                         password_checks.push(PasswordCheck {
                                             plan_row: plan_rows.len(),
                                             password: p,
@@ -297,7 +302,9 @@ impl Driver {
                                 // keeps the stored hash when it already verifies it.
                                 if let (Some(p), Some(h)) = (plain, &hasher) {
                                     match stored {
-                                        Some(old) => h.submit_unless_verifies(next_slot, p, old.clone()),
+                                        Some(old) => {
+                                            h.submit_unless_verifies(next_slot, p, old.clone())
+                                        }
                                         None => h.submit(next_slot, p),
                                     }
                                     slot = Some(next_slot);
@@ -393,7 +400,10 @@ impl Driver {
             let file_clean = has_summary
                 && !stop.load(Ordering::Relaxed)
                 && !report.issues[issues_before..].iter().any(|i| i.is_error())
-                && report.suppressed.iter().all(|s| s.file != name || s.severity != registrar_model::Severity::Error);
+                && report
+                    .suppressed
+                    .iter()
+                    .all(|s| s.file != name || s.severity != registrar_model::Severity::Error);
             clean.push((entity, file_clean));
             summary_of.push(has_summary.then_some(files_before));
             if let Some(w) = writer {

@@ -48,11 +48,11 @@ pub use registrar_model as model;
 pub use registrar_rules as rules;
 
 pub use input::{Input, Records, TypedRecord};
-pub use sync::{SyncMode, DEFAULT_MAX_CHANGES};
 pub use logins::verify_logins;
 pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
+pub use sync::{SyncMode, DEFAULT_MAX_CHANGES};
 pub use validate::{validate_dir, validate_file, validate_files, validate_input};
 
 /// Errors of the facade: I/O and database failures (data problems are issues in a [`Report`]).

@@ -240,7 +240,8 @@ pub async fn make_plan(
             });
         }
     }
-    let slot = |entities: &mut Vec<EntityPlan>, e: Entity| entities.iter().position(|p| p.entity == e);
+    let slot =
+        |entities: &mut Vec<EntityPlan>, e: Entity| entities.iter().position(|p| p.entity == e);
     for s in &out.report.files {
         if let Some(i) = slot(&mut entities, s.entity) {
             entities[i].unchanged += s.unchanged;
@@ -273,7 +274,11 @@ pub async fn make_plan(
         }
     }
 
-    let decision = sync::decide(std::mem::take(&mut out.unclaimed), &out.unclean, options.sync);
+    let decision = sync::decide(
+        std::mem::take(&mut out.unclaimed),
+        &out.unclean,
+        options.sync,
+    );
     for i in decision.issues {
         out.report.push(i);
     }
@@ -388,7 +393,11 @@ pub async fn apply_plan(
             .iter()
             .filter(|t| !now.contains(t))
             .map(|t| t.0.clone())
-            .chain(now.iter().filter(|n| !then.contains(n)).map(|n| n.0.clone()))
+            .chain(
+                now.iter()
+                    .filter(|n| !then.contains(n))
+                    .map(|n| n.0.clone()),
+            )
             .collect();
         return Err(Error::StalePlan(format!(
             "the files changed since the plan was made ({}); make a new plan and review it",

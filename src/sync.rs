@@ -153,7 +153,12 @@ mod tests {
 
     #[test]
     fn a_sync_removes_only_imported_rows_unless_sync_all() {
-        let unclaimed = || vec![(Entity::Users, vec![(key("a@x.org"), true), (key("b@x.org"), false)])];
+        let unclaimed = || {
+            vec![(
+                Entity::Users,
+                vec![(key("a@x.org"), true), (key("b@x.org"), false)],
+            )]
+        };
         let d = decide(unclaimed(), &[], SyncMode::Imported);
         assert_eq!(d.remove, [key("a@x.org")]);
         assert_eq!(d.summary[0].kept_unknown_origin, 1);
@@ -178,7 +183,11 @@ mod tests {
         assert!(threshold_issues(&[c(100, 5, 5)], 10.0).is_empty());
         let i = threshold_issues(&[c(100, 0, 40)], 10.0);
         assert_eq!(i[0].code, IssueCode::TooManyChanges);
-        assert!(i[0].message.contains("--max-changes 40"), "{}", i[0].message);
+        assert!(
+            i[0].message.contains("--max-changes 40"),
+            "{}",
+            i[0].message
+        );
         assert!(threshold_issues(&[c(100, 0, 40)], 40.0).is_empty());
         assert!(threshold_issues(&[c(0, 0, 0)], 10.0).is_empty());
     }

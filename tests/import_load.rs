@@ -323,16 +323,19 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
         .unwrap();
     let before = users(db).await;
 
-    // The default (error): every row already exists, nothing is written.
+    // The default (error): an identical re-run succeeds and writes nothing (issue 13).
     let report = run_import(db, &Input::Dir(data.clone()), &execute())
         .await
         .unwrap();
-    assert!(!report.is_ok());
-    assert!(report
-        .issues
-        .iter()
-        .any(|i| i.code.as_str() == "already-exists"));
+    assert!(report.is_ok(), "{:#?}", report.issues);
+    let unchanged: Vec<u64> = report.files.iter().map(|f| f.unchanged).collect();
+    assert_eq!(unchanged, vec![4, 2, 3, 2, 3]);
     assert_eq!(counts(db).await, [4, 2, 3, 2, 3]);
+    assert_eq!(
+        users(db).await,
+        before,
+        "an unchanged re-run changes nothing"
+    );
 
     // skip: a second identical run changes nothing.
     let skip = ImportOptions {
@@ -344,15 +347,16 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
         .unwrap();
     assert!(report.is_ok(), "{:#?}", report.issues);
     assert_eq!(counts(db).await, [4, 2, 3, 2, 3]);
-    let skipped: Vec<u64> = report.files.iter().map(|f| f.skipped).collect();
-    assert_eq!(skipped, vec![4, 2, 3, 2, 3]);
+    let unchanged: Vec<u64> = report.files.iter().map(|f| f.unchanged).collect();
+    assert_eq!(unchanged, vec![4, 2, 3, 2, 3]);
     assert!(report
         .files
         .iter()
         .all(|f| f.inserted == 0 && f.updated == 0));
     assert_eq!(users(db).await, before, "skip changes nothing");
 
-    // update: changed names, statuses and one new password; a new attendance row is inserted.
+    // update: changed names, statuses and one new password (with --update-passwords); a new
+    // attendance row is inserted; only the rows that differ are written.
     let users_v2 = users_csv()
         .replace("Carol,Stu,false", "Carol,Student-Smith,true")
         .replace("Dav3-Student-pw", "N3w-Secret-Phrase-9");
@@ -362,6 +366,8 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
     std::fs::write(data.join("attendance.csv"), att_v2).unwrap();
     let update = ImportOptions {
         on_existing: OnExisting::Update,
+        update_passwords: true,
+        max_changes: Some(100.0),
         ..execute()
     };
     let report = run_import(db, &Input::Dir(data.clone()), &update)
@@ -370,8 +376,8 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
     assert!(report.is_ok(), "{:#?}", report.issues);
     assert_eq!(counts(db).await, [4, 2, 3, 2, 4]);
     let att = report.file("attendance.csv").unwrap();
-    assert_eq!((att.inserted, att.updated), (1, 3));
-    assert_eq!(report.file("users.csv").unwrap().updated, 4);
+    assert_eq!((att.inserted, att.updated, att.unchanged), (1, 1, 2));
+    assert_eq!(report.file("users.csv").unwrap().updated, 2);
     let after = users(db).await;
     assert_eq!(after[2].3, "Student-Smith");
     assert!(after[2].2, "is_active updated");
@@ -387,8 +393,8 @@ async fn on_existing_skip_and_update(db: &Database, tmp: &Path) {
     );
     let runs = list_runs(db).await.unwrap();
     assert_eq!(runs.len(), 4);
-    assert_eq!(runs[0].outcome, "success");
-    assert_eq!(runs[2].outcome, "validation-failed");
+    assert!(runs.iter().all(|r| r.outcome == "success"), "{runs:?}");
+    assert_eq!(runs[2].counts["users"]["unchanged"], 4);
 }
 both_engines!(
     on_existing_sqlite,
@@ -426,18 +432,16 @@ async fn validate_mode_writes_nothing(db: &Database, tmp: &Path) {
     assert!(report.is_ok(), "{:#?}", report.issues);
     assert_eq!(report.mode, registrar::model::Mode::Validate);
     assert_eq!(counts(db).await, [4, 2, 0, 0, 0]);
-    // Validate against the database: users are already there.
+    // Validate against the database: users are already there, with the same values.
     let report = run_import(db, &Input::Dir(data), &ImportOptions::default())
         .await
         .unwrap();
-    assert!(report
-        .issues
-        .iter()
-        .any(|i| i.code.as_str() == "already-exists" && i.file == "users.csv"));
+    assert!(report.is_ok(), "{:#?}", report.issues);
+    assert_eq!(report.file("users.csv").unwrap().unchanged, 4);
     assert_eq!(counts(db).await, [4, 2, 0, 0, 0]);
     let runs = list_runs(db).await.unwrap();
     assert_eq!(runs.len(), 4);
-    assert_eq!(runs[0].outcome, "validation-failed");
+    assert_eq!(runs[0].outcome, "validated");
     assert_eq!(runs[1].outcome, "validated");
     assert_eq!(runs[1].mode, "validate");
 }
@@ -499,10 +503,10 @@ async fn two_concurrent_sqlite_runs_never_interleave() {
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(a.is_ok() && b.is_ok());
-    // One run inserted everything, the other (serialised behind it) skipped everything.
+    // One run inserted everything, the other (serialised behind it) found it all unchanged.
     let inserted: u64 = a.files.iter().chain(&b.files).map(|f| f.inserted).sum();
-    let skipped: u64 = a.files.iter().chain(&b.files).map(|f| f.skipped).sum();
-    assert_eq!((inserted, skipped), (14, 14));
+    let unchanged: u64 = a.files.iter().chain(&b.files).map(|f| f.unchanged).sum();
+    assert_eq!((inserted, unchanged), (14, 14));
     assert_eq!(counts(&db).await, [4, 2, 3, 2, 3]);
 }
 
@@ -699,6 +703,7 @@ async fn pg_streaming_copy_with_updates_mid_file() {
     std::fs::write(data.join("attendance.csv"), attendance(days, "late")).unwrap();
     let update = ImportOptions {
         on_existing: OnExisting::Update,
+        max_changes: Some(100.0),
         ..execute
     };
     let report = run_import(&db, &Input::Dir(data.clone()), &update)

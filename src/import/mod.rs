@@ -271,17 +271,24 @@ pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     if let Some(r) = report {
         for s in &r.files {
             let e = map.entry(s.entity.as_str().to_owned()).or_insert_with(
-                || serde_json::json!({"inserted": 0, "updated": 0, "skipped": 0, "rejected": 0}),
+                || serde_json::json!({"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rejected": 0}),
             );
             for (k, v) in [
                 ("inserted", s.inserted),
                 ("updated", s.updated),
+                ("unchanged", s.unchanged),
                 ("skipped", s.skipped),
                 ("rejected", s.invalid),
             ] {
                 let old = e[k].as_u64().unwrap_or(0);
                 e[k] = serde_json::json!(old + v);
             }
+        }
+        for r in &r.removed {
+            let e = map.entry(r.entity.as_str().to_owned()).or_insert_with(
+                || serde_json::json!({"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rejected": 0}),
+            );
+            e["removed"] = serde_json::json!(r.removed);
         }
     }
     serde_json::Value::Object(map)
@@ -460,7 +467,8 @@ async fn execute_in(
     if let Some(want) = &options.expect_digest {
         if *want != existing.digest {
             return Err(Error::StalePlan(
-                "the database changed since the plan was made; make a new plan and review it".into(),
+                "the database changed since the plan was made; make a new plan and review it"
+                    .into(),
             ));
         }
     }

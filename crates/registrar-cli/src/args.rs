@@ -236,7 +236,9 @@ impl ChangeArgs {
     /// The sync mode these flags ask for.
     pub fn sync_mode(&self) -> registrar::SyncMode {
         match (self.sync, self.sync_all) {
-            (_, true) => registrar::SyncMode::All { confirmed: self.yes },
+            (_, true) => registrar::SyncMode::All {
+                confirmed: self.yes,
+            },
             (true, false) => registrar::SyncMode::Imported,
             _ => registrar::SyncMode::Off,
         }

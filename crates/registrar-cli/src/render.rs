@@ -65,7 +65,7 @@ pub fn human_report(report: &Report) -> String {
     let show_load = report
         .files
         .iter()
-        .any(|f| f.inserted + f.updated + f.skipped > 0)
+        .any(|f| f.inserted + f.updated + f.skipped + f.unchanged > 0)
         || matches!(
             report.mode,
             registrar::model::Mode::Execute | registrar::model::Mode::MigrateExecute
@@ -85,8 +85,8 @@ pub fn human_report(report: &Report) -> String {
     if show_load {
         let _ = write!(
             out,
-            "  {:>8}  {:>8}  {:>8}",
-            "inserted", "updated", "skipped"
+            "  {:>8}  {:>8}  {:>9}  {:>8}",
+            "inserted", "updated", "unchanged", "skipped"
         );
     }
     out.push('\n');
@@ -104,8 +104,19 @@ pub fn human_report(report: &Report) -> String {
         if show_load {
             let _ = write!(
                 out,
-                "  {:>8}  {:>8}  {:>8}",
-                f.inserted, f.updated, f.skipped
+                "  {:>8}  {:>8}  {:>9}  {:>8}",
+                f.inserted, f.updated, f.unchanged, f.skipped
+            );
+        }
+        out.push('\n');
+    }
+    for r in &report.removed {
+        let _ = write!(out, "sync: {} {} removed", r.removed, r.entity.as_str());
+        if r.kept_unknown_origin > 0 {
+            let _ = write!(
+                out,
+                ", {} kept (not made by an import; --sync-all removes them)",
+                r.kept_unknown_origin
             );
         }
         out.push('\n');
@@ -483,7 +494,10 @@ pub fn plan_summary(plan: &registrar::plan::Plan, saved: Option<&std::path::Path
     if plan.ok {
         let _ = writeln!(s, "OK: the plan writes {} rows", plan.writes());
     } else {
-        let _ = writeln!(s, "FAILED: the plan cannot be applied as it is (see the errors above)");
+        let _ = writeln!(
+            s,
+            "FAILED: the plan cannot be applied as it is (see the errors above)"
+        );
     }
     if let Some(p) = saved {
         let _ = writeln!(
@@ -498,6 +512,9 @@ pub fn plan_summary(plan: &registrar::plan::Plan, saved: Option<&std::path::Path
 
 fn more(s: &mut String, n: usize) {
     if n > PLAN_SHOWN {
-        s.push_str(&format!("  … and {} more (--format json lists them all)\n", n - PLAN_SHOWN));
+        s.push_str(&format!(
+            "  … and {} more (--format json lists them all)\n",
+            n - PLAN_SHOWN
+        ));
     }
 }

@@ -182,10 +182,11 @@ fn import_execute_into_sqlite_then_rerun_with_on_existing() {
     for f in v["files"].as_array().unwrap() {
         assert_eq!(f["inserted"], f["rows"], "{f}");
     }
-    // Again: every row already exists.
+    // Again: every row is unchanged, nothing is written, exit 0 (issue 13).
     let o = run(&["import", "--data", data, "--execute", "--database", &url]);
-    assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(text(&o).contains("[already-exists]"));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("unchanged"), "{}", text(&o));
+    assert!(!text(&o).contains("[already-exists]"));
     // With skip: nothing changes, exit 0.
     let o = run(&[
         "import",
@@ -203,7 +204,7 @@ fn import_execute_into_sqlite_then_rerun_with_on_existing() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for f in v["files"].as_array().unwrap() {
         assert_eq!(f["inserted"], 0);
-        assert_eq!(f["skipped"], f["rows"]);
+        assert_eq!(f["unchanged"], f["rows"]);
     }
     let audit = run(&["audit", "--database", &url, "--format", "json"]);
     assert_eq!(code(&audit), 0);

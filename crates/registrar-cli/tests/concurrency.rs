@@ -74,15 +74,38 @@ fn two_imports(engine: Engine, name: &str) {
     ];
     let (a, b) = race(&args, &args);
     let winners = [&a, &b].iter().filter(|o| code(o) == 0).count();
-    assert_eq!(
-        winners,
-        1,
-        "{engine:?}: exactly one import succeeds\nA:\n{}\nB:\n{}",
-        text(&a),
-        text(&b)
-    );
-    let loser = if code(&a) == 0 { &b } else { &a };
-    assert_clear_loser(loser, &format!("{engine:?} import"));
+    // Either the second run is refused (the lock is held), or it waited for the first to
+    // commit and then found every row unchanged (issue 13): it wrote nothing.
+    let written = |o: &std::process::Output| -> u64 {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["files"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .map(|x| {
+                        x["inserted"].as_u64().unwrap_or(0) + x["updated"].as_u64().unwrap_or(0)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    match winners {
+        1 => {
+            let loser = if code(&a) == 0 { &b } else { &a };
+            assert_clear_loser(loser, &format!("{engine:?} import"));
+        }
+        2 => assert!(
+            written(&a) == 0 || written(&b) == 0,
+            "{engine:?}: two imports both wrote\nA:\n{}\nB:\n{}",
+            text(&a),
+            text(&b)
+        ),
+        _ => panic!(
+            "{engine:?}: no import succeeded\nA:\n{}\nB:\n{}",
+            text(&a),
+            text(&b)
+        ),
+    }
     assert_eq!(
         counts(&url),
         once,
@@ -94,7 +117,11 @@ fn two_imports(engine: Engine, name: &str) {
         .iter()
         .filter(|r| r.mode == "execute" && r.outcome == "success")
         .count();
-    assert_eq!(successes, 2, "the base load and one of the racing loads");
+    assert_eq!(
+        successes,
+        1 + winners,
+        "the base load and the racing loads that succeeded"
+    );
 }
 
 #[test]
@@ -143,15 +170,18 @@ fn two_migrations(engine: Engine, name: &str) {
     let b_ref: Vec<&str> = args_b.iter().map(String::as_str).collect();
     let (a, b) = race(&a_ref, &b_ref);
     let winners = [&a, &b].iter().filter(|o| code(o) == 0).count();
-    assert_eq!(
-        winners,
-        1,
-        "{engine:?}: exactly one migrate succeeds\nA:\n{}\nB:\n{}",
+    // Either the second migrate is refused (the lock is held), or it waited for the first
+    // and then found every row unchanged (issue 13); the counts below prove one migration.
+    assert!(
+        winners >= 1,
+        "{engine:?}: no migrate succeeded\nA:\n{}\nB:\n{}",
         text(&a),
         text(&b)
     );
-    let loser = if code(&a) == 0 { &b } else { &a };
-    assert_clear_loser(loser, &format!("{engine:?} migrate"));
+    if winners == 1 {
+        let loser = if code(&a) == 0 { &b } else { &a };
+        assert_clear_loser(loser, &format!("{engine:?} migrate"));
+    }
     assert_eq!(
         counts(&url),
         once,

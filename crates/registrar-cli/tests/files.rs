@@ -163,11 +163,20 @@ fn sqlite_file_is_self_contained_after_import_and_migrate_and_created_0600() {
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_self_contained(&db2, &counts(&url2), "after migrate --execute");
-    // A command that fails (exit 1: every row already exists) closes cleanly as well.
+    // A command that fails (exit 1: a row already exists with other values) closes cleanly
+    // as well.
+    let changed = dir.path().join("changed");
+    std::fs::create_dir_all(&changed).unwrap();
+    let users = std::fs::read_to_string(base.join("users.csv")).unwrap();
+    std::fs::write(
+        changed.join("users.csv"),
+        users.replace(",Ann,Base", ",Ann,Changed"),
+    )
+    .unwrap();
     let o = run(&[
         "import",
         "--data",
-        s(&base),
+        s(&changed),
         "--execute",
         "--database",
         &url,

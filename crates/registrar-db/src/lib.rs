@@ -44,8 +44,8 @@ mod connect;
 pub mod hash;
 pub mod inspect;
 pub mod load;
-pub mod origin;
 mod lock;
+pub mod origin;
 pub mod seed;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

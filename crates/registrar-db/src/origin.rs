@@ -27,9 +27,17 @@ async fn max_ids(conn: &mut Conn<'_>) -> Result<[i64; 5]> {
         let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {t}");
         out[i] = match conn {
             #[cfg(feature = "postgres")]
-            Conn::Pg(c) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut **c).await?,
+            Conn::Pg(c) => {
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_one(&mut **c)
+                    .await?
+            }
             #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut **c).await?,
+            Conn::Sqlite(c) => {
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_one(&mut **c)
+                    .await?
+            }
         };
     }
     Ok(out)
@@ -146,9 +154,17 @@ pub async fn unknown_origin_rows(conn: &mut Conn<'_>, table: &str) -> Result<i64
     );
     Ok(match conn {
         #[cfg(feature = "postgres")]
-        Conn::Pg(c) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut **c).await?,
+        Conn::Pg(c) => {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&mut **c)
+                .await?
+        }
         #[cfg(feature = "sqlite")]
-        Conn::Sqlite(c) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut **c).await?,
+        Conn::Sqlite(c) => {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&mut **c)
+                .await?
+        }
     })
 }
 
@@ -158,7 +174,10 @@ mod tests {
 
     #[test]
     fn consecutive_ids_merge_into_ranges() {
-        assert_eq!(ranges(&mut [5, 3, 4, 9, 10, 12, 12]), [(3, 5), (9, 10), (12, 12)]);
+        assert_eq!(
+            ranges(&mut [5, 3, 4, 9, 10, 12, 12]),
+            [(3, 5), (9, 10), (12, 12)]
+        );
         assert!(ranges(&mut []).is_empty());
     }
 }

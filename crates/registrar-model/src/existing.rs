@@ -173,7 +173,13 @@ impl std::fmt::Display for FieldChange {
             return f.write_str("password changes");
         }
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(empty)".into());
-        write!(f, "{}: {} → {}", self.field, show(&self.old), show(&self.new))
+        write!(
+            f,
+            "{}: {} → {}",
+            self.field,
+            show(&self.old),
+            show(&self.new)
+        )
     }
 }
 

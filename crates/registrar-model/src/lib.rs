@@ -39,7 +39,9 @@ mod report;
 mod source;
 mod text;
 
-pub use existing::{Existing, FieldChange, NaturalKey, RowChange, Stored, StoredCourse, StoredGrade, StoredUser};
+pub use existing::{
+    Existing, FieldChange, NaturalKey, RowChange, Stored, StoredCourse, StoredGrade, StoredUser,
+};
 pub use hash_cost::{
     check_argon2_cost, MAX_HASH_M_COST, MAX_HASH_P_COST, MAX_HASH_T_COST, MAX_HASH_WORK,
 };
@@ -50,8 +52,8 @@ pub use records::{
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{
-    EntityRemoved,
-    FileSummary, Mode, OnExisting, Report, SuppressedIssues, MAX_ISSUES_PER_FILE_AND_CODE,
+    EntityRemoved, FileSummary, Mode, OnExisting, Report, SuppressedIssues,
+    MAX_ISSUES_PER_FILE_AND_CODE,
 };
 pub use source::{
     header_key, header_name, Event, Format, MemorySource, ReadError, Row, RowSource, Value,

@@ -562,8 +562,10 @@ fn spreadsheet_dates() {
 fn existing() -> Existing {
     let mut ex = Existing::default();
     let user = |role| Stored::imported(StoredUser::with_role(role));
-    ex.users.insert("old@example.org".into(), user(Role::Student));
-    ex.users.insert("teach@example.org".into(), user(Role::Teacher));
+    ex.users
+        .insert("old@example.org".into(), user(Role::Student));
+    ex.users
+        .insert("teach@example.org".into(), user(Role::Teacher));
     ex.courses
         .insert("HIST1".into(), Stored::new(StoredCourse::default()));
     ex.enrollments.insert(
@@ -634,7 +636,10 @@ fn regression_a_row_the_database_holds_unchanged_is_not_already_exists() {
             ("attendance.csv", 2),
         ]
     );
-    assert!(seen.iter().filter(|s| s.existing).all(|s| s.change == "Unchanged"));
+    assert!(seen
+        .iter()
+        .filter(|s| s.existing)
+        .all(|s| s.change == "Unchanged"));
 }
 
 fn db_files() -> Vec<(Entity, common::MemSource)> {

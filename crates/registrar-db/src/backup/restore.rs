@@ -205,6 +205,11 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
                     .execute(&mut *tx)
                     .await?;
             }
+            // The restored ids may name other rows than the recorded runs wrote: every row is
+            // of unknown origin afterwards (which a sync never removes).
+            sqlx::query("DELETE FROM registrar_row_origins")
+                .execute(&mut *tx)
+                .await?;
             while let Some((ti, rows)) = rx_rows.recv().await {
                 let spec = &TABLES[ti];
                 let mut qb = QueryBuilder::<Postgres>::new(insert_prefix(spec));
@@ -239,6 +244,11 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
                     .execute(&mut *tx)
                     .await?;
             }
+            // The restored ids may name other rows than the recorded runs wrote: every row is
+            // of unknown origin afterwards (which a sync never removes).
+            sqlx::query("DELETE FROM registrar_row_origins")
+                .execute(&mut *tx)
+                .await?;
             while let Some((ti, rows)) = rx_rows.recv().await {
                 let spec = &TABLES[ti];
                 let mut qb = QueryBuilder::<Sqlite>::new(insert_prefix(spec));

@@ -7,8 +7,8 @@ use crate::{Database, Result};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use registrar_model::{
-    AttendanceStatus, CourseStatus, Existing, LetterGrade, Role, Stored, StoredCourse,
-    StoredGrade, StoredUser,
+    AttendanceStatus, CourseStatus, Existing, LetterGrade, Role, Stored, StoredCourse, StoredGrade,
+    StoredUser,
 };
 use std::collections::HashMap;
 
@@ -156,7 +156,9 @@ macro_rules! read_all {
                 is_active,
                 password_hash,
             };
-            $existing.users.insert(email.clone(), stored(user, imported));
+            $existing
+                .users
+                .insert(email.clone(), stored(user, imported));
             $ids.users.insert(email, id);
         }
         drop(rows);
@@ -173,16 +175,17 @@ macro_rules! read_all {
                 credits,
                 status: CourseStatus::parse(&status).unwrap_or(CourseStatus::Inactive),
             };
-            $existing.courses.insert(code.clone(), stored(course, imported));
+            $existing
+                .courses
+                .insert(code.clone(), stored(course, imported));
             $ids.courses.insert(code, id);
         }
         drop(rows);
         if $need.enrollments {
             $digest.table();
-            let mut rows = sqlx::query_as::<_, (String, String, Option<NaiveDate>, bool)>(
-                ENROLLMENTS,
-            )
-            .fetch(&mut *conn);
+            let mut rows =
+                sqlx::query_as::<_, (String, String, Option<NaiveDate>, bool)>(ENROLLMENTS)
+                    .fetch(&mut *conn);
             while let Some(r) = rows.try_next().await? {
                 $digest.add(&r);
                 let (e, c, d, imported) = r;

@@ -1,5 +1,6 @@
 //! The attendance file (the hot path): (student, course, date) unique, a status.
 
+use super::changes;
 use super::header::col;
 use super::keys::{claim_key, pack_attendance};
 use super::row::RowCx;
@@ -7,10 +8,12 @@ use super::State;
 use crate::parse::{self, quote};
 use chrono::Datelike;
 use registrar_model::{Attendance, Record, RowChange};
-use super::changes;
 
 impl State {
-    pub(super) fn check_attendance(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
+    pub(super) fn check_attendance(
+        &mut self,
+        rc: &mut RowCx<'_, '_>,
+    ) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
         let date = rc.required(col::A_DATE, parse::date);
         let status = rc.required(col::A_STATUS, parse::attendance_status);

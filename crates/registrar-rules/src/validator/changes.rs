@@ -144,7 +144,10 @@ pub(super) fn attendance(
     if stored == Some(status) {
         Vec::new()
     } else {
-        let old = stored.map_or("(a status Registrar does not know)", AttendanceStatus::as_str);
+        let old = stored.map_or(
+            "(a status Registrar does not know)",
+            AttendanceStatus::as_str,
+        );
         vec![FieldChange::new("status", text(old), text(status.as_str()))]
     }
 }
@@ -168,13 +171,35 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].to_string(), "password changes");
         assert_eq!((c[0].old.clone(), c[0].new.clone()), (None, None));
-        let same = user(&s, Role::Student, "Ada", "L", true, None, Some("$argon2id$stored"), true);
+        let same = user(
+            &s,
+            Role::Student,
+            "Ada",
+            "L",
+            true,
+            None,
+            Some("$argon2id$stored"),
+            true,
+        );
         assert!(same.is_empty());
-        let c = user(&s, Role::Teacher, "Ada", "Lovelace", false, None, None, false);
+        let c = user(
+            &s,
+            Role::Teacher,
+            "Ada",
+            "Lovelace",
+            false,
+            None,
+            None,
+            false,
+        );
         let shown: Vec<String> = c.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
-            ["role: student → teacher", "last_name: L → Lovelace", "is_active: true → false"]
+            [
+                "role: student → teacher",
+                "last_name: L → Lovelace",
+                "is_active: true → false"
+            ]
         );
     }
 

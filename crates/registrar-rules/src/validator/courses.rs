@@ -1,12 +1,12 @@
 //! The courses file: code, name, description, semester, credits, status.
 
+use super::changes;
 use super::header::col;
 use super::row::RowCx;
 use super::State;
 use super::{MAX_COURSE_NAME_LEN, MAX_DESCRIPTION_LEN, MAX_SEMESTER_LEN};
 use crate::parse::{self, quote};
 use registrar_model::{Course, CourseStatus, Record, RowChange};
-use super::changes;
 
 impl State {
     pub(super) fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
@@ -25,7 +25,14 @@ impl State {
         let mut change = RowChange::New;
         if rc.issues.is_empty() {
             let stored = &self.db_courses;
-            let diff = |db: u32| match (stored.get(db as usize), &name, &description, &semester, credits, status) {
+            let diff = |db: u32| match (
+                stored.get(db as usize),
+                &name,
+                &description,
+                &semester,
+                credits,
+                status,
+            ) {
                 (Some(s), Some(n), Some(d), Some(se), Some(cr), Some(st)) => {
                     changes::course(&s.values, n, d, se, cr, st)
                 }

@@ -1,15 +1,18 @@
 //! The enrollments file: (student, course) unique, optional enrollment date.
 
+use super::changes;
 use super::header::col;
 use super::keys::{pack_pair, row32};
 use super::row::RowCx;
 use super::State;
 use crate::parse::{self, quote};
 use registrar_model::{Enrollment, IssueCode, Record, Role, RowChange};
-use super::changes;
 
 impl State {
-    pub(super) fn check_enrollment(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
+    pub(super) fn check_enrollment(
+        &mut self,
+        rc: &mut RowCx<'_, '_>,
+    ) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
         let date = rc.optional(col::E_DATE, parse::date);
         if let (Some(e), Some((_, role))) = (&email, student) {

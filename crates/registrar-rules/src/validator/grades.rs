@@ -1,12 +1,12 @@
 //! The grades file: (student, course, assessment) unique, a score or a letter grade.
 
+use super::changes;
 use super::header::col;
 use super::row::RowCx;
 use super::State;
 use super::{normalize_assessment, DEFAULT_ASSESSMENT, MAX_ASSESSMENT_LEN};
 use crate::parse::{self, quote};
 use registrar_model::{Grade, IssueCode, Record, RowChange};
-use super::changes;
 
 impl State {
     pub(super) fn check_grade(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {

@@ -212,8 +212,9 @@ impl State {
                     if s.in_db
                         && s.run_row == 0
                         && s.rejected_row == 0
-                        && stored
-                            .is_some_and(|d| d.values.status == registrar_model::CourseStatus::Active)
+                        && stored.is_some_and(|d| {
+                            d.values.status == registrar_model::CourseStatus::Active
+                        })
                     {
                         let imported = stored.is_some_and(|d| d.imported);
                         out.push((NaturalKey::Course(course(id)), imported));
@@ -241,7 +242,10 @@ impl State {
                 }
                 for (&(sid, cid, aid), s) in &self.grades {
                     if s.in_db && s.run_row == 0 {
-                        let imported = self.db_grades.get(s.db as usize).is_some_and(|d| d.imported);
+                        let imported = self
+                            .db_grades
+                            .get(s.db as usize)
+                            .is_some_and(|d| d.imported);
                         let a = names.get(aid as usize).cloned().unwrap_or_default();
                         out.push((NaturalKey::Grade(user(sid), course(cid), a), imported));
                     }
@@ -264,7 +268,10 @@ impl State {
                             .db_attendance
                             .get(s.db as usize)
                             .is_some_and(|d| d.imported);
-                        out.push((NaturalKey::Attendance(user(sid), course(cid), date), imported));
+                        out.push((
+                            NaturalKey::Attendance(user(sid), course(cid), date),
+                            imported,
+                        ));
                     }
                 }
             }

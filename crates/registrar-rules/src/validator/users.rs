@@ -1,15 +1,13 @@
 //! The users file: email, password or hash, role, names, is_active, training accounts.
 
+use super::changes;
 use super::header::col;
 use super::row::RowCx;
 use super::State;
 use super::{is_training_account, MAX_NAME_LEN};
 use crate::parse::{self, quote};
 use crate::password;
-use registrar_model::{
-    Email, Issue, IssueCode, Password, Record, RowChange, User, Value,
-};
-use super::changes;
+use registrar_model::{Email, Issue, IssueCode, Password, Record, RowChange, User, Value};
 
 impl State {
     pub(super) fn check_user(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
