@@ -282,7 +282,10 @@ impl Driver {
                             return; // plain passwords are dropped (zeroized) here
                         }
                         let existing = change.existing();
+                        let password_only = matches!(&change, RowChange::Changed(f)
+                            if f.iter().all(FieldChange::is_password));
                         let mut slot = None;
+                        let mut unchanged_if_hash = None;
                         if let Record::User(u) = &mut record {
                             let plain = u.password.take();
                             let stored = if existing {
@@ -303,6 +306,9 @@ impl Driver {
                                 if let (Some(p), Some(h)) = (plain, &hasher) {
                                     match stored {
                                         Some(old) => {
+                                            if password_only {
+                                                unchanged_if_hash = Some(old.clone());
+                                            }
                                             h.submit_unless_verifies(next_slot, p, old.clone())
                                         }
                                         None => h.submit(next_slot, p),
@@ -316,6 +322,7 @@ impl Driver {
                             record,
                             existing,
                             hash_slot: slot,
+                            unchanged_if_hash,
                         });
                         if batch.len() >= BATCH {
                             send(Msg::Rows(std::mem::replace(

@@ -534,6 +534,7 @@ async fn execute_in(
                 s.inserted = c.inserted;
                 s.updated = c.updated;
                 s.skipped = c.skipped;
+                s.unchanged += c.unchanged;
             }
         }
     }

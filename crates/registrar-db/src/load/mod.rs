@@ -46,6 +46,10 @@ pub struct LoadItem {
     /// The [`crate::hash::HashPipeline`] slot of a user whose plain password is being
     /// hashed; `None` when the record carries its hash (or is not a user).
     pub hash_slot: Option<u32>,
+    /// For an existing user whose only difference from the database is its password: the
+    /// stored hash. When the hashing job gives this same hash back (it verifies the file's
+    /// password), the row is counted unchanged and not written.
+    pub unchanged_if_hash: Option<String>,
 }
 
 /// What the reading side sends a [`Loader`].
@@ -73,4 +77,7 @@ pub struct FileCounts {
     pub updated: u64,
     /// Existing rows left as they were (`OnExisting::Skip`).
     pub skipped: u64,
+    /// Existing users whose only difference was a password that their stored hash already
+    /// verifies: not written (the validator counts the other unchanged rows).
+    pub unchanged: u64,
 }

@@ -49,6 +49,7 @@ pub(super) struct PendingUser {
     pub(super) row: UserRow,
     pub(super) existing: bool,
     pub(super) slot: Option<u32>,
+    pub(super) unchanged_if_hash: Option<String>,
 }
 
 pub(super) struct CourseRow {
@@ -402,6 +403,12 @@ impl<'c, 'a> Loader<'c, 'a> {
         let mut updates = Vec::new();
         for u in users {
             if u.existing {
+                if u.unchanged_if_hash.is_some() && u.unchanged_if_hash == u.row.password_hash {
+                    // Only the password differed, and the stored hash verifies it.
+                    self.counts[u.file].unchanged += 1;
+                    continue;
+                }
+                self.counts[u.file].updated += 1;
                 updates.push(u.row);
             } else {
                 if u.row.password_hash.is_none() {
@@ -473,6 +480,7 @@ impl Sort<'_> {
             record,
             existing,
             hash_slot: slot,
+            unchanged_if_hash,
         } = item;
         if existing && self.on_existing != OnExisting::Update {
             // `Error` makes such rows invalid in validation, so this is `Skip`.
@@ -480,10 +488,12 @@ impl Sort<'_> {
             return Ok(());
         }
         let counts = &mut *self.counts;
-        if existing {
-            counts.updated += 1;
-        } else if !matches!(record, Record::User(_)) {
-            counts.inserted += 1;
+        if !matches!(record, Record::User(_)) {
+            if existing {
+                counts.updated += 1;
+            } else {
+                counts.inserted += 1;
+            }
         }
         let target = if existing { updates } else { new_rows };
         match (record, target) {
@@ -520,6 +530,7 @@ impl Sort<'_> {
                     },
                     existing,
                     slot,
+                    unchanged_if_hash,
                 });
             }
             (Record::Course(c), Rows::Courses(v)) => {
