@@ -405,32 +405,6 @@ pub fn audit_log(runs: &[ImportRun]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use registrar::model::{Entity, FileSummary, Issue, IssueCode, Mode};
-
-    #[test]
-    fn human_groups_by_file() {
-        let mut r = Report::new(Mode::Validate);
-        r.files
-            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
-        r.push(Issue::error(
-            IssueCode::InvalidEmail,
-            "users.csv",
-            Some(4),
-            Some("email"),
-            "bad",
-        ));
-        let s = human_report(&r);
-        assert!(
-            s.contains("users.csv\n  users.csv:4 email: error[invalid-email] bad"),
-            "{s}"
-        );
-        assert!(s.contains("FAILED: 1 error(s)"));
-    }
-}
-
 /// Rows of each kind a human plan shows (the JSON plan has them all).
 const PLAN_SHOWN: usize = 10;
 
@@ -516,5 +490,31 @@ fn more(s: &mut String, n: usize) {
             "  … and {} more (--format json lists them all)\n",
             n - PLAN_SHOWN
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registrar::model::{Entity, FileSummary, Issue, IssueCode, Mode};
+
+    #[test]
+    fn human_groups_by_file() {
+        let mut r = Report::new(Mode::Validate);
+        r.files
+            .push(FileSummary::new("users.csv", Entity::Users, "csv"));
+        r.push(Issue::error(
+            IssueCode::InvalidEmail,
+            "users.csv",
+            Some(4),
+            Some("email"),
+            "bad",
+        ));
+        let s = human_report(&r);
+        assert!(
+            s.contains("users.csv\n  users.csv:4 email: error[invalid-email] bad"),
+            "{s}"
+        );
+        assert!(s.contains("FAILED: 1 error(s)"));
     }
 }

@@ -222,7 +222,11 @@ fn a_plan_lists_exactly_the_rows_that_change_with_their_fields() {
             )
         });
         let before = checksums(url);
-        let (c, p, t) = plan(url, &data, &["--on-existing", "update"]);
+        let (c, p, t) = plan(
+            url,
+            &data,
+            &["--on-existing", "update", "--max-changes", "50"],
+        );
         assert_eq!(c, 0, "{t}");
         assert_eq!(checksums(url), before, "a plan writes nothing");
         let updates: Vec<(String, Vec<String>)> = p["entities"]
@@ -404,7 +408,18 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
             t.replace("Kid,Number1\n", "Kit,Number1\n")
         });
         let saved = dir.join("plan.json");
-        let (c, _, t) = plan(url, &data, &["--on-existing", "update", "--out", s(&saved)]);
+        let (c, _, t) = plan(
+            url,
+            &data,
+            &[
+                "--on-existing",
+                "update",
+                "--max-changes",
+                "50",
+                "--out",
+                s(&saved),
+            ],
+        );
         assert_eq!(c, 0, "{t}");
         #[cfg(unix)]
         {
@@ -432,7 +447,18 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
             ["Kid"]
         );
         // A fresh plan applies.
-        let (c, _, t) = plan(url, &data, &["--on-existing", "update", "--out", s(&saved)]);
+        let (c, _, t) = plan(
+            url,
+            &data,
+            &[
+                "--on-existing",
+                "update",
+                "--max-changes",
+                "50",
+                "--out",
+                s(&saved),
+            ],
+        );
         assert_eq!(c, 0, "{t}");
         let (c, t) = apply(&saved);
         assert_eq!(c, 0, "{t}");
@@ -444,7 +470,18 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
             ["Kit"]
         );
         // The files changed since: refused.
-        let (c, _, t) = plan(url, &data, &["--on-existing", "update", "--out", s(&saved)]);
+        let (c, _, t) = plan(
+            url,
+            &data,
+            &[
+                "--on-existing",
+                "update",
+                "--max-changes",
+                "50",
+                "--out",
+                s(&saved),
+            ],
+        );
         assert_eq!(c, 0, "{t}");
         edit(&data, "users.csv", |t| {
             t.replace("Kit,Number1\n", "Kat,Number1\n")
