@@ -2,7 +2,7 @@
 //! writing anything; and `import --plan plan.json --execute`, which applies exactly what was
 //! reviewed.
 //!
-//! A plan reads and validates exactly as `import` does (the same [`crate::driver`]), compares
+//! A plan reads and validates exactly as `import` does (the same reading thread), compares
 //! each valid row with the stored row of the same key, and lists per entity the rows to
 //! insert, the rows to update (each field old → new; a password only as "password changes"),
 //! how many are unchanged, and with a sync the rows the export no longer holds (to delete, or
