@@ -9,7 +9,9 @@
 //!   severity and code, sorts by any column and pages (50, 200, 1,000 or all rows at a time), so
 //!   100,000 issues open in seconds; counts per code (including issues counted but not listed).
 //! - For `migrate`, the runbook steps with their outcome and the backups written; for `check`,
-//!   each check with its count and verdict.
+//!   each check with its count and verdict; for `plan`, the changes per entity (counts, then the
+//!   rows to insert, to update with their old → new fields, and to remove, at most
+//!   [`MAX_CHANGES_LISTED`] of each kind).
 //!
 //! The page state is in the address's fragment (`report.html#code=invalid-email&sort=row`), so a
 //! filtered view can be bookmarked or sent as a link, and tests can open it in a headless browser.
@@ -43,6 +45,10 @@ use std::path::{Path, PathBuf};
 
 /// The most issues one page lists (the rest are counted per code).
 pub const MAX_LISTED: usize = 200_000;
+
+/// The most rows of one kind (insert, update, remove) of one entity a plan's page lists (the
+/// counts are complete; `registrar plan --format json` has every row).
+pub const MAX_CHANGES_LISTED: usize = 1_000;
 
 const SCRIPT: &str = include_str!("report.js");
 const STYLE: &str = include_str!("report.css");
@@ -106,6 +112,7 @@ pub struct HtmlReport<'a> {
     steps: Vec<StepRow>,
     backups: Vec<PathBuf>,
     checks: Vec<CheckRow>,
+    plan: Option<&'a crate::plan::Plan>,
     duration_ms: Option<u64>,
     generated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -122,6 +129,7 @@ impl<'a> HtmlReport<'a> {
             steps: Vec::new(),
             backups: Vec::new(),
             checks: Vec::new(),
+            plan: None,
             duration_ms: None,
             generated_at: chrono::Utc::now(),
         }
@@ -164,6 +172,13 @@ impl<'a> HtmlReport<'a> {
         self
     }
 
+    /// A plan (`registrar plan`): its validation report, and per entity the rows to insert,
+    /// to update (with old → new fields) and to remove.
+    pub fn with_plan(mut self, plan: &'a crate::plan::Plan) -> Self {
+        self.plan = Some(plan);
+        self.with_report(&plan.report)
+    }
+
     /// The run's wall time (default: the report's).
     pub fn with_duration_ms(mut self, ms: u64) -> Self {
         self.duration_ms = Some(ms);
@@ -196,6 +211,7 @@ impl<'a> HtmlReport<'a> {
         self.files(&mut h);
         self.steps_and_backups(&mut h);
         self.checks(&mut h);
+        self.changes(&mut h);
         self.issues(&mut h);
         h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
         h
@@ -248,15 +264,36 @@ impl<'a> HtmlReport<'a> {
                 "Valid / invalid",
                 format!("{} / {}", sum(|f| f.valid), sum(|f| f.invalid)),
             );
-            item(
-                "Inserted / updated / skipped",
-                format!(
-                    "{} / {} / {}",
-                    sum(|f| f.inserted),
-                    sum(|f| f.updated),
-                    sum(|f| f.skipped)
-                ),
-            );
+            if let Some(p) = self.plan {
+                let n = |f: fn(&crate::plan::EntityPlan) -> u64| -> u64 {
+                    p.entities.iter().map(f).sum()
+                };
+                item(
+                    "To insert / update / remove",
+                    format!(
+                        "{} / {} / {}",
+                        n(|e| e.insert.len() as u64),
+                        n(|e| e.update.len() as u64),
+                        n(|e| e.remove.len() as u64)
+                    ),
+                );
+                item("Unchanged", n(|e| e.unchanged).to_string());
+            } else {
+                item(
+                    "Inserted / updated / unchanged / skipped",
+                    format!(
+                        "{} / {} / {} / {}",
+                        sum(|f| f.inserted),
+                        sum(|f| f.updated),
+                        sum(|f| f.unchanged),
+                        sum(|f| f.skipped)
+                    ),
+                );
+                let removed: u64 = r.removed.iter().map(|e| e.removed).sum();
+                if !r.removed.is_empty() {
+                    item("Removed (sync)", removed.to_string());
+                }
+            }
             item(
                 "Errors / warnings",
                 format!("{} / {}", r.error_count(), warnings(r)),
@@ -288,13 +325,13 @@ impl<'a> HtmlReport<'a> {
              <th>file</th><th>entity</th><th>format</th><th class=\"num\">rows</th>\
              <th class=\"num\">valid</th><th class=\"num\">invalid</th>\
              <th class=\"num\">inserted</th><th class=\"num\">updated</th>\
-             <th class=\"num\">skipped</th></tr></thead><tbody>\n",
+             <th class=\"num\">unchanged</th><th class=\"num\">skipped</th></tr></thead><tbody>\n",
         );
         for f in &r.files {
             h.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
                 escape(&f.file),
                 escape(f.entity.as_str()),
                 escape(&f.format),
@@ -303,6 +340,7 @@ impl<'a> HtmlReport<'a> {
                 f.invalid,
                 f.inserted,
                 f.updated,
+                f.unchanged,
                 f.skipped
             ));
         }
@@ -358,6 +396,89 @@ impl<'a> HtmlReport<'a> {
             ));
         }
         h.push_str("</tbody></table></section>\n");
+    }
+
+    fn changes(&self, h: &mut String) {
+        let Some(p) = self.plan else { return };
+        h.push_str(
+            "<section id=\"changes\"><h2>Changes</h2><p class=\"note\">Nothing was written: \
+             this is what <code>registrar import --execute</code> of the same files would do.</p>\
+             <table class=\"grid\" id=\"change-counts\"><thead><tr><th>entity</th>\
+             <th class=\"num\">in the database</th><th class=\"num\">insert</th>\
+             <th class=\"num\">update</th><th class=\"num\">unchanged</th>\
+             <th class=\"num\">skipped</th><th class=\"num\">remove</th>\
+             <th class=\"num\">kept (unknown origin)</th></tr></thead><tbody>\n",
+        );
+        for e in &p.entities {
+            h.push_str(&format!(
+                "<tr data-entity=\"{0}\"><td>{0}</td><td class=\"num\">{1}</td>\
+                 <td class=\"num\">{2}</td><td class=\"num\">{3}</td><td class=\"num\">{4}</td>\
+                 <td class=\"num\">{5}</td><td class=\"num\">{6}</td><td class=\"num\">{7}</td></tr>\n",
+                escape(e.entity.as_str()),
+                e.existing,
+                e.insert.len(),
+                e.update.len(),
+                e.unchanged,
+                e.skipped,
+                e.remove.len(),
+                e.kept_unknown_origin
+            ));
+        }
+        h.push_str("</tbody></table>\n");
+        for e in &p.entities {
+            let kinds: [(&str, &[crate::plan::PlannedRow]); 3] = [
+                ("insert", &e.insert),
+                ("update", &e.update),
+                ("remove", &e.remove),
+            ];
+            for (kind, rows) in kinds {
+                if rows.is_empty() {
+                    continue;
+                }
+                h.push_str(&format!(
+                    "<details class=\"changes\" data-entity=\"{0}\" data-kind=\"{1}\"{4}>\
+                     <summary>{0}: {2} to {1}{3}</summary>\
+                     <table class=\"grid\"><thead><tr><th>key</th><th>file</th>\
+                     <th class=\"num\">row</th><th>{5}</th></tr></thead><tbody>\n",
+                    escape(e.entity.as_str()),
+                    kind,
+                    rows.len(),
+                    if rows.len() > MAX_CHANGES_LISTED {
+                        format!(" (the first {MAX_CHANGES_LISTED} listed)")
+                    } else {
+                        String::new()
+                    },
+                    if kind == "insert" { "" } else { " open" },
+                    if kind == "remove" {
+                        "action"
+                    } else {
+                        "changes"
+                    },
+                ));
+                for r in rows.iter().take(MAX_CHANGES_LISTED) {
+                    let detail = if kind == "remove" {
+                        escape(r.action.as_deref().unwrap_or(""))
+                    } else {
+                        r.changes
+                            .iter()
+                            .map(|c| {
+                                format!("<span class=\"change\">{}</span>", escape(&c.to_string()))
+                            })
+                            .collect::<Vec<_>>()
+                            .join("<br>")
+                    };
+                    h.push_str(&format!(
+                        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+                        escape(&r.key.to_string()),
+                        escape(r.file.as_deref().unwrap_or("")),
+                        r.row.map(|n| n.to_string()).unwrap_or_default(),
+                        detail
+                    ));
+                }
+                h.push_str("</tbody></table></details>\n");
+            }
+        }
+        h.push_str("</section>\n");
     }
 
     fn issues(&self, h: &mut String) {

@@ -275,6 +275,8 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub html: HtmlReportArgs,
 }
 
 /// The arguments of `registrar import`.

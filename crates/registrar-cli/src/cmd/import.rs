@@ -90,6 +90,12 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
     if let Some(out) = &a.out {
         registrar::plan::write_plan(&plan, out)?;
     }
+    if let Some(path) = &a.html.report {
+        HtmlReport::new("plan", plan.ok)
+            .with_plan(&plan)
+            .with_database(&a.db.database)
+            .write(path)?;
+    }
     match a.format {
         OutputFormat::Json => println!("{}", render::json(&plan)),
         OutputFormat::Human => print!("{}", render::plan_summary(&plan, a.out.as_deref())),
