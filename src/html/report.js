@@ -2,7 +2,8 @@
   "use strict";
   var dataEl = document.getElementById("issues-data");
   var body = document.getElementById("issue-rows");
-  if (!dataEl || !body) { return; }
+  // A page without issues has no table to drive: it is ready as it is.
+  if (!dataEl || !body) { document.body.setAttribute("data-ready", "true"); return; }
   // Each issue: [file, row, column, severity, code, message]. Values go into the page with
   // textContent only, never as markup.
   var all = JSON.parse(dataEl.textContent);

@@ -445,3 +445,82 @@ fn migrate_check_and_import_reports_hold_their_sections() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("import --validate") && html.contains("<h2>Files</h2>"));
 }
+
+/// `plan --report`: the changes per entity (counts, then each update with old → new fields),
+/// with the injected markup of a hostile name shown as text in a real browser.
+#[test]
+fn a_plan_report_lists_the_changes_and_shows_markup_as_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("sms.db").display());
+    let example = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/data"));
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for f in std::fs::read_dir(example).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, data.join(f.file_name().unwrap())).unwrap();
+    }
+    let d = data.to_str().unwrap();
+    let o = run(&["import", "--data", d, "--execute", "--database", &url]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let users = std::fs::read_to_string(data.join("users.csv")).unwrap();
+    let users = users.replace(
+        ",Elias,Grant,",
+        ",<script>alert(1)</script>,\"\"\"><img src=x onerror=alert(2)>\",",
+    );
+    std::fs::write(data.join("users.csv"), users).unwrap();
+    let page = tmp.path().join("plan.html");
+    let o = run(&[
+        "plan",
+        "--data",
+        d,
+        "--database",
+        &url,
+        "--on-existing",
+        "update",
+        "--max-changes",
+        "100",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&page).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the plan's page is written 0600");
+    }
+    let html = std::fs::read_to_string(&page).unwrap();
+    for want in [
+        "<h2>Changes</h2>",
+        "id=\"change-counts\"",
+        "data-kind=\"update\"",
+        "elias.grant.2@district.example.org",
+        "first_name: Elias → &lt;script&gt;alert(1)&lt;/script&gt;",
+    ] {
+        assert!(html.contains(want), "{want} missing from the plan's page");
+    }
+    assert!(!html.contains("<script>alert(1)"), "markup must be escaped");
+    assert!(!html.contains("<img src=x"), "markup must be escaped");
+    assert!(!html.contains("harbor-Copper-falcon467+"), "no password");
+    let Some(bin) = chromium() else { return };
+    let dom = dump_dom(&bin, &page, "");
+    let changes = &dom[dom.find("id=\"changes\"").expect("the changes section")..];
+    let changes = &changes[..changes.find("</section>").unwrap()];
+    assert!(
+        changes.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile name shows as text: {changes}"
+    );
+    assert!(
+        !changes.contains("<img") && !dom.contains("<script>alert"),
+        "no markup from the data became an element"
+    );
+    // One user to update, nothing else changes.
+    let users_row = &changes[changes.find("data-entity=\"users\"").unwrap()..];
+    let cells: Vec<&str> = users_row
+        .split("<td class=\"num\">")
+        .skip(1)
+        .take(3)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(cells[1..], ["0", "1"], "users: insert 0, update 1");
+}
