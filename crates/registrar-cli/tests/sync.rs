@@ -501,3 +501,116 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
         );
     });
 }
+
+/// A users folder holding the header and the first `keep` students of `data`'s users.csv.
+fn first_users(dir: &Path, data: &Path, keep: usize, name: &str) -> PathBuf {
+    let users = dir.join(name);
+    std::fs::create_dir_all(&users).unwrap();
+    let kept: String = std::fs::read_to_string(data.join("users.csv"))
+        .unwrap()
+        .lines()
+        .take(keep + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(users.join("users.csv"), kept).unwrap();
+    users
+}
+
+#[test]
+fn a_file_not_read_cleanly_never_leads_to_removals() {
+    engines("unclean", |url, dir| {
+        let data = write_school(dir, 10);
+        assert_eq!(import(url, &data, &[]).0, 0);
+        // 7 of the 10 students, one of them with a broken email: the file was not read
+        // cleanly, so the 3 students it no longer holds (and the broken one) stay active.
+        let users = first_users(dir, &data, 7, "broken");
+        edit(&users, "users.csv", |t| {
+            t.replace("kid2@realschool.org", "kid2-at-realschool.org")
+        });
+        let rejects = dir.join("rejects");
+        let (_, r, t) = import(
+            url,
+            &users,
+            &[
+                "--sync",
+                "--max-changes",
+                "100",
+                "--skip-invalid",
+                "--rejects",
+                s(&rejects),
+            ],
+        );
+        assert!(t.contains("sync-incomplete"), "{t}");
+        assert!(r["removed"].as_array().is_none_or(|a| a.is_empty()), "{t}");
+        assert!(
+            query(url, "SELECT email FROM users WHERE NOT is_active").is_empty(),
+            "nothing deactivated"
+        );
+        // A wrong header makes every row invalid: the run fails and writes nothing.
+        let wrong = first_users(dir, &data, 7, "wrong-header");
+        edit(&wrong, "users.csv", |t| t.replacen("email", "emial", 1));
+        let (c, _, t) = import(url, &wrong, &["--sync", "--max-changes", "100"]);
+        assert_ne!(c, 0, "{t}");
+        assert!(
+            query(url, "SELECT email FROM users WHERE NOT is_active").is_empty(),
+            "{t}"
+        );
+    });
+}
+
+#[test]
+fn migrate_sync_is_refused_by_the_threshold_and_rolls_back_then_goes_through_approved() {
+    engines("migsync", |url, dir| {
+        let data = write_school(dir, 10);
+        // migrate's checks want an active admin: the first row after the header.
+        edit(&data, "users.csv", |t| {
+            t.replacen(
+                "\n",
+                "\nhead@realschool.org,Quiet-Harbor-Lamp-93,admin,Head,Teacher\n",
+                1,
+            )
+        });
+        assert_eq!(import(url, &data, &[]).0, 0);
+        // The admin and 6 of the 10 students: 4 of 11 users go (36.4 %).
+        let users = first_users(dir, &data, 7, "users7");
+        let backups = dir.join("backups");
+        let migrate = |extra: &[&str]| {
+            let mut args = vec![
+                "migrate",
+                "--data",
+                s(&users),
+                "--execute",
+                "--database",
+                url,
+                "--backup-dir",
+                s(&backups),
+                "--sync",
+            ];
+            args.extend_from_slice(extra);
+            let o = run(&args);
+            (code(&o), text(&o))
+        };
+        let before = checksums(url);
+        let (c, t) = migrate(&[]);
+        assert_ne!(c, 0, "{t}");
+        assert!(
+            t.contains("too-many-changes") && t.contains("--max-changes 37"),
+            "{t}"
+        );
+        assert_eq!(
+            checksums(url),
+            before,
+            "a refused migrate --sync writes nothing"
+        );
+        let (c, t) = migrate(&["--max-changes", "37"]);
+        assert_eq!(c, 0, "{t}");
+        assert_eq!(
+            query(
+                url,
+                "SELECT CAST(COUNT(*) AS TEXT) FROM users WHERE NOT is_active"
+            ),
+            ["4"],
+            "{t}"
+        );
+    });
+}
