@@ -105,25 +105,56 @@ pub struct StoredGrade {
     pub graded_on: Option<NaiveDate>,
 }
 
+/// A link-table row (enrollment, grade, attendance) as stored: its student's and its course's
+/// database ids (resolved through [`Existing::user_ids`] / [`Existing::course_ids`]), the rest of
+/// its natural key, and its values. 24 bytes for an attendance row: a re-import against millions
+/// of stored rows holds ids, not strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLink<K, V> {
+    /// `student_id`.
+    pub student_id: i64,
+    /// `course_id`.
+    pub course_id: i64,
+    /// The rest of the natural key: nothing (enrollments), the assessment in lower case
+    /// (grades), the date (attendance).
+    pub key: K,
+    /// The stored values.
+    pub stored: Stored<V>,
+}
+
 /// The natural keys already in the database with their stored values, so that a row of the
 /// files can be found new, unchanged or changed, `already-exists` reported for a row that
 /// differs, references resolved against database rows, and a sync can find what the export no
 /// longer holds. Keys are normalised as the rules normalise them: emails lower-case, course
 /// codes upper-case, assessments lower-case. `registrar-db` reads it, `registrar-rules`
 /// validates against it.
+///
+/// ```
+/// use registrar_model::{AttendanceStatus, Existing, NaiveDate, Role, Stored, StoredUser};
+/// let mut ex = Existing::default();
+/// ex.insert_user("kid@school.org", Stored::imported(StoredUser::with_role(Role::Student)));
+/// ex.insert_course("HIST1", Stored::new(Default::default()));
+/// let day = NaiveDate::from_ymd_opt(2025, 9, 2).unwrap();
+/// ex.insert_attendance("kid@school.org", "HIST1", day, Stored::new(Some(AttendanceStatus::Late)));
+/// assert_eq!(ex.rows(registrar_model::Entity::Attendance), 1);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Existing {
     /// Users by email.
     pub users: KeyMap<String, Stored<StoredUser>>,
     /// Courses by code.
     pub courses: KeyMap<String, Stored<StoredCourse>>,
-    /// Enrollment date of each (student email, course code) in the database.
-    pub enrollments: KeyMap<(String, String), Stored<Option<NaiveDate>>>,
-    /// Each grade by (student email, course code, assessment).
-    pub grades: KeyMap<(String, String, String), Stored<StoredGrade>>,
-    /// Status of each (student email, course code, date) attendance row (`None`: a status
-    /// Registrar does not know, which no file value equals).
-    pub attendance: KeyMap<(String, String, NaiveDate), Stored<Option<AttendanceStatus>>>,
+    /// The database id of each user (by email).
+    pub user_ids: KeyMap<String, i64>,
+    /// The database id of each course (by code).
+    pub course_ids: KeyMap<String, i64>,
+    /// The enrollments, each with its date.
+    pub enrollments: Vec<StoredLink<(), Option<NaiveDate>>>,
+    /// The grades, keyed by assessment.
+    pub grades: Vec<StoredLink<String, StoredGrade>>,
+    /// The attendance rows, keyed by date (`None`: a status Registrar does not know, which no
+    /// file value equals).
+    pub attendance: Vec<StoredLink<NaiveDate, Option<AttendanceStatus>>>,
     /// A digest of every stored value read (hex; empty when not computed), so a saved plan can
     /// tell that the database changed since it was made.
     pub digest: String,
@@ -140,6 +171,88 @@ impl Existing {
             Grades => self.grades.len(),
             Attendance => self.attendance.len(),
         }) as u64
+    }
+
+    /// Adds (or replaces) a user with the next free id: for tests and callers that build an
+    /// `Existing` by hand (`registrar-db` fills the fields from the database instead).
+    pub fn insert_user(&mut self, email: &str, stored: Stored<StoredUser>) {
+        let email = email.trim().to_lowercase();
+        let next = self.user_ids.len() as i64 + 1;
+        self.user_ids.entry(email.clone()).or_insert(next);
+        self.users.insert(email, stored);
+    }
+
+    /// Adds (or replaces) a course with the next free id (see [`Existing::insert_user`]).
+    pub fn insert_course(&mut self, code: &str, stored: Stored<StoredCourse>) {
+        let code = code.trim().to_uppercase();
+        let next = self.course_ids.len() as i64 + 1;
+        self.course_ids.entry(code.clone()).or_insert(next);
+        self.courses.insert(code, stored);
+    }
+
+    /// The ids of a student and a course, giving a new id to one not known yet.
+    fn link_ids(&mut self, email: &str, code: &str) -> (i64, i64) {
+        let next = self.user_ids.len() as i64 + 1;
+        let s = *self
+            .user_ids
+            .entry(email.trim().to_lowercase())
+            .or_insert(next);
+        let next = self.course_ids.len() as i64 + 1;
+        let c = *self
+            .course_ids
+            .entry(code.trim().to_uppercase())
+            .or_insert(next);
+        (s, c)
+    }
+
+    /// Adds an enrollment (see [`Existing::insert_user`]).
+    pub fn insert_enrollment(
+        &mut self,
+        email: &str,
+        code: &str,
+        stored: Stored<Option<NaiveDate>>,
+    ) {
+        let (student_id, course_id) = self.link_ids(email, code);
+        self.enrollments.push(StoredLink {
+            student_id,
+            course_id,
+            key: (),
+            stored,
+        });
+    }
+
+    /// Adds a grade (see [`Existing::insert_user`]).
+    pub fn insert_grade(
+        &mut self,
+        email: &str,
+        code: &str,
+        assessment: &str,
+        stored: Stored<StoredGrade>,
+    ) {
+        let (student_id, course_id) = self.link_ids(email, code);
+        self.grades.push(StoredLink {
+            student_id,
+            course_id,
+            key: assessment.trim().to_lowercase(),
+            stored,
+        });
+    }
+
+    /// Adds an attendance row (see [`Existing::insert_user`]).
+    pub fn insert_attendance(
+        &mut self,
+        email: &str,
+        code: &str,
+        date: NaiveDate,
+        stored: Stored<Option<AttendanceStatus>>,
+    ) {
+        let (student_id, course_id) = self.link_ids(email, code);
+        self.attendance.push(StoredLink {
+            student_id,
+            course_id,
+            key: date,
+            stored,
+        });
     }
 }
 

@@ -562,22 +562,24 @@ fn spreadsheet_dates() {
 fn existing() -> Existing {
     let mut ex = Existing::default();
     let user = |role| Stored::imported(StoredUser::with_role(role));
-    ex.users
-        .insert("old@example.org".into(), user(Role::Student));
-    ex.users
-        .insert("teach@example.org".into(), user(Role::Teacher));
-    ex.courses
-        .insert("HIST1".into(), Stored::new(StoredCourse::default()));
-    ex.enrollments.insert(
-        ("old@example.org".into(), "HIST1".into()),
+    ex.insert_user("old@example.org", user(Role::Student));
+    ex.insert_user("teach@example.org", user(Role::Teacher));
+    ex.insert_course("HIST1", Stored::new(StoredCourse::default()));
+    ex.insert_enrollment(
+        "old@example.org",
+        "HIST1",
         Stored::new(Some(d("2024-09-01"))),
     );
-    ex.grades.insert(
-        ("old@example.org".into(), "HIST1".into(), "final".into()),
+    ex.insert_grade(
+        "old@example.org",
+        "HIST1",
+        "final",
         Stored::new(StoredGrade::default()),
     );
-    ex.attendance.insert(
-        ("old@example.org".into(), "HIST1".into(), d("2024-09-02")),
+    ex.insert_attendance(
+        "old@example.org",
+        "HIST1",
+        d("2024-09-02"),
         Stored::new(Some(AttendanceStatus::Absent)),
     );
     ex
@@ -594,19 +596,12 @@ fn existing_same() -> Existing {
     if let Some(c) = ex.courses.get_mut(&h) {
         c.values.course_name = "History".into();
     }
-    ex.enrollments
-        .insert((e.clone(), h.clone()), Stored::new(None));
-    ex.grades.insert(
-        (e.clone(), h.clone(), "final".into()),
-        Stored::new(StoredGrade {
-            score: Some(70.0),
-            ..StoredGrade::default()
-        }),
-    );
-    ex.attendance.insert(
-        (e, h, d("2024-09-02")),
-        Stored::new(Some(AttendanceStatus::Present)),
-    );
+    ex.enrollments[0].stored = Stored::new(None);
+    ex.grades[0].stored = Stored::new(StoredGrade {
+        score: Some(70.0),
+        ..StoredGrade::default()
+    });
+    ex.attendance[0].stored = Stored::new(Some(AttendanceStatus::Present));
     ex
 }
 

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 use registrar_model::{
     AttendanceStatus, CourseStatus, Existing, LetterGrade, Role, Stored, StoredCourse, StoredGrade,
-    StoredUser,
+    StoredLink, StoredUser,
 };
 use std::collections::HashMap;
 
@@ -65,21 +65,21 @@ const COURSES: &str = concat!(
 );
 #[cfg(feature = "postgres")]
 const ENROLLMENTS: &str = concat!(
-    "SELECT u.email, c.course_code, x.enrollment_date, ",
+    "SELECT x.student_id, x.course_id, x.enrollment_date, ",
     origin!("enrollments"),
-    " FROM enrollments x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+    " FROM enrollments x"
 );
 #[cfg(feature = "postgres")]
 const GRADES: &str = concat!(
-    "SELECT u.email, c.course_code, x.assessment, x.score, x.letter_grade, x.graded_on, ",
+    "SELECT x.student_id, x.course_id, x.assessment, x.score, x.letter_grade, x.graded_on, ",
     origin!("grades"),
-    " FROM grades x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+    " FROM grades x"
 );
 #[cfg(feature = "postgres")]
 const ATTENDANCE: &str = concat!(
-    "SELECT u.email, c.course_code, x.attendance_date, x.status, ",
+    "SELECT x.student_id, x.course_id, x.attendance_date, x.status, ",
     origin!("attendances"),
-    " FROM attendances x JOIN users u ON u.id = x.student_id JOIN courses c ON c.id = x.course_id"
+    " FROM attendances x"
 );
 const COURSE_IDS: &str = "SELECT id, course_code FROM courses";
 
@@ -131,8 +131,8 @@ type CourseRowDb = (
 );
 #[cfg(feature = "postgres")]
 type GradeRowDb = (
-    String,
-    String,
+    i64,
+    i64,
     String,
     Option<f64>,
     Option<String>,
@@ -163,6 +163,7 @@ macro_rules! read_all {
             $existing
                 .users
                 .insert(email.clone(), stored(user, imported));
+            $existing.user_ids.insert(email.clone(), id);
             $ids.users.insert(email, id);
         }
         drop(rows);
@@ -182,6 +183,7 @@ macro_rules! read_all {
             $existing
                 .courses
                 .insert(code.clone(), stored(course, imported));
+            $existing.course_ids.insert(code.clone(), id);
             $ids.courses.insert(code, id);
         }
         drop(rows);
@@ -195,15 +197,17 @@ macro_rules! read_links {
         let conn = $conn;
         if $need.enrollments {
             $digest.table();
-            let mut rows =
-                sqlx::query_as::<_, (String, String, Option<NaiveDate>, bool)>(ENROLLMENTS)
-                    .fetch(&mut *conn);
+            let mut rows = sqlx::query_as::<_, (i64, i64, Option<NaiveDate>, bool)>(ENROLLMENTS)
+                .fetch(&mut *conn);
             while let Some(r) = rows.try_next().await? {
                 $digest.add(&r);
-                let (e, c, d, imported) = r;
-                $existing
-                    .enrollments
-                    .insert((e.to_lowercase(), c.to_uppercase()), stored(d, imported));
+                let (student_id, course_id, d, imported) = r;
+                $existing.enrollments.push(StoredLink {
+                    student_id,
+                    course_id,
+                    key: (),
+                    stored: stored(d, imported),
+                });
             }
         }
         if $need.grades {
@@ -211,32 +215,35 @@ macro_rules! read_links {
             let mut rows = sqlx::query_as::<_, GradeRowDb>(GRADES).fetch(&mut *conn);
             while let Some(r) = rows.try_next().await? {
                 $digest.add((&r.0, &r.1, &r.2, r.3.map(f64::to_bits), &r.4, r.5, r.6));
-                let (e, c, a, score, letter, graded_on, imported) = r;
+                let (student_id, course_id, a, score, letter, graded_on, imported) = r;
                 let grade = StoredGrade {
                     score,
                     letter_grade: letter.as_deref().and_then(LetterGrade::parse),
                     graded_on,
                 };
-                $existing.grades.insert(
-                    (e.to_lowercase(), c.to_uppercase(), a.to_lowercase()),
-                    stored(grade, imported),
-                );
+                $existing.grades.push(StoredLink {
+                    student_id,
+                    course_id,
+                    key: a.to_lowercase(),
+                    stored: stored(grade, imported),
+                });
             }
         }
         if $need.attendance {
             $digest.table();
-            let mut rows =
-                sqlx::query_as::<_, (String, String, NaiveDate, String, bool)>(ATTENDANCE)
-                    .fetch(&mut *conn);
+            let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, String, bool)>(ATTENDANCE)
+                .fetch(&mut *conn);
             while let Some(r) = rows.try_next().await? {
                 $digest.add(&r);
-                let (e, c, d, status, imported) = r;
+                let (student_id, course_id, d, status, imported) = r;
                 // An SMS status Registrar does not know (None) never equals a file's.
                 let status = AttendanceStatus::parse(&status);
-                $existing.attendance.insert(
-                    (e.to_lowercase(), c.to_uppercase(), d),
-                    stored(status, imported),
-                );
+                $existing.attendance.push(StoredLink {
+                    student_id,
+                    course_id,
+                    key: d,
+                    stored: stored(status, imported),
+                });
             }
         }
     }};
@@ -333,33 +340,30 @@ mod sqlite {
     use super::{stored, Digest, Need};
     use crate::{Error, Result};
     use chrono::NaiveDate;
-    use registrar_model::{AttendanceStatus, Existing, LetterGrade, StoredGrade};
+    use registrar_model::{AttendanceStatus, Existing, LetterGrade, StoredGrade, StoredLink};
 
     /// Rows per chunk (about 3 MB of JSON for attendance).
     pub(super) const CHUNK: i64 = 20_000;
 
     const ENROLLMENTS: &str = concat!(
         "SELECT json_group_array(json_array(e, c, d, i)), count(*), max(id) FROM (",
-        "SELECT x.id AS id, u.email AS e, c.course_code AS c, x.enrollment_date AS d, ",
+        "SELECT x.id AS id, x.student_id AS e, x.course_id AS c, x.enrollment_date AS d, ",
         origin!("enrollments"),
-        " AS i FROM enrollments x JOIN users u ON u.id = x.student_id ",
-        "JOIN courses c ON c.id = x.course_id WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
+        " AS i FROM enrollments x WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
     );
     const GRADES: &str = concat!(
         "SELECT json_group_array(json_array(e, c, a, s, l, g, i)), count(*), max(id) FROM (",
-        "SELECT x.id AS id, u.email AS e, c.course_code AS c, x.assessment AS a, x.score AS s, ",
-        "x.letter_grade AS l, x.graded_on AS g, ",
+        "SELECT x.id AS id, x.student_id AS e, x.course_id AS c, x.assessment AS a, ",
+        "x.score AS s, x.letter_grade AS l, x.graded_on AS g, ",
         origin!("grades"),
-        " AS i FROM grades x JOIN users u ON u.id = x.student_id ",
-        "JOIN courses c ON c.id = x.course_id WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
+        " AS i FROM grades x WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
     );
     const ATTENDANCE: &str = concat!(
         "SELECT json_group_array(json_array(e, c, d, s, i)), count(*), max(id) FROM (",
-        "SELECT x.id AS id, u.email AS e, c.course_code AS c, x.attendance_date AS d, ",
+        "SELECT x.id AS id, x.student_id AS e, x.course_id AS c, x.attendance_date AS d, ",
         "x.status AS s, ",
         origin!("attendances"),
-        " AS i FROM attendances x JOIN users u ON u.id = x.student_id ",
-        "JOIN courses c ON c.id = x.course_id WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
+        " AS i FROM attendances x WHERE x.id > ?1 ORDER BY x.id LIMIT ?2)"
     );
 
     /// Calls `each` with every row of `sql` (one of the chunked queries above), in id order.
@@ -430,13 +434,15 @@ mod sqlite {
                 conn,
                 "enrollments",
                 ENROLLMENTS,
-                |(e, c, d, i): (String, String, Option<String>, i64)| {
-                    let r = (e, c, opt_date("enrollments", d)?, i != 0);
+                |(student_id, course_id, d, i): (i64, i64, Option<String>, i64)| {
+                    let r = (student_id, course_id, opt_date("enrollments", d)?, i != 0);
                     digest.add(&r);
-                    let (e, c, d, imported) = r;
-                    existing
-                        .enrollments
-                        .insert((e.to_lowercase(), c.to_uppercase()), stored(d, imported));
+                    existing.enrollments.push(StoredLink {
+                        student_id,
+                        course_id,
+                        key: (),
+                        stored: stored(r.2, r.3),
+                    });
                     Ok(())
                 },
             )
@@ -445,8 +451,8 @@ mod sqlite {
         if need.grades {
             digest.table();
             type Row = (
-                String,
-                String,
+                i64,
+                i64,
                 String,
                 Option<f64>,
                 Option<String>,
@@ -454,12 +460,12 @@ mod sqlite {
                 i64,
             );
             chunks(conn, "grades", GRADES, |r: Row| {
-                let (e, c, a, score, letter, graded_on, i) = r;
+                let (student_id, course_id, a, score, letter, graded_on, i) = r;
                 let graded_on = opt_date("grades", graded_on)?;
                 let imported = i != 0;
                 digest.add((
-                    &e,
-                    &c,
+                    student_id,
+                    course_id,
                     &a,
                     score.map(f64::to_bits),
                     &letter,
@@ -471,10 +477,12 @@ mod sqlite {
                     letter_grade: letter.as_deref().and_then(LetterGrade::parse),
                     graded_on,
                 };
-                existing.grades.insert(
-                    (e.to_lowercase(), c.to_uppercase(), a.to_lowercase()),
-                    stored(grade, imported),
-                );
+                existing.grades.push(StoredLink {
+                    student_id,
+                    course_id,
+                    key: a.to_lowercase(),
+                    stored: stored(grade, imported),
+                });
                 Ok(())
             })
             .await?;
@@ -485,16 +493,22 @@ mod sqlite {
                 conn,
                 "attendances",
                 ATTENDANCE,
-                |(e, c, d, status, i): (String, String, String, String, i64)| {
-                    let r = (e, c, date("attendances", &d)?, status, i != 0);
-                    digest.add(&r);
-                    let (e, c, d, status, imported) = r;
-                    // An SMS status Registrar does not know (None) never equals a file's.
-                    let status = AttendanceStatus::parse(&status);
-                    existing.attendance.insert(
-                        (e.to_lowercase(), c.to_uppercase(), d),
-                        stored(status, imported),
+                |(student_id, course_id, d, status, i): (i64, i64, String, String, i64)| {
+                    let r = (
+                        student_id,
+                        course_id,
+                        date("attendances", &d)?,
+                        status,
+                        i != 0,
                     );
+                    digest.add(&r);
+                    // An SMS status Registrar does not know (None) never equals a file's.
+                    existing.attendance.push(StoredLink {
+                        student_id,
+                        course_id,
+                        key: r.2,
+                        stored: stored(AttendanceStatus::parse(&r.3), r.4),
+                    });
                     Ok(())
                 },
             )

@@ -148,37 +148,49 @@ impl State {
             }
             self.db_courses.push(stored);
         }
-        for ((email, code), stored) in ex.enrollments {
-            let key = pack_pair(
-                self.users.intern(&email.trim().to_lowercase()),
-                self.courses.intern(&code.trim().to_uppercase()),
-            );
-            let slot = &mut self.enrollments.entry(key).or_default().key;
+        // Link rows name their student and course by database id.
+        let mut uid: FxMap<i64, u32> = FxMap::default();
+        for (email, id) in &ex.user_ids {
+            uid.insert(*id, self.users.intern(&email.trim().to_lowercase()));
+        }
+        let mut cid: FxMap<i64, u32> = FxMap::default();
+        for (code, id) in &ex.course_ids {
+            cid.insert(*id, self.courses.intern(&code.trim().to_uppercase()));
+        }
+        let ids = |l_s: i64, l_c: i64| Some((*uid.get(&l_s)?, *cid.get(&l_c)?));
+        for l in ex.enrollments {
+            // A row whose student or course is not in the tables (no foreign key in an
+            // adopted SMS) names nothing a file could name.
+            let Some((s, c)) = ids(l.student_id, l.course_id) else {
+                continue;
+            };
+            let slot = &mut self.enrollments.entry(pack_pair(s, c)).or_default().key;
             slot.in_db = true;
             slot.db = idx(self.db_enrollments.len());
-            self.db_enrollments.push(stored);
+            self.db_enrollments.push(l.stored);
         }
-        for ((email, code, assessment), stored) in ex.grades {
-            let key = (
-                self.users.intern(&email.trim().to_lowercase()),
-                self.courses.intern(&code.trim().to_uppercase()),
-                self.assessment_id(&normalize_assessment(&assessment)),
-            );
+        for l in ex.grades {
+            let Some((s, c)) = ids(l.student_id, l.course_id) else {
+                continue;
+            };
+            let key = (s, c, self.assessment_id(&normalize_assessment(&l.key)));
             let db = idx(self.db_grades.len());
             let slot = self.grades.entry(key).or_default();
             slot.in_db = true;
             slot.db = db;
-            self.db_grades.push(stored);
+            self.db_grades.push(l.stored);
         }
         self.db_attendance.reserve(ex.attendance.len());
-        for ((email, code, date), stored) in ex.attendance {
-            let sid = self.users.intern(&email.trim().to_lowercase());
-            let cid = self.courses.intern(&code.trim().to_uppercase());
+        self.attendance.reserve(ex.attendance.len());
+        for l in ex.attendance {
+            let Some((s, c)) = ids(l.student_id, l.course_id) else {
+                continue;
+            };
             let db = idx(self.db_attendance.len());
-            let slot = self.attendance_slot(sid, cid, date.num_days_from_ce());
+            let slot = self.attendance_slot(s, c, l.key.num_days_from_ce());
             slot.in_db = true;
             slot.db = db;
-            self.db_attendance.push(stored);
+            self.db_attendance.push(l.stored);
         }
     }
 
