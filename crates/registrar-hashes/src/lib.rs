@@ -348,3 +348,57 @@ pub fn verify_and_upgrade(password: &str, stored: &str) -> Result<Verified> {
     };
     Ok(Verified { ok, upgraded })
 }
+
+/// What an import does with a legacy hash ([`is_legacy`]) in `password_hash`
+/// (`--legacy-hashes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LegacyHashes {
+    /// Keep it as it is; it is upgraded to argon2id at the account's first login (the SMS
+    /// calls [`verify_and_upgrade`]). The default.
+    #[default]
+    Keep,
+    /// Keep it, and flag the account `password_reset_required`.
+    Reset,
+    /// Refuse the row (`legacy-hash-refused`).
+    Refuse,
+}
+
+impl LegacyHashes {
+    /// Every policy.
+    pub const ALL: [LegacyHashes; 3] = [
+        LegacyHashes::Keep,
+        LegacyHashes::Reset,
+        LegacyHashes::Refuse,
+    ];
+
+    /// `keep`, `reset` or `refuse`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegacyHashes::Keep => "keep",
+            LegacyHashes::Reset => "reset",
+            LegacyHashes::Refuse => "refuse",
+        }
+    }
+
+    /// The policy named `s` (as [`LegacyHashes::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<LegacyHashes> {
+        LegacyHashes::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for LegacyHashes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An import's policy for the `password_hash` column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct HashPolicy {
+    /// What a legacy hash does (`--legacy-hashes`).
+    pub legacy: LegacyHashes,
+    /// Accept bare hex MD5 / SHA-1 digests (`--accept-unsalted-hashes`), with an
+    /// `unsalted-hash` warning per row; without it they are errors.
+    pub accept_unsalted: bool,
+}

@@ -122,6 +122,10 @@ pub struct ValidationOptions {
     /// Compare passwords of rows already in the database too (`--update-passwords`); without
     /// it an existing account's password is never changed, whatever the file says.
     pub update_passwords: bool,
+    /// What the users file's `password_hash` accepts: legacy hashes kept, flagged or refused
+    /// (`--legacy-hashes`), unsalted hex digests or not (`--accept-unsalted-hashes`). See
+    /// [`password::check_hash_with`].
+    pub hash_policy: registrar_hashes::HashPolicy,
 }
 
 /// How one row ended.
