@@ -131,6 +131,12 @@ pub fn check_hash_with(
         Err(e @ Error::TooCostly { .. }) => return Err((IssueCode::HashTooCostly, e.to_string())),
         Err(e) => return Err((IssueCode::InvalidHash, e.to_string())),
     };
+    if scheme.is_unsalted() && !policy.accept_unsalted {
+        return Err((
+            IssueCode::UnsaltedHash,
+            format!("the password hash is a bare {scheme} digest without a salt, which a table of precomputed digests cracks at once; it is accepted only with --accept-unsalted-hashes (the account should then be reset), or give a plain password"),
+        ));
+    }
     if policy.legacy == LegacyHashes::Refuse && registrar_hashes::is_legacy(hash) {
         let why = if scheme == registrar_hashes::HashScheme::Argon2id {
             "an argon2id hash below Registrar's policy (m = 19456 KiB, t = 2)".to_owned()
@@ -143,12 +149,6 @@ pub fn check_hash_with(
         ));
     }
     if scheme.is_unsalted() {
-        if !policy.accept_unsalted {
-            return Err((
-                IssueCode::UnsaltedHash,
-                format!("the password hash is a bare {scheme} digest without a salt, which a table of precomputed digests cracks at once; it is accepted only with --accept-unsalted-hashes (the account should then be reset), or give a plain password"),
-            ));
-        }
         return Ok((
             scheme,
             Some(format!("the password hash is a bare {scheme} digest without a salt; it is kept because of --accept-unsalted-hashes and upgraded to argon2id at the first login, but consider --legacy-hashes reset")),
