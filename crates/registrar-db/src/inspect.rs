@@ -181,6 +181,55 @@ pub async fn count_emails_matching(conn: &mut Conn<'_>, pattern: &EmailPattern) 
     Ok(n)
 }
 
+const HASHES: &str = "SELECT password_hash FROM users";
+
+/// Streams every user's stored `password_hash` (NULL as `None`) through `each`, one at a time,
+/// so a census of hash schemes runs in bounded memory. The hashes never leave `each`.
+pub async fn for_each_password_hash(
+    conn: &mut Conn<'_>,
+    mut each: impl FnMut(Option<&str>),
+) -> Result<()> {
+    on_conn!(conn, |c| {
+        let mut rows = sqlx::query_scalar::<_, Option<String>>(HASHES).fetch(&mut **c);
+        while let Some(h) = rows.try_next().await? {
+            each(h.as_deref());
+        }
+    });
+    Ok(())
+}
+
+/// Sets `password_reset_required` on the users whose email, lower-cased by the engine, is
+/// among `emails` (pass them lower-cased), in chunks of 500; returns how many were flagged.
+/// Used by `--legacy-hashes reset` for the accounts a run imported with a legacy hash.
+pub async fn require_password_reset(conn: &mut Conn<'_>, emails: &[String]) -> Result<u64> {
+    let mut n = 0;
+    for chunk in emails.chunks(HASH_CHUNK) {
+        n += match &mut *conn {
+            #[cfg(feature = "postgres")]
+            Conn::Pg(c) => sqlx::query(
+                "UPDATE users SET password_reset_required = TRUE WHERE lower(email) = ANY($1)",
+            )
+            .bind(chunk.to_vec())
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(c) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "UPDATE users SET password_reset_required = 1 WHERE lower(email) IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for e in chunk {
+                    sep.push_bind(e.as_str());
+                }
+                qb.push(")");
+                qb.build().execute(&mut **c).await?.rows_affected()
+            }
+        };
+    }
+    Ok(n)
+}
+
 const ROLES: &str = "SELECT role, COUNT(*) FROM users GROUP BY role";
 
 /// Users per stored role (`role`, count), for every role present, in no particular order.
