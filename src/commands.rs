@@ -158,6 +158,8 @@ pub struct ImportSettings {
     pub sync: crate::SyncMode,
     /// `--max-changes PCT`.
     pub max_changes: Option<f64>,
+    /// `--legacy-hashes`, `--accept-unsalted-hashes` (see [`ImportOptions::hash_policy`]).
+    pub hash_policy: registrar_hashes::HashPolicy,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -172,6 +174,7 @@ impl std::fmt::Debug for ImportSettings {
             .field("update_passwords", &self.update_passwords)
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
+            .field("hash_policy", &self.hash_policy)
             .finish()
     }
 }
@@ -195,6 +198,7 @@ impl ImportSettings {
             sync: self.sync,
             max_changes: self.max_changes,
             expect_digest: None,
+            hash_policy: self.hash_policy,
         }
     }
 }

@@ -464,6 +464,33 @@ pub async fn store_password_hash(conn: &mut Conn<'_>, user_id: i64, phc: &str) -
     ))
 }
 
+/// Replaces user `user_id`'s password hash `old` by `new` (a login's argon2id upgrade of a
+/// legacy hash) and sets `updated_at`; leaves `password_reset_required` as it is. Nothing
+/// changes when the stored hash is no longer `old` (another login or a password change came
+/// first). Returns the number of users changed (0 or 1).
+pub async fn replace_password_hash(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    old: &str,
+    new: &str,
+) -> Result<u64> {
+    Ok(on_conn!(
+        conn,
+        |c, sql| sqlx::query(sql)
+            .bind(new)
+            .bind(user_id)
+            .bind(old)
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+        pg: "UPDATE users SET password_hash = $1, updated_at = now() \
+             WHERE id = $2 AND password_hash = $3",
+        sqlite: "UPDATE users SET password_hash = ?1, \
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                 WHERE id = ?2 AND password_hash = ?3",
+    ))
+}
+
 /// Sets `password_reset_required` on every user, except those whose role is `except_role`.
 /// Returns the number of users flagged.
 pub async fn force_password_reset(conn: &mut Conn<'_>, except_role: Option<Role>) -> Result<u64> {
