@@ -58,7 +58,9 @@ pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
 pub use sync::{SyncMode, DEFAULT_MAX_CHANGES};
-pub use validate::{validate_dir, validate_file, validate_files, validate_input};
+pub use validate::{
+    validate_dir, validate_file, validate_files, validate_input, validate_input_with,
+};
 
 /// Errors of the facade: I/O and database failures (data problems are issues in a [`Report`]).
 #[derive(Debug, thiserror::Error)]
