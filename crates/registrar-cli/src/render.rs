@@ -232,8 +232,13 @@ pub fn stats(s: &registrar::checks::Stats) -> String {
     }
     let _ = writeln!(
         out,
-        "  legacy (upgraded at first login) {:>10}\n  unusable (no hash Registrar verifies) {:>5}",
-        h.legacy, h.unusable
+        "  {:<22} {:>10}  (upgraded to argon2id at first login)",
+        "legacy", h.legacy
+    );
+    let _ = writeln!(
+        out,
+        "  {:<22} {:>10}  (no hash Registrar can verify)",
+        "unusable", h.unusable
     );
     out
 }
