@@ -341,7 +341,13 @@ fn policies_and_refusals(engine: Engine) {
     }
     assert!(stored(&url).is_empty());
     // The human output too.
-    let o = run(&["validate", "--file", &f("users-bad.csv"), "--entity", "users"]);
+    let o = run(&[
+        "validate",
+        "--file",
+        &f("users-bad.csv"),
+        "--entity",
+        "users",
+    ]);
     assert_eq!(code(&o), 1);
     assert!(text(&o).contains("error[hash-too-costly]"), "{}", text(&o));
     assert_secret_free(&text(&o), "validate of bad hashes");
