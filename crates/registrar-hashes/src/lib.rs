@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `argon2id` / `argon2i` / `argon2d` | `$argon2id$v=19$m=…,t=…,p=…$salt$hash` (PHC) | Registrar itself, modern systems |
 //! | `bcrypt` | `$2a$` / `$2b$` / `$2y$` + cost + 53 characters | PHP systems, Moodle |
-//! | `sha256-crypt` / `sha512-crypt` | `$5$` / `$6$` [`rounds=N$`] salt `$` hash | Unix `crypt(3)` |
+//! | `sha256-crypt` / `sha512-crypt` | `$5$` / `$6$` (optionally `rounds=N$`) salt `$` hash | Unix `crypt(3)` |
 //! | `md5-crypt` | `$1$salt$hash` | old Unix and LDAP directories |
 //! | `ssha` | `{SSHA}` + base64(SHA-1 ‖ salt) | LDAP, Canvas's `ssha_password` |
 //! | `django-pbkdf2-sha256` | `pbkdf2_sha256$iterations$salt$hash` | Django |
