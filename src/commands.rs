@@ -158,6 +158,8 @@ pub struct ImportSettings {
     pub sync: crate::SyncMode,
     /// `--max-changes PCT`.
     pub max_changes: Option<f64>,
+    /// `--legacy-hashes`, `--accept-unsalted-hashes` (see [`ImportOptions::hash_policy`]).
+    pub hash_policy: registrar_hashes::HashPolicy,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -172,6 +174,7 @@ impl std::fmt::Debug for ImportSettings {
             .field("update_passwords", &self.update_passwords)
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
+            .field("hash_policy", &self.hash_policy)
             .finish()
     }
 }
@@ -195,6 +198,7 @@ impl ImportSettings {
             sync: self.sync,
             max_changes: self.max_changes,
             expect_digest: None,
+            hash_policy: self.hash_policy,
         }
     }
 }
@@ -398,13 +402,34 @@ impl Session {
         database: Option<&str>,
         reader: &ReaderOptions,
     ) -> Result<Report> {
+        self.validate_with(input, database, reader, &Default::default())
+            .await
+    }
+
+    /// [`Session::validate`] under a `password_hash` policy (`--legacy-hashes`,
+    /// `--accept-unsalted-hashes`).
+    pub async fn validate_with(
+        &self,
+        input: &Input,
+        database: Option<&str>,
+        reader: &ReaderOptions,
+        hash_policy: &registrar_hashes::HashPolicy,
+    ) -> Result<Report> {
         match database {
-            None => Ok(crate::validate_input(input, reader)?),
+            None => Ok(crate::validate_input_with(
+                input,
+                reader,
+                registrar_rules::ValidationOptions {
+                    hash_policy: *hash_policy,
+                    ..Default::default()
+                },
+            )?),
             Some(url) => {
                 let database = self.open(url, Access::Existing).await?;
                 let opts = ImportOptions {
                     mode: ImportMode::Validate,
                     reader: reader.clone(),
+                    hash_policy: *hash_policy,
                     ..Default::default()
                 };
                 Ok(crate::import::run_import(&database, input, &opts).await?)
@@ -559,8 +584,18 @@ impl Session {
 
     /// `check`: the integrity checks and count expectations, then the unfinished-runs check.
     pub async fn check(&self, url: &str, expect: &Expectations) -> Result<CheckOutcome> {
+        self.check_with(url, expect, &Default::default()).await
+    }
+
+    /// [`Session::check`] with [`registrar_checks::CheckOptions`] (`--fail-on-legacy`).
+    pub async fn check_with(
+        &self,
+        url: &str,
+        expect: &Expectations,
+        options: &registrar_checks::CheckOptions,
+    ) -> Result<CheckOutcome> {
         let database = self.open(url, Access::Existing).await?;
-        let mut checks = registrar_checks::run_checks(&database, expect).await?;
+        let mut checks = registrar_checks::run_checks_with(&database, expect, options).await?;
         checks.push(registrar_checks::unfinished_runs_check(&database).await?);
         let ok = checks.iter().all(|c| c.passed);
         Ok(CheckOutcome { ok, checks })

@@ -52,6 +52,9 @@ pub(crate) struct Driver {
     /// plain password that already verifies is not re-hashed. `None`: passwords of existing
     /// users are never changed.
     pub(crate) stored_hashes: Option<HashMap<String, String>>,
+    /// The `password_hash` policy: with `--legacy-hashes reset` the emails of the users
+    /// written with a legacy hash are collected ([`ReadOutcome::reset_emails`]).
+    pub(crate) hash_policy: registrar_hashes::HashPolicy,
 }
 
 /// One row a plan lists.
@@ -92,6 +95,9 @@ pub(crate) struct ReadOutcome {
     /// For each file of the run, the index of its summary in `report.files`.
     pub(crate) summary_of: Vec<Option<usize>>,
     pub(crate) rejects: rejects::PendingRejectsGuard,
+    /// With `--legacy-hashes reset`: the (lower-case) emails of the users sent to the loader
+    /// with a legacy hash, to flag `password_reset_required` once they are written.
+    pub(crate) reset_emails: Vec<String>,
 }
 
 /// Events between two progress reports of the bytes read.
@@ -161,7 +167,11 @@ impl Driver {
             collect_plan,
             sync,
             stored_hashes,
+            hash_policy,
         } = self;
+        let reset_legacy = hash_policy.legacy == registrar_hashes::LegacyHashes::Reset;
+        let mut reset_emails: Vec<String> = Vec::new();
+        let mut hash_counts = registrar_model::HashCounts::default();
         let mut plan_rows: Vec<PlanRow> = Vec::new();
         let mut password_checks: Vec<PasswordCheck> = Vec::new();
         let mut clean: Vec<(Entity, bool)> = Vec::new();
@@ -238,6 +248,14 @@ impl Driver {
                         change,
                         row,
                     } => {
+                        if let Record::User(u) = &record {
+                            if let Some(h) = u.password_hash.as_deref() {
+                                if let Some(scheme) = registrar_hashes::detect(h) {
+                                    hash_counts
+                                        .count(scheme.as_str(), registrar_hashes::is_legacy(h));
+                                }
+                            }
+                        }
                         if change == RowChange::Unchanged {
                             unchanged += 1;
                             return; // nothing to write
@@ -316,6 +334,15 @@ impl Driver {
                                     slot = Some(next_slot);
                                     next_slot += 1;
                                 }
+                            }
+                        }
+                        if let Record::User(u) = &record {
+                            if reset_legacy
+                                && u.password_hash
+                                    .as_deref()
+                                    .is_some_and(registrar_hashes::is_legacy)
+                            {
+                                reset_emails.push(u.email.as_str().to_lowercase());
                             }
                         }
                         batch.push(Item {
@@ -436,8 +463,10 @@ impl Driver {
                 }
             }
         }
+        report.password_hashes = hash_counts;
         Ok(ReadOutcome {
             report,
+            reset_emails,
             summary_of,
             rejects,
             plan_rows,
@@ -456,6 +485,7 @@ impl Driver {
         validation: ValidationOptions,
         report: Report,
     ) -> Driver {
+        let hash_policy = validation.hash_policy;
         Driver {
             sources,
             reader,
@@ -471,6 +501,7 @@ impl Driver {
             collect_plan: false,
             sync: false,
             stored_hashes: None,
+            hash_policy,
         }
     }
 }

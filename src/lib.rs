@@ -10,7 +10,10 @@
 //!   `registrar-formats`, `registrar-rules` and `registrar-db`.
 //! - [`Migration`]: import a data folder into SQLite or PostgreSQL (all or nothing), or run the
 //!   whole runbook (backup, clean-up, import, checks, lock-down, backup + verify, rollback on failure).
-//! - Modules: [`model`] (types), [`formats`] (readers), [`rules`] (validation), [`db`] (schema,
+//! - [`login::verify_and_upgrade`]: what an SMS calls at login: verify a password against any
+//!   stored hash (argon2 or a legacy scheme from the old system) and get its argon2id re-hash
+//!   when the stored one is legacy; [`login::verify_and_upgrade_in`] also stores it.
+//! - Modules: [`model`] (types), [`hashes`] (legacy password hashes), [`formats`] (readers), [`rules`] (validation), [`db`] (schema,
 //!   loaders, backups, clean-up, audit), [`checks`] (integrity checks, stats, logins).
 //!
 //! # Example
@@ -35,6 +38,7 @@ mod driver;
 pub mod html;
 pub mod import;
 pub mod input;
+pub mod login;
 mod logins;
 mod migration;
 pub mod plan;
@@ -44,6 +48,7 @@ mod validate;
 pub use registrar_checks as checks;
 pub use registrar_db as db;
 pub use registrar_formats as formats;
+pub use registrar_hashes as hashes;
 pub use registrar_model as model;
 pub use registrar_rules as rules;
 
@@ -53,7 +58,9 @@ pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};
 pub use sync::{SyncMode, DEFAULT_MAX_CHANGES};
-pub use validate::{validate_dir, validate_file, validate_files, validate_input};
+pub use validate::{
+    validate_dir, validate_file, validate_files, validate_input, validate_input_with,
+};
 
 /// Errors of the facade: I/O and database failures (data problems are issues in a [`Report`]).
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +101,10 @@ pub enum Error {
     /// written; make a new plan and review it.
     #[error("the saved plan is stale: {0}")]
     StalePlan(String),
+    /// [`login`]: the stored password hash cannot be checked (malformed, of no supported scheme,
+    /// or beyond the cost caps). The message names no scheme and no hash.
+    #[error("the stored password hash cannot be checked; set a new password for this account")]
+    UnusableHash,
 }
 
 impl Error {
@@ -114,7 +125,7 @@ impl Error {
             Error::Db(e) => e.kind(),
             Error::Checks(e) => checks_kind(e),
             Error::Internal(_) => ErrorKind::Internal,
-            Error::StalePlan(_) => ErrorKind::Refused,
+            Error::StalePlan(_) | Error::UnusableHash => ErrorKind::Refused,
         }
     }
 }

@@ -13,7 +13,8 @@ use std::path::Path;
 /// Reads a users file (any format [`registrar_formats::open`] reads; the `email` and
 /// `password` columns are found by [`registrar_formats::header_key`], so case and spacing do not
 /// matter), picks `sample` of its users (all when `None`; otherwise spread evenly over the file)
-/// and checks each file password against the stored argon2 hash, on every core
+/// and checks each file password against the stored hash (argon2 or any legacy scheme of
+/// `registrar-hashes`), on every core
 /// ([`registrar_checks::verify_credentials`]). Rows with a blank email or no password are not
 /// tried; they are counted in [`LoginReport::skipped`]. Reports the emails that failed, never a
 /// password.

@@ -45,6 +45,7 @@ pub struct Migration {
     update_passwords: bool,
     sync: crate::SyncMode,
     max_changes: Option<f64>,
+    hash_policy: registrar_hashes::HashPolicy,
 }
 
 impl fmt::Debug for Migration {
@@ -156,6 +157,7 @@ impl Migration {
             update_passwords: false,
             sync: crate::SyncMode::Off,
             max_changes: None,
+            hash_policy: registrar_hashes::HashPolicy::default(),
         }
     }
 
@@ -234,6 +236,14 @@ impl Migration {
     /// too (a stored hash that already verifies the file's password is kept as it is).
     pub fn update_passwords(mut self, yes: bool) -> Migration {
         self.update_passwords = yes;
+        self
+    }
+
+    /// `--legacy-hashes` and `--accept-unsalted-hashes`: what the users file's `password_hash`
+    /// accepts (see [`registrar_hashes::HashPolicy`]; default: every supported scheme kept and
+    /// upgraded at first login, unsalted hex digests refused).
+    pub fn hash_policy(mut self, policy: registrar_hashes::HashPolicy) -> Migration {
+        self.hash_policy = policy;
         self
     }
 
@@ -322,6 +332,7 @@ impl Migration {
             sync: self.sync,
             max_changes: self.max_changes,
             expect_digest: None,
+            hash_policy: self.hash_policy,
         }
     }
 
@@ -506,7 +517,7 @@ impl Migration {
                 operator: registrar_db::audit::current_operator(),
                 tool_version: registrar_db::audit::TOOL_VERSION.to_owned(),
                 files: crate::import::files_summary(&input, report).unwrap_or_default(),
-                counts: crate::import::counts_summary(report),
+                counts: crate::import::counts_with_policy(report, &self.hash_policy),
                 outcome,
                 error,
             }

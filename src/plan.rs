@@ -106,6 +106,27 @@ pub struct PlanOptions {
     pub sync_all_confirmed: bool,
     /// `--max-changes` (percent).
     pub max_changes: f64,
+    /// `--legacy-hashes` (`keep`, `reset` or `refuse`; plans made before it was an option read
+    /// as `keep`).
+    #[serde(default = "keep")]
+    pub legacy_hashes: String,
+    /// `--accept-unsalted-hashes`.
+    #[serde(default)]
+    pub accept_unsalted_hashes: bool,
+}
+
+fn keep() -> String {
+    registrar_hashes::LegacyHashes::Keep.as_str().to_owned()
+}
+
+impl PlanOptions {
+    /// The `password_hash` policy the plan was made with.
+    pub fn hash_policy(&self) -> registrar_hashes::HashPolicy {
+        registrar_hashes::HashPolicy {
+            legacy: registrar_hashes::LegacyHashes::parse(&self.legacy_hashes).unwrap_or_default(),
+            accept_unsalted: self.accept_unsalted_hashes,
+        }
+    }
 }
 
 /// A row-level plan of an import; see the module docs. Serialises to the `--format json` /
@@ -194,6 +215,7 @@ pub async fn make_plan(
             on_existing: options.on_existing,
             existing: Some(existing),
             update_passwords: options.update_passwords,
+            hash_policy: options.hash_policy,
         },
         report,
     );
@@ -338,6 +360,8 @@ pub async fn make_plan(
             sync_all,
             sync_all_confirmed,
             max_changes: max,
+            legacy_hashes: options.hash_policy.legacy.as_str().to_owned(),
+            accept_unsalted_hashes: options.hash_policy.accept_unsalted,
         },
         ok: out.report.is_ok(),
         entities,
@@ -419,6 +443,7 @@ pub async fn apply_plan(
         sync,
         max_changes: Some(plan.options.max_changes),
         expect_digest: Some(plan.database_digest.clone()),
+        hash_policy: plan.options.hash_policy(),
         ..ImportOptions::default()
     };
     let db = Database::open(database_url).await?;

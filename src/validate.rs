@@ -35,15 +35,19 @@ pub fn validate_file(
 
 /// Validates any [`Input`] (a folder, one file, or records in memory) with no database.
 pub fn validate_input(input: &Input, options: &ReaderOptions) -> Result<Report, Error> {
+    validate_input_with(input, options, ValidationOptions::default())
+}
+
+/// [`validate_input`] with [`ValidationOptions`] (the `password_hash` policy of
+/// `--legacy-hashes` / `--accept-unsalted-hashes`; `existing` is usually `None` here).
+pub fn validate_input_with(
+    input: &Input,
+    options: &ReaderOptions,
+    validation: ValidationOptions,
+) -> Result<Report, Error> {
     let start = Instant::now();
     let (sources, issues) = input::resolve(input)?;
-    run(
-        sources,
-        issues,
-        options,
-        ValidationOptions::default(),
-        start,
-    )
+    run(sources, issues, options, validation, start)
 }
 
 /// Validates the given files in import order (users, courses, enrollments, grades,

@@ -104,6 +104,10 @@ pub struct ImportOptions {
     /// The digest of the database a saved plan was made against
     /// ([`crate::plan::Plan::database_digest`]): the run refuses when the database changed.
     pub expect_digest: Option<String>,
+    /// What the users file's `password_hash` accepts (`--legacy-hashes keep|reset|refuse`,
+    /// `--accept-unsalted-hashes`); see [`registrar_hashes::HashPolicy`]. With `Reset` the
+    /// accounts written with a legacy hash are flagged `password_reset_required`.
+    pub hash_policy: registrar_hashes::HashPolicy,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -119,6 +123,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("update_passwords", &self.update_passwords)
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
+            .field("hash_policy", &self.hash_policy)
             .finish_non_exhaustive()
     }
 }
@@ -222,7 +227,7 @@ async fn finish_audit(
         operator: audit::current_operator(),
         tool_version: audit::TOOL_VERSION.to_owned(),
         files: files_json(files, shas, report_ref),
-        counts: counts_json(report_ref),
+        counts: counts_with_policy(report_ref, &options.hash_policy),
         outcome,
         error,
     };
@@ -294,6 +299,32 @@ pub(crate) fn counts_json(report: Option<&Report>) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
+/// [`counts_json`] plus the run's `password_hash` policy and what it did, under
+/// `password_hashes`: `{"policy": "keep", "accept_unsalted": false, "schemes": {...},
+/// "legacy": N, "reset_required": N}` (issue 14: the decision is in the audit row).
+pub(crate) fn counts_with_policy(
+    report: Option<&Report>,
+    policy: &registrar_hashes::HashPolicy,
+) -> serde_json::Value {
+    let mut counts = counts_json(report);
+    let done = report
+        .map(|r| r.password_hashes.clone())
+        .unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut counts {
+        map.insert(
+            "password_hashes".into(),
+            serde_json::json!({
+                "policy": policy.legacy.as_str(),
+                "accept_unsalted": policy.accept_unsalted,
+                "schemes": done.schemes,
+                "legacy": done.legacy,
+                "reset_required": done.reset_required,
+            }),
+        );
+    }
+    counts
+}
+
 pub(crate) fn need_of(files: &[Source]) -> Need {
     let has = |e| files.iter().any(|f| f.entity() == e);
     Need {
@@ -322,6 +353,7 @@ async fn run_validate(
             on_existing: options.on_existing,
             existing: Some(existing),
             update_passwords: options.update_passwords,
+            hash_policy: options.hash_policy,
         },
         report,
     );
@@ -490,6 +522,7 @@ async fn execute_in(
             on_existing: options.on_existing,
             existing: Some(existing),
             update_passwords: options.update_passwords,
+            hash_policy: options.hash_policy,
         }),
         tx: Some(tx),
         hasher: Some(hasher),
@@ -506,6 +539,7 @@ async fn execute_in(
         collect_plan: false,
         sync: options.sync.is_on(),
         stored_hashes,
+        hash_policy: options.hash_policy,
     };
     let reading = tokio::task::spawn_blocking(move || reader.run());
     let mut loader = Loader::new(
@@ -584,6 +618,10 @@ async fn execute_in(
         }
         let updated = loader.updated_ids().clone();
         drop(loader);
+        if !out.reset_emails.is_empty() {
+            out.report.password_hashes.reset_required =
+                registrar_db::inspect::require_password_reset(&mut conn, &out.reset_emails).await?;
+        }
         marks.record(&mut conn, run_id, &updated).await?;
     }
     Ok(ExecOutcome {

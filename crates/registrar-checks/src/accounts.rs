@@ -5,7 +5,7 @@
 
 use crate::{Error, Result};
 use rayon::prelude::*;
-use registrar_db::hash::{hash_password, is_argon2_hash, verify_password};
+use registrar_db::hash::{hash_password, verify_password};
 use registrar_db::{inspect, Conn, Database};
 use registrar_model::{Password, Role};
 use registrar_rules::password::check_hash_cost;
@@ -21,7 +21,8 @@ pub struct LoginFailure {
     pub email: String,
     /// The row of the users file.
     pub row: u64,
-    /// Why: no such user, wrong password, or a stored value that is not an argon2 hash.
+    /// Why: no such user, wrong password, or a stored value that is no hash Registrar can
+    /// verify (or one beyond the cost caps).
     pub reason: String,
 }
 
@@ -102,7 +103,8 @@ fn sample_indices(n: usize, sample: Option<usize>) -> Vec<usize> {
 
 /// Picks `sample` of `credentials` (all when `None`; otherwise spread evenly over them: the
 /// first, the last and evenly spaced ones between, so a re-run tries the same users) and checks
-/// each password against the stored argon2 hash, on every core. Reports the emails that
+/// each password against the stored hash (argon2 or any legacy scheme of `registrar-hashes`),
+/// on every core. Reports the emails that
 /// failed (in the order given, with their rows), never a password; an email that is not a
 /// valid email address is reported as [`NOT_SHOWN`].
 ///
@@ -145,16 +147,16 @@ pub async fn verify_credentials(
                 };
                 let reason = match hashes.get(email) {
                     None => Some("no user with this email in the database"),
-                    Some(h) if !is_argon2_hash(h) => {
-                        Some("the stored password is not an argon2 hash")
-                    }
-                    Some(h) if check_hash_cost(h).is_err() => Some(
-                        "the stored hash's argon2 parameters are beyond Registrar's caps (see registrar_rules::password::MAX_HASH_M_COST); it was not tried",
-                    ),
-                    Some(h) if !verify_password(c.password.expose_secret(), h) => {
-                        Some("the file's password does not match the stored hash")
-                    }
-                    Some(_) => None,
+                    Some(h) => match registrar_hashes::check(h) {
+                        Err(registrar_hashes::Error::TooCostly { .. }) => Some(
+                            "the stored hash's cost is beyond Registrar's caps (see registrar_hashes::MAX_BCRYPT_COST and registrar_model::MAX_HASH_M_COST); it was not tried",
+                        ),
+                        Err(_) => Some("the stored password is not a password hash Registrar can verify (argon2, bcrypt, SHA-crypt, MD5-crypt, SSHA, Django PBKDF2, hex MD5/SHA-1)"),
+                        Ok(_) if !verify_password(c.password.expose_secret(), h) => {
+                            Some("the file's password does not match the stored hash")
+                        }
+                        Ok(_) => None,
+                    },
                 };
                 reason.map(|r| LoginFailure {
                     email: email.clone(),

@@ -43,12 +43,14 @@
 #![deny(missing_docs)]
 
 mod accounts;
+mod hashes;
 mod stats;
 
 pub use accounts::{
     force_password_reset, force_password_reset_on, set_password, verify_credentials, Credential,
     LoginFailure, LoginReport, NOT_SHOWN,
 };
+pub use hashes::{hash_census_on, HashCensus};
 pub use stats::{stats, Stats, TableStats};
 
 use registrar_db::inspect::{self, Count};
@@ -198,17 +200,29 @@ const CHECKS: &[(&str, Count, &str)] = &[
         Count::AttendanceWithoutEnrollment,
         "attendance of a student in a course they are not enrolled in",
     ),
-    (
-        "non-argon2-passwords",
-        Count::NonArgon2Passwords,
-        "users whose stored password is not an argon2 hash",
-    ),
 ];
+
+/// Options of [`run_checks_with`] beyond the expected counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckOptions {
+    /// `--fail-on-legacy`: the `legacy-hashes-left` check fails while any account has a
+    /// legacy hash (without it the check only reports them).
+    pub fail_on_legacy: bool,
+}
 
 /// Runs every integrity check (in a fixed order) and one count check per expectation.
 pub async fn run_checks(db: &Database, expect: &Expectations) -> Result<Vec<CheckResult>> {
+    run_checks_with(db, expect, &CheckOptions::default()).await
+}
+
+/// [`run_checks`] with [`CheckOptions`] (`--fail-on-legacy`).
+pub async fn run_checks_with(
+    db: &Database,
+    expect: &Expectations,
+    options: &CheckOptions,
+) -> Result<Vec<CheckResult>> {
     let mut pooled = db.acquire().await?;
-    run_checks_on(pooled.conn(), expect).await
+    run_checks_on_with(pooled.conn(), expect, options).await
 }
 
 /// The `unfinished-runs` check (`registrar check` runs it after [`run_checks`]): fails while
@@ -239,7 +253,16 @@ pub async fn unfinished_runs_check(db: &Database) -> Result<CheckResult> {
 
 /// [`run_checks`] on `conn`, inside the caller's transaction (the runbook checks the data it
 /// is about to commit, and rolls back instead when a check fails).
-pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<Vec<CheckResult>> {
+pub async fn run_checks_on(conn: Conn<'_>, expect: &Expectations) -> Result<Vec<CheckResult>> {
+    run_checks_on_with(conn, expect, &CheckOptions::default()).await
+}
+
+/// [`run_checks_on`] with [`CheckOptions`].
+pub async fn run_checks_on_with(
+    mut conn: Conn<'_>,
+    expect: &Expectations,
+    options: &CheckOptions,
+) -> Result<Vec<CheckResult>> {
     let conn = &mut conn;
     let mut out = Vec::new();
     for (name, what_count, what) in CHECKS {
@@ -255,6 +278,41 @@ pub async fn run_checks_on(mut conn: Conn<'_>, expect: &Expectations) -> Result<
             },
         });
     }
+    // Stored passwords: a value that is no hash Registrar can verify locks its user out (the
+    // check keeps its name from before issue 14, when only argon2 was accepted); legacy
+    // hashes are reported, and fail only with --fail-on-legacy.
+    let census = hashes::hash_census_on(conn).await?;
+    out.push(CheckResult {
+        name: "non-argon2-passwords".into(),
+        count: census.unusable as i64,
+        passed: census.unusable == 0,
+        detail: if census.unusable == 0 {
+            "no users whose stored password is neither an argon2 hash nor a legacy hash Registrar verifies".into()
+        } else {
+            format!("{} users whose stored password is neither an argon2 hash nor a legacy hash Registrar verifies (empty, plain text, malformed or too costly); nobody can log in as them: import their passwords again or run `registrar force-password-reset`", census.unusable)
+        },
+    });
+    let legacy_ok = census.legacy == 0 || !options.fail_on_legacy;
+    out.push(CheckResult {
+        name: "legacy-hashes-left".into(),
+        count: census.legacy as i64,
+        passed: legacy_ok,
+        detail: if census.legacy == 0 {
+            "no legacy password hashes left: every account is argon2id at the policy".into()
+        } else {
+            let per: Vec<String> = census
+                .schemes
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            format!(
+                "{} account(s) with a legacy password hash, upgraded to argon2id at their next login (accounts per scheme: {}){}",
+                census.legacy,
+                per.join(", "),
+                if legacy_ok { "" } else { "; --fail-on-legacy makes this a failure" }
+            )
+        },
+    });
     // Every stored email is matched with the model's training pattern (trimmed, ignoring
     // case), so the check means the same on both engines and finds what `clean` deletes
     // (`Admin1@School.edu`, ` admin1@school.edu`).

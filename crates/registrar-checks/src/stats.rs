@@ -36,6 +36,8 @@ pub struct Stats {
     pub database_size_bytes: i64,
     /// How sizes were measured: `pg_total_relation_size`, `dbstat` or `page_count*page_size`.
     pub size_method: String,
+    /// Accounts per password hash scheme, legacy hashes left and unusable values.
+    pub password_hashes: crate::HashCensus,
 }
 
 /// Gathers [`Stats`] (through [`registrar_db::inspect::users_per_role`] and
@@ -49,6 +51,7 @@ pub async fn stats(db: &Database) -> Result<Stats> {
     let mut conn = pooled.conn();
     roles.extend(inspect::users_per_role(&mut conn).await?);
     let sizes = inspect::table_sizes(&mut conn).await?;
+    let password_hashes = crate::hash_census_on(&mut conn).await?;
     Ok(Stats {
         engine: db.engine().as_str().to_string(),
         roles,
@@ -63,5 +66,6 @@ pub async fn stats(db: &Database) -> Result<Stats> {
             .collect(),
         database_size_bytes: sizes.database_bytes,
         size_method: sizes.method.as_str().to_string(),
+        password_hashes,
     })
 }

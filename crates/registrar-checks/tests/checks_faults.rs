@@ -184,7 +184,7 @@ async fn expectations_postgres() {
 async fn results_serialize_to_json() {
     let db = Database::open("sqlite::memory:").await.unwrap();
     let r = results(&db).await;
-    assert_eq!(r.len(), 11);
+    assert_eq!(r.len(), 12);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json[0]["name"], "orphaned-enrollments");
     assert_eq!(json[0]["passed"], true);
@@ -219,4 +219,60 @@ async fn active_admin_check_fires_when_users_have_no_active_admin() {
         .unwrap();
     let r = results(&db).await;
     assert!(r.iter().find(|c| c.name == "active-admin").unwrap().passed);
+}
+
+/// Issue 14: a legacy hash is reported by `legacy-hashes-left` (and counted per scheme), fails
+/// only with `--fail-on-legacy`, and is not an unusable password.
+#[tokio::test]
+async fn legacy_hashes_are_reported_and_fail_only_with_fail_on_legacy() {
+    use registrar_checks::{run_checks_with, CheckOptions};
+    let db = Database::open("sqlite::memory:").await.unwrap();
+    let Database::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    for (email, hash) in [
+        (
+            "a@x.org",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        ),
+        (
+            "b@x.org",
+            "$2b$10$nHl17pQHEPkq3hIzQgnaJuq2XabAcaeb.8wvF2lt826Si4dRbbmIW",
+        ),
+        ("c@x.org", "{SSHA}MTIzNDU2Nzg5MDEyMzQ1Njc4OTBzYWx0"),
+    ] {
+        sqlx::query("INSERT INTO users (email, password_hash, role, first_name, last_name) VALUES (?1, ?2, 'admin', 'A', 'B')")
+            .bind(email)
+            .bind(hash)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let r = results(&db).await;
+    let legacy = r.iter().find(|c| c.name == "legacy-hashes-left").unwrap();
+    assert!(legacy.passed && legacy.count == 2, "{legacy:?}");
+    assert!(
+        legacy.detail.contains("bcrypt 1") && legacy.detail.contains("ssha 1"),
+        "{legacy:?}"
+    );
+    assert!(!legacy.detail.contains("nHl17"), "{legacy:?}");
+    assert!(
+        r.iter()
+            .find(|c| c.name == "non-argon2-passwords")
+            .unwrap()
+            .passed
+    );
+    let strict = CheckOptions {
+        fail_on_legacy: true,
+    };
+    let r = run_checks_with(&db, &Default::default(), &strict)
+        .await
+        .unwrap();
+    let legacy = r.iter().find(|c| c.name == "legacy-hashes-left").unwrap();
+    assert!(!legacy.passed && legacy.count == 2, "{legacy:?}");
+    let s = registrar_checks::stats(&db).await.unwrap();
+    assert_eq!(s.password_hashes.legacy, 2);
+    assert_eq!(s.password_hashes.schemes["argon2id"], 1);
+    assert_eq!(s.password_hashes.schemes["bcrypt"], 1);
+    assert_eq!(s.password_hashes.unusable, 0);
 }

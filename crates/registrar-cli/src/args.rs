@@ -177,7 +177,50 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub reader: ReaderArgs,
     #[command(flatten)]
+    pub hashes: HashArgs,
+    #[command(flatten)]
     pub html: HtmlReportArgs,
+}
+
+/// What the users file's `password_hash` column accepts (issue 14).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HashArgs {
+    /// What a legacy password hash (bcrypt, SHA-crypt, MD5-crypt, {SSHA}, Django PBKDF2, hex
+    /// digests, argon2 below the policy) does: `keep` it (upgraded to argon2id at the first
+    /// login), keep it and flag the account `password_reset_required` (`reset`), or `refuse`
+    /// the row (legacy-hash-refused).
+    #[arg(long, value_enum, default_value = "keep")]
+    pub legacy_hashes: LegacyHashesArg,
+    /// Accept bare hex MD5 / SHA-1 digests (no salt) in password_hash, each with an
+    /// unsalted-hash warning; without it they are errors.
+    #[arg(long)]
+    pub accept_unsalted_hashes: bool,
+}
+
+impl HashArgs {
+    /// The policy these flags give.
+    pub fn policy(&self) -> registrar::hashes::HashPolicy {
+        registrar::hashes::HashPolicy {
+            legacy: match self.legacy_hashes {
+                LegacyHashesArg::Keep => registrar::hashes::LegacyHashes::Keep,
+                LegacyHashesArg::Reset => registrar::hashes::LegacyHashes::Reset,
+                LegacyHashesArg::Refuse => registrar::hashes::LegacyHashes::Refuse,
+            },
+            accept_unsalted: self.accept_unsalted_hashes,
+        }
+    }
+}
+
+/// `--legacy-hashes`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LegacyHashesArg {
+    /// Keep legacy hashes; they are upgraded to argon2id at the first login.
+    #[default]
+    Keep,
+    /// Keep them and flag their accounts password_reset_required.
+    Reset,
+    /// Refuse rows with a legacy hash.
+    Refuse,
 }
 
 /// What `import` reads: data, or a saved plan to apply.
@@ -277,6 +320,8 @@ pub struct PlanArgs {
     pub reader: ReaderArgs,
     #[command(flatten)]
     pub html: HtmlReportArgs,
+    #[command(flatten)]
+    pub hashes: HashArgs,
 }
 
 /// The arguments of `registrar import`.
@@ -305,6 +350,8 @@ pub struct ImportArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub hashes: HashArgs,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }
@@ -337,6 +384,8 @@ pub struct MigrateArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub reader: ReaderArgs,
+    #[command(flatten)]
+    pub hashes: HashArgs,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }
@@ -410,6 +459,10 @@ pub struct CheckArgs {
     /// Expected counts: students=N,teachers=N,admins=N,courses=N,enrollments=N.
     #[arg(long)]
     pub expect: Option<String>,
+    /// Fail the legacy-hashes-left check while any account still has a legacy password hash
+    /// (without it the check only reports them: they are upgraded at each first login).
+    #[arg(long)]
+    pub fail_on_legacy: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
     #[command(flatten)]

@@ -121,6 +121,24 @@ pub fn human_report(report: &Report) -> String {
         }
         out.push('\n');
     }
+    let h = &report.password_hashes;
+    if !h.is_empty() {
+        let per: Vec<String> = h.schemes.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        let _ = write!(
+            out,
+            "password hashes: {}; {} legacy (upgraded to argon2id at first login)",
+            per.join(", "),
+            h.legacy
+        );
+        if h.reset_required > 0 {
+            let _ = write!(
+                out,
+                ", {} flagged password_reset_required",
+                h.reset_required
+            );
+        }
+        out.push('\n');
+    }
     // Counts include the issues counted but not listed (report.suppressed).
     let errors = report.error_count();
     let warnings = report.warning_count();
@@ -206,6 +224,21 @@ pub fn stats(s: &registrar::checks::Stats) -> String {
         "database size: {} ({})",
         human_bytes(s.database_size_bytes),
         s.size_method
+    );
+    let h = &s.password_hashes;
+    let _ = writeln!(out, "password hashes by scheme:");
+    for (scheme, n) in &h.schemes {
+        let _ = writeln!(out, "  {scheme:<22} {n:>10}");
+    }
+    let _ = writeln!(
+        out,
+        "  {:<22} {:>10}  (upgraded to argon2id at first login)",
+        "legacy", h.legacy
+    );
+    let _ = writeln!(
+        out,
+        "  {:<22} {:>10}  (no hash Registrar can verify)",
+        "unusable", h.unusable
     );
     out
 }

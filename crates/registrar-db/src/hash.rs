@@ -17,7 +17,7 @@
 //! assert!(!verify_password("wrong", &phc));
 //! ```
 
-use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand_core::{OsRng, RngCore};
 use registrar_model::Password;
@@ -88,25 +88,12 @@ pub fn hash_password(p: &Password) -> String {
     }
 }
 
-/// True when `plain` matches the argon2 PHC string `phc`; false for a wrong password, for a
-/// hash that does not parse and for one whose cost is beyond the caps of
-/// [`registrar_model::check_argon2_cost`] (it is never run, so this is bounded).
+/// True when `plain` matches the stored hash `phc`, of any scheme `registrar-hashes` knows
+/// (argon2, bcrypt, SHA-crypt, MD5-crypt, SSHA, Django PBKDF2, hex MD5/SHA-1); false for a
+/// wrong password, for a hash that does not parse and for one whose cost is beyond the caps
+/// (it is never run, so this is bounded).
 pub fn verify_password(plain: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) if !cost_within_caps(&parsed) => false,
-        Ok(parsed) if is_argon2_ident(parsed.algorithm.as_str()) => Argon2::default()
-            .verify_password(plain.as_bytes(), &parsed)
-            .is_ok(),
-        _ => false,
-    }
-}
-
-/// False when the hash's argon2 parameters are beyond the caps (or do not parse).
-fn cost_within_caps(parsed: &PasswordHash<'_>) -> bool {
-    match argon2::Params::try_from(parsed) {
-        Ok(p) => registrar_model::check_argon2_cost(p.m_cost(), p.t_cost(), p.p_cost()).is_ok(),
-        Err(_) => false,
-    }
+    matches!(registrar_hashes::verify(plain, phc), Ok(true))
 }
 
 fn is_argon2_ident(s: &str) -> bool {

@@ -181,6 +181,55 @@ pub async fn count_emails_matching(conn: &mut Conn<'_>, pattern: &EmailPattern) 
     Ok(n)
 }
 
+const HASHES: &str = "SELECT password_hash FROM users";
+
+/// Streams every user's stored `password_hash` (NULL as `None`) through `each`, one at a time,
+/// so a census of hash schemes runs in bounded memory. The hashes never leave `each`.
+pub async fn for_each_password_hash(
+    conn: &mut Conn<'_>,
+    mut each: impl FnMut(Option<&str>),
+) -> Result<()> {
+    on_conn!(conn, |c| {
+        let mut rows = sqlx::query_scalar::<_, Option<String>>(HASHES).fetch(&mut **c);
+        while let Some(h) = rows.try_next().await? {
+            each(h.as_deref());
+        }
+    });
+    Ok(())
+}
+
+/// Sets `password_reset_required` on the users whose email, lower-cased by the engine, is
+/// among `emails` (pass them lower-cased), in chunks of 500; returns how many were flagged.
+/// Used by `--legacy-hashes reset` for the accounts a run imported with a legacy hash.
+pub async fn require_password_reset(conn: &mut Conn<'_>, emails: &[String]) -> Result<u64> {
+    let mut n = 0;
+    for chunk in emails.chunks(HASH_CHUNK) {
+        n += match &mut *conn {
+            #[cfg(feature = "postgres")]
+            Conn::Pg(c) => sqlx::query(
+                "UPDATE users SET password_reset_required = TRUE WHERE lower(email) = ANY($1)",
+            )
+            .bind(chunk.to_vec())
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(c) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "UPDATE users SET password_reset_required = 1 WHERE lower(email) IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for e in chunk {
+                    sep.push_bind(e.as_str());
+                }
+                qb.push(")");
+                qb.build().execute(&mut **c).await?.rows_affected()
+            }
+        };
+    }
+    Ok(n)
+}
+
 const ROLES: &str = "SELECT role, COUNT(*) FROM users GROUP BY role";
 
 /// Users per stored role (`role`, count), for every role present, in no particular order.
@@ -412,6 +461,33 @@ pub async fn store_password_hash(conn: &mut Conn<'_>, user_id: i64, phc: &str) -
              updated_at = now() WHERE id = $2",
         sqlite: "UPDATE users SET password_hash = ?1, password_reset_required = 0, \
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?2",
+    ))
+}
+
+/// Replaces user `user_id`'s password hash `old` by `new` (a login's argon2id upgrade of a
+/// legacy hash) and sets `updated_at`; leaves `password_reset_required` as it is. Nothing
+/// changes when the stored hash is no longer `old` (another login or a password change came
+/// first). Returns the number of users changed (0 or 1).
+pub async fn replace_password_hash(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    old: &str,
+    new: &str,
+) -> Result<u64> {
+    Ok(on_conn!(
+        conn,
+        |c, sql| sqlx::query(sql)
+            .bind(new)
+            .bind(user_id)
+            .bind(old)
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+        pg: "UPDATE users SET password_hash = $1, updated_at = now() \
+             WHERE id = $2 AND password_hash = $3",
+        sqlite: "UPDATE users SET password_hash = ?1, \
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                 WHERE id = ?2 AND password_hash = ?3",
     ))
 }
 

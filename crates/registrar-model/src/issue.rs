@@ -78,7 +78,8 @@ issue_codes! {
     InvalidEmail => "invalid-email",
     /// The password does not meet the policy.
     WeakPassword => "weak-password",
-    /// `password_hash` is not an argon2 PHC string.
+    /// `password_hash` is not a well-formed hash of a supported scheme (argon2, bcrypt,
+    /// SHA-crypt, MD5-crypt, SSHA, Django PBKDF2, hex MD5/SHA-1).
     InvalidHash => "invalid-hash",
     /// Not one of admin, teacher, student, viewer.
     InvalidRole => "invalid-role",
@@ -130,6 +131,17 @@ issue_codes! {
     /// A sync removes nothing of an entity whose file was not read completely and cleanly (a
     /// warning: the rows stay).
     SyncIncomplete => "sync-incomplete",
+    /// `password_hash` is a legacy (non-argon2id or below-policy) hash and the run was given
+    /// `--legacy-hashes refuse`.
+    LegacyHashRefused => "legacy-hash-refused",
+    /// `password_hash`'s work factor is beyond Registrar's caps (bcrypt cost > 16, PBKDF2 or
+    /// SHA-crypt rounds, argon2 memory or time): verifying it would take too long, so it is
+    /// refused.
+    HashTooCostly => "hash-too-costly",
+    /// `password_hash` is a bare hex MD5 / SHA-1 digest without a salt: an error unless the run
+    /// was given `--accept-unsalted-hashes`, then a warning (the account is kept, and should
+    /// be reset).
+    UnsaltedHash => "unsalted-hash",
 }
 
 impl fmt::Display for IssueCode {
@@ -308,7 +320,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 35);
+        assert_eq!(IssueCode::ALL.len(), 38);
     }
 
     #[test]

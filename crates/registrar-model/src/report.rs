@@ -139,9 +139,42 @@ pub struct Report {
     /// JSON when the run did not sync.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<EntityRemoved>,
+    /// The `password_hash` values of the users file's valid rows: accounts per hash scheme,
+    /// legacy ones, and (with `--legacy-hashes reset`) accounts flagged. Absent from the JSON
+    /// when no row gave a hash.
+    #[serde(default, skip_serializing_if = "HashCounts::is_empty")]
+    pub password_hashes: HashCounts,
     /// Issues pushed so far per (file, code).
     #[serde(skip)]
     seen: std::collections::HashMap<(String, IssueCode), usize>,
+}
+
+/// The pre-hashed passwords of a run ([`Report::password_hashes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HashCounts {
+    /// Valid user rows per scheme of their `password_hash` (`argon2id`, `bcrypt`,
+    /// `sha512-crypt`, `ssha`, `django-pbkdf2-sha256`, `md5-hex`, …).
+    pub schemes: std::collections::BTreeMap<String, u64>,
+    /// Of those, the rows whose hash is legacy (any scheme but argon2id at Registrar's policy):
+    /// kept and upgraded to argon2id at the first login, unless the run refused them.
+    pub legacy: u64,
+    /// Accounts the run flagged `password_reset_required` because of their legacy hash
+    /// (`--legacy-hashes reset`, execute runs).
+    #[serde(default)]
+    pub reset_required: u64,
+}
+
+impl HashCounts {
+    /// True when no row gave a hash.
+    pub fn is_empty(&self) -> bool {
+        self.schemes.is_empty() && self.legacy == 0 && self.reset_required == 0
+    }
+
+    /// Counts one hash of `scheme`.
+    pub fn count(&mut self, scheme: &str, legacy: bool) {
+        *self.schemes.entry(scheme.to_owned()).or_default() += 1;
+        self.legacy += u64::from(legacy);
+    }
 }
 
 impl Report {
@@ -155,6 +188,7 @@ impl Report {
             suppressed: Vec::new(),
             duration_ms: 0,
             removed: Vec::new(),
+            password_hashes: HashCounts::default(),
             seen: std::collections::HashMap::new(),
         }
     }

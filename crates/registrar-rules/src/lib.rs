@@ -46,6 +46,11 @@
 //!   [`DEFAULT_ASSESSMENT`] (`final`).
 //! - **Passwords** are taken exactly as written (not trimmed). When both `password` and
 //!   `password_hash` are given, both are checked (the loader stores the hash). See [`password`].
+//! - **Password hashes** from old systems (`password_hash`): argon2, bcrypt, SHA-crypt,
+//!   MD5-crypt, LDAP `{SSHA}`, Django PBKDF2 and (with `accept_unsalted`) hex MD5/SHA-1, stored
+//!   verbatim; malformed is `invalid-hash`, over-costly `hash-too-costly`, unsalted without the
+//!   flag `unsalted-hash`, legacy under `LegacyHashes::Refuse` `legacy-hash-refused`
+//!   ([`ValidationOptions::hash_policy`], [`password::check_hash_with`], `registrar-hashes`).
 //! - **No secret in a message**: messages never contain a password or a hash, and in the
 //!   users file no raw cell value is echoed at all (a value in the wrong column may be a
 //!   password); other files quote the offending value (`'carol@school' is not a valid email`).
@@ -122,6 +127,10 @@ pub struct ValidationOptions {
     /// Compare passwords of rows already in the database too (`--update-passwords`); without
     /// it an existing account's password is never changed, whatever the file says.
     pub update_passwords: bool,
+    /// What the users file's `password_hash` accepts: legacy hashes kept, flagged or refused
+    /// (`--legacy-hashes`), unsalted hex digests or not (`--accept-unsalted-hashes`). See
+    /// [`password::check_hash_with`].
+    pub hash_policy: registrar_hashes::HashPolicy,
 }
 
 /// How one row ended.

@@ -109,56 +109,74 @@ pub fn whitespace_warning(password: &str) -> Option<String> {
     ))
 }
 
-/// Checks that `hash` is an argon2 PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`)
-/// whose algorithm is argon2id, argon2i or argon2d, whose parameters are valid and which holds
-/// a salt and a hash. The error message never contains the hash.
-pub fn check_hash(hash: &str) -> Result<(), String> {
-    let parsed = argon2::PasswordHash::new(hash.trim()).map_err(|e| {
-        format!(
-            "the password hash is not a valid PHC string ({e}); expected an argon2 hash like $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>"
-        )
-    })?;
-    // The algorithm is not named in the message: the column may hold a password by mistake.
-    if !matches!(
-        parsed.algorithm.as_str(),
-        "argon2id" | "argon2i" | "argon2d"
-    ) {
-        return Err("the password hash is not an argon2 hash (argon2id, argon2i or argon2d); give a plain password instead to have it hashed".into());
-    }
-    if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err(
-            "the argon2 password hash has no salt or no hash part; export the full PHC string"
-                .into(),
-        );
-    }
-    let params = match argon2::Params::try_from(&parsed) {
-        Ok(p) => p,
-        Err(e) => {
-            return Err(format!(
-                "the argon2 password hash has invalid parameters ({e})"
-            ))
-        }
+/// Why a `password_hash` value is refused: the issue code and a message that never holds the
+/// hash.
+pub type HashRefusal = (registrar_model::IssueCode, String);
+
+/// Checks a `password_hash` value under `policy` ([`registrar_hashes::check`]: one of the
+/// supported schemes, well formed, its cost within the caps). Returns the scheme and, for an
+/// unsalted digest accepted with `accept_unsalted`, an `unsalted-hash` warning message.
+///
+/// Refusals: `invalid-hash` (no supported shape, or malformed), `hash-too-costly`,
+/// `unsalted-hash` (a hex digest without `accept_unsalted`), `legacy-hash-refused` (a legacy
+/// hash with [`registrar_hashes::LegacyHashes::Refuse`]). No message holds the hash.
+pub fn check_hash_with(
+    hash: &str,
+    policy: &registrar_hashes::HashPolicy,
+) -> Result<(registrar_hashes::HashScheme, Option<String>), HashRefusal> {
+    use registrar_hashes::{Error, LegacyHashes};
+    use registrar_model::IssueCode;
+    let scheme = match registrar_hashes::check(hash) {
+        Ok(s) => s,
+        Err(e @ Error::TooCostly { .. }) => return Err((IssueCode::HashTooCostly, e.to_string())),
+        Err(e) => return Err((IssueCode::InvalidHash, e.to_string())),
     };
-    check_params_cost(&params)
+    if scheme.is_unsalted() && !policy.accept_unsalted {
+        return Err((
+            IssueCode::UnsaltedHash,
+            format!("the password hash is a bare {scheme} digest without a salt, which a table of precomputed digests cracks at once; it is accepted only with --accept-unsalted-hashes (the account should then be reset), or give a plain password"),
+        ));
+    }
+    if policy.legacy == LegacyHashes::Refuse && registrar_hashes::is_legacy(hash) {
+        let why = if scheme == registrar_hashes::HashScheme::Argon2id {
+            "an argon2id hash below Registrar's policy (m = 19456 KiB, t = 2)".to_owned()
+        } else {
+            format!("a {scheme} hash")
+        };
+        return Err((
+            IssueCode::LegacyHashRefused,
+            format!("the password hash is {why}, and this run refuses legacy hashes (--legacy-hashes refuse); give a plain password, or import with --legacy-hashes keep (upgraded at first login) or reset (the user must choose a new password)"),
+        ));
+    }
+    if scheme.is_unsalted() {
+        return Ok((
+            scheme,
+            Some(format!("the password hash is a bare {scheme} digest without a salt; it is kept because of --accept-unsalted-hashes and upgraded to argon2id at the first login, but consider --legacy-hashes reset")),
+        ));
+    }
+    Ok((scheme, None))
+}
+
+/// Checks that `hash` is a well-formed password hash of a supported scheme (argon2 PHC,
+/// bcrypt, SHA-crypt, MD5-crypt, LDAP `{SSHA}`, Django PBKDF2, hex MD5/SHA-1) whose cost is
+/// within the caps ([`registrar_hashes::check`]). The error message never contains the hash.
+pub fn check_hash(hash: &str) -> Result<(), String> {
+    registrar_hashes::check(hash.trim())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 pub use registrar_model::{MAX_HASH_M_COST, MAX_HASH_P_COST, MAX_HASH_T_COST, MAX_HASH_WORK};
 
-fn check_params_cost(p: &argon2::Params) -> Result<(), String> {
-    registrar_model::check_argon2_cost(p.m_cost(), p.t_cost(), p.p_cost())
-}
-
-/// Checks that a stored argon2 PHC string's cost is within the caps ([`MAX_HASH_M_COST`],
-/// [`MAX_HASH_T_COST`], [`MAX_HASH_P_COST`], [`MAX_HASH_WORK`]) before anyone verifies a
-/// password against it. A string that does not parse passes here (it is not argon2 and is
-/// never run). The message names the parameters, never the hash.
+/// Checks that a stored hash's cost is within the caps (argon2: [`MAX_HASH_M_COST`],
+/// [`MAX_HASH_T_COST`], [`MAX_HASH_P_COST`], [`MAX_HASH_WORK`]; bcrypt, PBKDF2, SHA-crypt: the
+/// caps of [`registrar_hashes`]) before anyone verifies a password against it. A string that
+/// is not a well-formed hash passes here (it is never run). The message names the parameters,
+/// never the hash.
 pub fn check_hash_cost(hash: &str) -> Result<(), String> {
-    let Ok(parsed) = argon2::PasswordHash::new(hash.trim()) else {
-        return Ok(());
-    };
-    match argon2::Params::try_from(&parsed) {
-        Ok(p) => check_params_cost(&p),
-        Err(_) => Ok(()),
+    match registrar_hashes::check(hash.trim()) {
+        Err(e @ registrar_hashes::Error::TooCostly { .. }) => Err(e.to_string()),
+        _ => Ok(()),
     }
 }
 
@@ -245,10 +263,11 @@ mod tests {
     #[test]
     fn hashes() {
         assert!(check_hash(GOOD_HASH).is_ok());
+        // bcrypt and the other legacy schemes are accepted since issue 14.
+        assert!(check_hash("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW").is_ok());
         assert!(check_hash(&GOOD_HASH.replace("argon2id", "argon2i")).is_ok());
         for bad in [
             "not-a-hash",
-            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
             "$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA",
             "$argon2id$v=19$m=19456,t=2,p=1",
             "$argon2id$v=19$m=1,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
@@ -257,7 +276,7 @@ mod tests {
             "$hunter2$secret",
         ] {
             let e = check_hash(bad).unwrap_err();
-            assert!(!e.contains("hunter2") && !e.contains("bcrypt") && !e.contains("pbkdf2"), "{e}");
+            assert!(!e.contains("hunter2") && !e.contains("secret"), "{e}");
             assert!(bad.len() < 8 || !e.contains(bad), "{e}");
         }
     }

@@ -613,6 +613,7 @@ fn regression_a_row_the_database_holds_unchanged_is_not_already_exists() {
             update_passwords: false,
             on_existing: OnExisting::Error,
             existing: Some(existing_same()),
+            ..Default::default()
         },
     );
     assert!(r.is_ok(), "{:#?}", r.issues);
@@ -661,6 +662,7 @@ fn already_exists_with_on_existing_error() {
             update_passwords: false,
             on_existing: OnExisting::Error,
             existing: Some(existing()),
+            ..Default::default()
         },
     );
     let ae = with_code(&r, IssueCode::AlreadyExists);
@@ -690,6 +692,7 @@ fn skip_and_update_make_existing_rows_valid() {
                 update_passwords: false,
                 on_existing: mode,
                 existing: Some(existing()),
+                ..Default::default()
             },
         );
         assert!(r.is_ok(), "{mode:?}: {:#?}", r.issues);
@@ -723,6 +726,7 @@ fn database_references_and_roles() {
             update_passwords: false,
             on_existing: OnExisting::Error,
             existing: Some(existing()),
+            ..Default::default()
         },
     );
     assert_eq!(
@@ -740,6 +744,7 @@ fn database_references_and_roles() {
             update_passwords: false,
             on_existing: OnExisting::Error,
             existing: Some(existing()),
+            ..Default::default()
         },
     );
     assert!(r.is_ok(), "{:#?}", r.issues);
@@ -891,9 +896,26 @@ fn every_rule_code_is_produced() {
             update_passwords: false,
             on_existing: OnExisting::Error,
             existing: Some(existing()),
+            ..Default::default()
         },
     );
     r.issues.extend(r3.issues);
+    // The hash policy's codes (see tests/hashes.rs).
+    let hashes = "email,password_hash,role,first_name,last_name\n\
+        h1@example.org,$2b$17$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0,student,A,B\n\
+        h2@example.org,5f4dcc3b5aa765d61d8327deb882cf99,student,A,B\n\
+        h3@example.org,$1$saltsalt$abcdefghijklmnopqrstuv,student,A,B\n";
+    let (r4, _) = run(
+        vec![(Entity::Users, csv_source("users3.csv", hashes))],
+        ValidationOptions {
+            hash_policy: registrar_hashes::HashPolicy {
+                legacy: registrar_hashes::LegacyHashes::Refuse,
+                accept_unsalted: false,
+            },
+            ..Default::default()
+        },
+    );
+    r.issues.extend(r4.issues);
 
     let got: BTreeSet<&str> = r.issues.iter().map(|i| i.code.as_str()).collect();
     let reader_level = [

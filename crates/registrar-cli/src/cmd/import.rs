@@ -20,7 +20,12 @@ fn input_of(input: &InputArgs, entity: Option<Entity>) -> anyhow::Result<Input> 
 pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verdict> {
     let input = input_of(&a.input, a.entity)?;
     let report = session
-        .validate(&input, a.database.as_deref(), &a.reader.options())
+        .validate_with(
+            &input,
+            a.database.as_deref(),
+            &a.reader.options(),
+            &a.hashes.policy(),
+        )
         .await?;
     if let Some(path) = &a.html.report {
         let mut page = HtmlReport::new("validate", report.is_ok()).with_report(&report);
@@ -55,6 +60,7 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             update_passwords: a.changes.update_passwords,
             sync: a.changes.sync_mode(),
             max_changes: a.changes.max_changes,
+            hash_policy: a.hashes.policy(),
         };
         session.import(&a.db.database, &input, &settings).await?
     };
@@ -84,6 +90,7 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
         update_passwords: a.changes.update_passwords,
         sync: a.changes.sync_mode(),
         max_changes: a.changes.max_changes,
+        hash_policy: a.hashes.policy(),
         ..ImportSettings::default()
     };
     let plan = session.plan(&a.db.database, &input, &settings).await?;

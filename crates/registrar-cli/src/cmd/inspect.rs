@@ -11,7 +11,12 @@ pub async fn check(session: &Session, a: CheckArgs) -> anyhow::Result<Verdict> {
         Some(s) => s.parse().map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
         None => Default::default(),
     };
-    let outcome = session.check(&a.db.database, &expect).await?;
+    let options = registrar::checks::CheckOptions {
+        fail_on_legacy: a.fail_on_legacy,
+    };
+    let outcome = session
+        .check_with(&a.db.database, &expect, &options)
+        .await?;
     if let Some(path) = &a.html.report {
         registrar::html::HtmlReport::new("check", outcome.ok)
             .with_database(&a.db.database)

@@ -22,6 +22,7 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
         .on_existing(a.on_existing.into())
         .update_passwords(a.changes.update_passwords)
         .sync(a.changes.sync_mode())
+        .hash_policy(a.hashes.policy())
         .progress(progress::bars(human))
         .step_log(step_log);
     let migration = match a.changes.max_changes {

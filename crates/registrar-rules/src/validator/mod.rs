@@ -62,6 +62,8 @@ type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 pub(crate) struct State {
     on_existing: OnExisting,
     update_passwords: bool,
+    /// What `password_hash` accepts (`--legacy-hashes`, `--accept-unsalted-hashes`).
+    hash_policy: registrar_hashes::HashPolicy,
     files: Vec<String>,
     /// Stored values of the database's rows, indexed by the slots' `db`.
     db_users: Vec<Stored<StoredUser>>,
@@ -103,6 +105,7 @@ impl State {
         let mut st = State {
             on_existing: options.on_existing,
             update_passwords: options.update_passwords,
+            hash_policy: options.hash_policy,
             files: Vec::new(),
             db_users: Vec::new(),
             db_courses: Vec::new(),

@@ -27,10 +27,22 @@ impl State {
             Some(None)
         } else {
             match hash_v {
-                Value::Text(s) => match password::check_hash(s) {
-                    Ok(()) => Some(Some(s.trim().to_owned())),
-                    Err(m) => {
-                        rc.push(col::U_HASH, IssueCode::InvalidHash, m);
+                Value::Text(s) => match password::check_hash_with(s.trim(), &self.hash_policy) {
+                    Ok((_, warning)) => {
+                        if let Some(m) = warning {
+                            let column = rc.cx.lay.names.get(col::U_HASH).map(String::as_str);
+                            self.row_warnings.push(Issue::warning(
+                                IssueCode::UnsaltedHash,
+                                rc.cx.file,
+                                Some(rc.row),
+                                column,
+                                m,
+                            ));
+                        }
+                        Some(Some(s.trim().to_owned()))
+                    }
+                    Err((code, m)) => {
+                        rc.push(col::U_HASH, code, m);
                         None
                     }
                 },
@@ -38,7 +50,7 @@ impl State {
                     rc.push(
                         col::U_HASH,
                         IssueCode::InvalidHash,
-                        "the password hash is not text; expected an argon2 PHC string like $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".to_owned(),
+                        "the password hash is not text; export it as text (an argon2, bcrypt, SHA-crypt, MD5-crypt, {SSHA} or Django PBKDF2 hash)".to_owned(),
                     );
                     None
                 }
