@@ -436,7 +436,7 @@ mod sqlite {
                 ENROLLMENTS,
                 |(student_id, course_id, d, i): (i64, i64, Option<String>, i64)| {
                     let r = (student_id, course_id, opt_date("enrollments", d)?, i != 0);
-                    digest.add(&r);
+                    digest.add(r);
                     existing.enrollments.push(StoredLink {
                         student_id,
                         course_id,
