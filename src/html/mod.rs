@@ -298,6 +298,20 @@ impl<'a> HtmlReport<'a> {
                 "Errors / warnings",
                 format!("{} / {}", r.error_count(), warnings(r)),
             );
+            let h = &r.password_hashes;
+            if !h.is_empty() {
+                let schemes: Vec<String> =
+                    h.schemes.iter().map(|(s, n)| format!("{s} {n}")).collect();
+                item(
+                    "Password hashes (legacy / reset)",
+                    format!(
+                        "{} ({} / {})",
+                        schemes.join(", "),
+                        h.legacy,
+                        h.reset_required
+                    ),
+                );
+            }
         }
         if let Some(ms) = self.duration_ms {
             item("Duration", format!("{:.1} s", ms as f64 / 1000.0));
@@ -652,6 +666,23 @@ mod tests {
             "</script><script>alert(2)</script> & more",
         ));
         r
+    }
+
+    #[test]
+    fn the_summary_counts_the_password_hashes_per_scheme() {
+        let mut r = Report::new(Mode::Execute);
+        r.password_hashes.count("bcrypt", true);
+        r.password_hashes.count("bcrypt", true);
+        r.password_hashes.count("argon2id", false);
+        let page = HtmlReport::new("import", true).with_report(&r).render();
+        assert!(
+            page.contains("argon2id 1, bcrypt 2 (2 / 0)"),
+            "per-scheme counts in the summary"
+        );
+        let plain = HtmlReport::new("import", true)
+            .with_report(&Report::new(Mode::Execute))
+            .render();
+        assert!(!plain.contains("Password hashes"), "no line without hashes");
     }
 
     #[test]
