@@ -19,6 +19,7 @@ fn users(bad_email: bool) -> Vec<User> {
         first_name: first.into(),
         last_name: last.into(),
         is_active: true,
+        sis_id: None,
     };
     vec![
         user("ana.ruiz@school.edu", "Ana", "Ruiz", Role::Student),

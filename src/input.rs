@@ -180,6 +180,7 @@ impl TypedRecord for User {
             text(std::mem::take(&mut self.first_name)),
             text(std::mem::take(&mut self.last_name)),
             Value::Bool(self.is_active),
+            opt_text(self.sis_id.take()),
         ]
     }
 }

@@ -17,6 +17,7 @@ fn user(email: &str, role: Role) -> User {
         first_name: "Ana".into(),
         last_name: "Ruiz".into(),
         is_active: true,
+        sis_id: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct StoredUser {
     pub is_active: bool,
     /// The stored password hash (compared, never shown).
     pub password_hash: String,
+    /// The stored external id (`registrar_user_sis_ids`), if any.
+    pub sis_id: Option<String>,
 }
 
 impl StoredUser {
@@ -63,6 +65,7 @@ impl StoredUser {
             last_name: String::new(),
             is_active: true,
             password_hash: String::new(),
+            sis_id: None,
         }
     }
 }

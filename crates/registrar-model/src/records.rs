@@ -54,6 +54,7 @@ impl Entity {
                 "first_name",
                 "last_name",
                 "is_active",
+                "sis_id",
             ],
             Entity::Courses => &[
                 "course_code",
@@ -63,7 +64,12 @@ impl Entity {
                 "credits",
                 "status",
             ],
-            Entity::Enrollments => &["student_email", "course_code", "enrollment_date"],
+            Entity::Enrollments => &[
+                "student_email",
+                "course_code",
+                "enrollment_date",
+                "student_sis_id",
+            ],
             Entity::Grades => &[
                 "student_email",
                 "course_code",
@@ -71,8 +77,15 @@ impl Entity {
                 "score",
                 "letter_grade",
                 "graded_on",
+                "student_sis_id",
             ],
-            Entity::Attendance => &["student_email", "course_code", "date", "status"],
+            Entity::Attendance => &[
+                "student_email",
+                "course_code",
+                "date",
+                "status",
+                "student_sis_id",
+            ],
         }
     }
 
@@ -279,6 +292,10 @@ pub struct User {
     pub last_name: String,
     /// Default true.
     pub is_active: bool,
+    /// The school's own id for the user (a student number or a OneRoster sourcedId): optional,
+    /// unique across users, at most 255 characters. Enrollments, grades and attendance may name
+    /// a student by it (`student_sis_id`).
+    pub sis_id: Option<String>,
 }
 
 /// A course row (`courses` file).
@@ -383,6 +400,7 @@ mod tests {
             first_name: "A".into(),
             last_name: "B".into(),
             is_active: true,
+            sis_id: None,
         };
         assert!(!format!("{u:?}").contains("Sup3rSecret"));
     }

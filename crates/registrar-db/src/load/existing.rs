@@ -81,6 +81,7 @@ const ATTENDANCE: &str = concat!(
     origin!("attendances"),
     " FROM attendances x"
 );
+const SIS_IDS: &str = "SELECT user_id, sis_id FROM registrar_user_sis_ids";
 const COURSE_IDS: &str = "SELECT id, course_code FROM courses";
 
 /// A role as stored; an SMS role Registrar does not know counts as a viewer (never a student).
@@ -148,6 +149,12 @@ macro_rules! read_all {
     ($conn:expr, $existing:expr, $ids:expr, $need:expr, $digest:expr) => {{
         let conn = $conn;
         $digest.table();
+        let sis_rows: Vec<(i64, String)> = sqlx::query_as(SIS_IDS).fetch_all(&mut *conn).await?;
+        for r in &sis_rows {
+            $digest.add(r);
+        }
+        let mut sis_ids: HashMap<i64, String> = sis_rows.into_iter().collect();
+        $digest.table();
         let mut rows = sqlx::query_as::<_, UserRowDb>(USERS).fetch(&mut *conn);
         while let Some(r) = rows.try_next().await? {
             $digest.add(&r);
@@ -159,6 +166,7 @@ macro_rules! read_all {
                 last_name,
                 is_active,
                 password_hash,
+                sis_id: sis_ids.remove(&id),
             };
             $existing
                 .users

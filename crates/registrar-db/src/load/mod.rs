@@ -20,6 +20,7 @@ mod existing;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod remove;
+mod sis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod writer;

@@ -50,6 +50,8 @@ pub(super) struct PendingUser {
     pub(super) existing: bool,
     pub(super) slot: Option<u32>,
     pub(super) unchanged_if_hash: Option<String>,
+    /// The external id to record (`registrar_user_sis_ids`), if the file gives one.
+    pub(super) sis_id: Option<String>,
 }
 
 pub(super) struct CourseRow {
@@ -401,6 +403,12 @@ impl<'c, 'a> Loader<'c, 'a> {
         };
         let mut new_rows = Vec::new();
         let mut updates = Vec::new();
+        let mut sis: Vec<(String, String)> = Vec::new();
+        for u in &mut users {
+            if let Some(s) = u.sis_id.take() {
+                sis.push((u.row.email.clone(), s));
+            }
+        }
         for u in users {
             if u.existing {
                 if u.unchanged_if_hash.is_some() && u.unchanged_if_hash == u.row.password_hash {
@@ -438,7 +446,20 @@ impl<'c, 'a> Loader<'c, 'a> {
             self.update(&rows).await?;
             self.advance_written(chunk.len());
         }
-        refresh_users(self.conn, &mut self.ids).await
+        refresh_users(self.conn, &mut self.ids).await?;
+        if !sis.is_empty() {
+            let mut pairs = Vec::with_capacity(sis.len());
+            for (email, s) in sis {
+                let id = *self
+                    .ids
+                    .users
+                    .get(&email)
+                    .ok_or_else(|| unresolved("user", &email))?;
+                pairs.push((id, s));
+            }
+            super::sis::write_sis_ids(self.conn, &pairs).await?;
+        }
+        Ok(())
     }
 
     async fn insert(&mut self, rows: &Rows) -> Result<()> {
@@ -506,6 +527,7 @@ impl Sort<'_> {
                     first_name,
                     last_name,
                     is_active,
+                    sis_id,
                     password: _,
                 } = u;
                 let id = if existing {
@@ -531,6 +553,7 @@ impl Sort<'_> {
                     existing,
                     slot,
                     unchanged_if_hash,
+                    sis_id,
                 });
             }
             (Record::Course(c), Rows::Courses(v)) => {

@@ -37,9 +37,16 @@ pub(super) fn user(
     is_active: bool,
     password: Option<&Password>,
     password_hash: Option<&str>,
+    sis_id: Option<&str>,
     update_passwords: bool,
 ) -> Vec<FieldChange> {
     let mut out = Vec::new();
+    // A file without a sis_id leaves the stored one alone.
+    if let Some(new) = sis_id {
+        if stored.sis_id.as_deref() != Some(new) {
+            out.push(FieldChange::new("sis_id", stored.sis_id.clone(), text(new)));
+        }
+    }
     if stored.role != role {
         out.push(FieldChange::new(
             "role",
@@ -164,10 +171,32 @@ mod tests {
             last_name: "L".into(),
             is_active: true,
             password_hash: "$argon2id$stored".into(),
+            sis_id: None,
         };
         let p = Password::new("Sup3r-secret!");
-        assert!(user(&s, Role::Student, "Ada", "L", true, Some(&p), None, false).is_empty());
-        let c = user(&s, Role::Student, "Ada", "L", true, Some(&p), None, true);
+        assert!(user(
+            &s,
+            Role::Student,
+            "Ada",
+            "L",
+            true,
+            Some(&p),
+            None,
+            None,
+            false
+        )
+        .is_empty());
+        let c = user(
+            &s,
+            Role::Student,
+            "Ada",
+            "L",
+            true,
+            Some(&p),
+            None,
+            None,
+            true,
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].to_string(), "password changes");
         assert_eq!((c[0].old.clone(), c[0].new.clone()), (None, None));
@@ -179,6 +208,7 @@ mod tests {
             true,
             None,
             Some("$argon2id$stored"),
+            None,
             true,
         );
         assert!(same.is_empty());
@@ -188,6 +218,7 @@ mod tests {
             "Ada",
             "Lovelace",
             false,
+            None,
             None,
             None,
             false,

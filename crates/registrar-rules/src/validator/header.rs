@@ -16,6 +16,7 @@ pub(super) mod col {
     pub const U_FIRST: usize = 4;
     pub const U_LAST: usize = 5;
     pub const U_ACTIVE: usize = 6;
+    pub const U_SIS: usize = 7;
 
     pub const COURSES: &[&str] = Entity::Courses.columns();
     pub const C_CODE: usize = 0;
@@ -27,16 +28,28 @@ pub(super) mod col {
 
     pub const ENROLLMENTS: &[&str] = Entity::Enrollments.columns();
     pub const E_DATE: usize = 2;
+    pub const E_SIS: usize = 3;
 
     pub const GRADES: &[&str] = Entity::Grades.columns();
     pub const G_ASSESSMENT: usize = 2;
     pub const G_SCORE: usize = 3;
     pub const G_LETTER: usize = 4;
     pub const G_GRADED_ON: usize = 5;
+    pub const G_SIS: usize = 6;
 
     pub const ATTENDANCE: &[&str] = Entity::Attendance.columns();
     pub const A_DATE: usize = 2;
     pub const A_STATUS: usize = 3;
+    pub const A_SIS: usize = 4;
+
+    /// The `student_sis_id` column of a link file (enrollments, grades, attendance).
+    pub const fn student_sis(entity: Entity) -> usize {
+        match entity {
+            Entity::Enrollments => E_SIS,
+            Entity::Grades => G_SIS,
+            _ => A_SIS,
+        }
+    }
 
     /// Shared by enrollments, grades and attendance.
     pub const STUDENT: usize = 0;
@@ -65,14 +78,14 @@ fn required_of(entity: Entity) -> &'static [&'static [usize]] {
             &[col::U_LAST],
         ],
         Entity::Courses => &[&[col::C_CODE], &[col::C_NAME]],
-        Entity::Enrollments => &[&[col::STUDENT], &[col::COURSE]],
+        Entity::Enrollments => &[&[col::STUDENT, col::E_SIS], &[col::COURSE]],
         Entity::Grades => &[
-            &[col::STUDENT],
+            &[col::STUDENT, col::G_SIS],
             &[col::COURSE],
             &[col::G_SCORE, col::G_LETTER],
         ],
         Entity::Attendance => &[
-            &[col::STUDENT],
+            &[col::STUDENT, col::A_SIS],
             &[col::COURSE],
             &[col::A_DATE],
             &[col::A_STATUS],

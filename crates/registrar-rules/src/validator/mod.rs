@@ -48,6 +48,8 @@ pub const MAX_DESCRIPTION_LEN: usize = 2000;
 pub const MAX_SEMESTER_LEN: usize = 50;
 /// Longest assessment name, in characters.
 pub const MAX_ASSESSMENT_LEN: usize = 100;
+/// Longest external id (`sis_id`, `student_sis_id`), in characters.
+pub const MAX_SIS_ID_LEN: usize = 255;
 /// The assessment of a grade row that names none.
 pub const DEFAULT_ASSESSMENT: &str = "final";
 
@@ -58,6 +60,15 @@ pub const DEFAULT_ASSESSMENT: &str = "final";
 // validation down (documented in the crate docs).
 
 type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
+
+/// Who holds an external id: the interned user, and the row of this run that gave it (0: the
+/// database).
+#[derive(Debug, Clone, Copy)]
+struct SisSlot {
+    user: u32,
+    row: u32,
+    file: u16,
+}
 
 pub(crate) struct State {
     on_existing: OnExisting,
@@ -78,6 +89,8 @@ pub(crate) struct State {
     raw_users: RawCache,
     /// Raw course code text → course id.
     raw_courses: RawCache,
+    /// External ids (`sis_id`) → the user that holds it: from the database and this run.
+    sis: FxMap<Box<str>, SisSlot>,
     enrollments: FxMap<u64, EnrSlot>,
     grades: FxMap<(u32, u32, u32), KeySlot>,
     /// Attendance keys packed by [`pack_attendance`] (16 bytes an entry).
@@ -117,6 +130,7 @@ impl State {
             assessments: FxMap::default(),
             raw_users: RawCache::default(),
             raw_courses: RawCache::default(),
+            sis: FxMap::default(),
             enrollments: FxMap::default(),
             grades: FxMap::default(),
             attendance: FxMap::default(),
@@ -139,6 +153,16 @@ impl State {
                 s.in_db = true;
                 s.db_role = Some(stored.values.role);
                 s.db = db;
+            }
+            if let Some(sis) = &stored.values.sis_id {
+                self.sis.insert(
+                    sis.as_str().into(),
+                    SisSlot {
+                        user: id,
+                        row: 0,
+                        file: 0,
+                    },
+                );
             }
             self.db_users.push(stored);
         }

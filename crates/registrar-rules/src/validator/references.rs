@@ -6,7 +6,7 @@ use super::header::col;
 use super::intern::raw_text;
 use super::keys::pack_pair;
 use super::row::RowCx;
-use super::State;
+use super::{State, MAX_SIS_ID_LEN};
 use crate::parse::{self, quote};
 use registrar_model::{CourseCode, Email, IssueCode, Role};
 
@@ -77,6 +77,51 @@ impl State {
     /// looked up as written (a hit is known valid, and its normalised value is the interned
     /// key); other values are parsed, and remembered when they name a known user.
     fn row_email(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<Email>, Option<u32>) {
+        let sis_slot = col::student_sis(rc.cx.entity);
+        let sis_v = rc.value(sis_slot);
+        if !sis_v.is_blank() {
+            // The student named by their external id (a student number or sourcedId).
+            let Some(sis) = rc.required(sis_slot, |v| parse::text(v, MAX_SIS_ID_LEN)) else {
+                return (None, None);
+            };
+            let Some(held) = self.sis.get(sis.as_str()).copied() else {
+                rc.push(
+                    sis_slot,
+                    IssueCode::UnknownStudent,
+                    format!(
+                        "no user with the sis_id {} in the users file or the database; add the user with that sis_id first",
+                        quote(&sis)
+                    ),
+                );
+                return (None, None);
+            };
+            let by_sis = Email::new_unchecked(self.users.key(held.user));
+            if rc.value(col::STUDENT).is_blank() {
+                return (Some(by_sis), Some(held.user));
+            }
+            let (email, id) = self.row_email_column(rc);
+            if let (Some(e), Some(id)) = (&email, id) {
+                if id != held.user {
+                    rc.push(
+                        sis_slot,
+                        IssueCode::UnknownStudent,
+                        format!(
+                            "the sis_id {} belongs to {}, but student_email names {}; fix one of them",
+                            quote(&sis),
+                            quote(by_sis.as_str()),
+                            quote(e.as_str())
+                        ),
+                    );
+                    return (None, None);
+                }
+            }
+            return (email, id);
+        }
+        self.row_email_column(rc)
+    }
+
+    /// The student named by the `student_email` column.
+    fn row_email_column(&mut self, rc: &mut RowCx<'_, '_>) -> (Option<Email>, Option<u32>) {
         let v = rc.value(col::STUDENT);
         let raw = raw_text(v);
         if let Some(id) = raw.and_then(|r| self.raw_users.get(r)) {

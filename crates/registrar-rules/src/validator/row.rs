@@ -1,6 +1,6 @@
 //! The context a row rule works in: the file, its layout, the row's values and its issues.
 
-use super::header::Layout;
+use super::header::{col, Layout};
 use crate::parse::ParseResult;
 use registrar_model::{Entity, Issue, IssueCode, Value};
 
@@ -29,6 +29,17 @@ impl<'c> RowCx<'c, '_> {
     }
 
     pub(super) fn push(&mut self, slot: usize, code: IssueCode, message: String) {
+        // In a link file that names students only by `student_sis_id`, an issue about the
+        // student names that column.
+        let slot = if slot == col::STUDENT
+            && self.cx.entity != Entity::Users
+            && self.cx.entity != Entity::Courses
+            && self.cx.lay.idx.get(slot).copied().flatten().is_none()
+        {
+            col::student_sis(self.cx.entity)
+        } else {
+            slot
+        };
         let column = self.cx.lay.names.get(slot).map(String::as_str);
         self.issues.push(Issue::error(
             code,

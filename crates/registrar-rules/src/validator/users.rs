@@ -2,9 +2,10 @@
 
 use super::changes;
 use super::header::col;
+use super::keys::row32;
 use super::row::RowCx;
 use super::State;
-use super::{is_training_account, MAX_NAME_LEN};
+use super::{is_training_account, SisSlot, MAX_NAME_LEN, MAX_SIS_ID_LEN};
 use crate::parse::{self, quote};
 use crate::password;
 use registrar_model::{Email, Issue, IssueCode, Password, Record, RowChange, User, Value};
@@ -19,6 +20,7 @@ impl State {
         let is_active = rc
             .optional(col::U_ACTIVE, |v| parse::boolean_with(v, false))
             .map(|b| b.unwrap_or(true));
+        let sis_id = rc.optional(col::U_SIS, |v| parse::text(v, MAX_SIS_ID_LEN));
 
         // password_hash: never echoed.
         let hash_v = rc.value(col::U_HASH);
@@ -117,11 +119,15 @@ impl State {
 
         let email = email?;
         let id = self.users.intern(email.as_str());
+        if let Some(Some(sis)) = &sis_id {
+            self.claim_sis(rc, sis, id, &email);
+        }
         let mut slot = self.users.slot(id);
         let mut change = RowChange::New;
         if rc.issues.is_empty() {
             let stored = &self.db_users;
             let update_passwords = self.update_passwords;
+            let sis = sis_id.as_ref().and_then(|s| s.as_deref());
             let diff = |db: u32| match (
                 stored.get(db as usize),
                 role,
@@ -139,6 +145,7 @@ impl State {
                     a,
                     p.as_ref(),
                     h.as_deref(),
+                    sis,
                     update_passwords,
                 ),
                 _ => Vec::new(),
@@ -155,6 +162,7 @@ impl State {
             is_active,
             password,
             password_hash,
+            sis_id,
         );
         let out = match complete {
             (
@@ -164,6 +172,7 @@ impl State {
                 Some(is_active),
                 Some(password),
                 Some(password_hash),
+                Some(sis_id),
             ) if rc.issues.is_empty() => {
                 if change != RowChange::Skipped {
                     slot.run_role = Some(role);
@@ -177,6 +186,7 @@ impl State {
                         first_name,
                         last_name,
                         is_active,
+                        sis_id,
                     }),
                     change,
                 ))
@@ -190,5 +200,42 @@ impl State {
             *s = slot;
         }
         out
+    }
+}
+
+impl State {
+    /// Gives `sis` to user `id`, or pushes `duplicate-key` when another user of the file or the
+    /// database holds it.
+    fn claim_sis(&mut self, rc: &mut RowCx<'_, '_>, sis: &str, id: u32, email: &Email) {
+        match self.sis.get(sis).copied() {
+            Some(held) if held.user != id => {
+                let other = quote(self.users.key(held.user));
+                let place = if held.row == 0 {
+                    "in the database".to_owned()
+                } else {
+                    format!("on {} row {}", self.file_name(held.file), held.row)
+                };
+                rc.push(
+                    col::U_SIS,
+                    IssueCode::DuplicateKey,
+                    format!(
+                        "the sis_id {} of {} already belongs to {other} ({place}); each user needs their own sis_id",
+                        quote(sis),
+                        quote(email.as_str())
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.sis.insert(
+                    sis.into(),
+                    SisSlot {
+                        user: id,
+                        row: row32(rc.row).max(1),
+                        file: rc.cx.file_idx,
+                    },
+                );
+            }
+        }
     }
 }
