@@ -1034,7 +1034,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "users",
             args.formats[0],
-            registrar::Entity::Users.columns(),
+            generated_columns(registrar::Entity::Users),
         )?;
         for u in &users {
             let (password, hash) = match &u.hash {
@@ -1073,7 +1073,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "courses",
             args.formats[1],
-            registrar::Entity::Courses.columns(),
+            generated_columns(registrar::Entity::Courses),
         )?;
         for c in &courses {
             sink.row(&[
@@ -1122,7 +1122,7 @@ fn generate(args: &Args) -> Result<Summary> {
             dir,
             "grades",
             args.formats[3],
-            registrar::Entity::Grades.columns(),
+            generated_columns(registrar::Entity::Grades),
         )?;
         // Mondays: midterms are graded within that week, finals within that week.
         let midterm = NaiveDate::from_ymd_opt(2026, 10, 19).unwrap_or_default();
@@ -1443,4 +1443,15 @@ fn main() {
         eprintln!("gen_data: {e}");
         std::process::exit(2);
     }
+}
+
+/// The columns the generator fills: every column of `entity` but the optional external ids
+/// (`sis_id`, `student_sis_id`), which the generated sets do not use.
+fn generated_columns(entity: registrar::Entity) -> &'static [&'static str] {
+    let all = entity.columns();
+    let keep = all
+        .iter()
+        .position(|c| *c == "sis_id" || *c == "student_sis_id")
+        .unwrap_or(all.len());
+    &all[..keep]
 }
