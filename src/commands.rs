@@ -160,6 +160,8 @@ pub struct ImportSettings {
     pub max_changes: Option<f64>,
     /// `--legacy-hashes`, `--accept-unsalted-hashes` (see [`ImportOptions::hash_policy`]).
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// `--mapping FILE.toml` (see [`ImportOptions::mapping`]).
+    pub mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -175,6 +177,7 @@ impl std::fmt::Debug for ImportSettings {
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
+            .field("mapping", &self.mapping.is_some())
             .finish()
     }
 }
@@ -199,6 +202,7 @@ impl ImportSettings {
             max_changes: self.max_changes,
             expect_digest: None,
             hash_policy: self.hash_policy,
+            mapping: self.mapping.clone(),
         }
     }
 }
@@ -402,36 +406,34 @@ impl Session {
         database: Option<&str>,
         reader: &ReaderOptions,
     ) -> Result<Report> {
-        self.validate_with(input, database, reader, &Default::default())
-            .await
+        let settings = ImportSettings {
+            reader: reader.clone(),
+            ..Default::default()
+        };
+        self.validate_with(input, database, &settings).await
     }
 
-    /// [`Session::validate`] under a `password_hash` policy (`--legacy-hashes`,
-    /// `--accept-unsalted-hashes`).
+    /// [`Session::validate`] with the rules' settings of an import: the reader options, the
+    /// `password_hash` policy (`--legacy-hashes`, `--accept-unsalted-hashes`) and the mapping
+    /// file (`--mapping`). `execute`, `skip_invalid` and the sync settings are not used.
     pub async fn validate_with(
         &self,
         input: &Input,
         database: Option<&str>,
-        reader: &ReaderOptions,
-        hash_policy: &registrar_hashes::HashPolicy,
+        settings: &ImportSettings,
     ) -> Result<Report> {
+        let mut opts = settings.options();
+        opts.mode = ImportMode::Validate;
+        opts.skip_invalid = false;
+        opts.rejects_dir = None;
         match database {
             None => Ok(crate::validate_input_with(
                 input,
-                reader,
-                registrar_rules::ValidationOptions {
-                    hash_policy: *hash_policy,
-                    ..Default::default()
-                },
+                &opts.reader,
+                opts.validation(None),
             )?),
             Some(url) => {
                 let database = self.open(url, Access::Existing).await?;
-                let opts = ImportOptions {
-                    mode: ImportMode::Validate,
-                    reader: reader.clone(),
-                    hash_policy: *hash_policy,
-                    ..Default::default()
-                };
                 Ok(crate::import::run_import(&database, input, &opts).await?)
             }
         }

@@ -230,6 +230,15 @@ impl Driver {
                 });
             }
             let headers = source.headers().to_vec();
+            let column_keys: Vec<String> = validator
+                .columns_of(entity, &headers)
+                .iter()
+                .zip(&headers)
+                .map(|(c, h)| match c {
+                    Some(c) => (*c).to_owned(),
+                    None => registrar_formats::header_key(h),
+                })
+                .collect();
             let mut writer: Option<rejects::RejectsWriter> = None;
             let mut write_error: Option<Error> = None;
             let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
@@ -372,7 +381,12 @@ impl Driver {
                             return;
                         }
                         if writer.is_none() {
-                            match rejects::RejectsWriter::create(dir, &name, &headers) {
+                            match rejects::RejectsWriter::create_with_columns(
+                                dir,
+                                &name,
+                                &headers,
+                                &column_keys,
+                            ) {
                                 Ok(w) => writer = Some(w),
                                 Err(e) => {
                                     write_error = Some(e);

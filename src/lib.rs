@@ -40,6 +40,7 @@ pub mod import;
 pub mod input;
 pub mod login;
 mod logins;
+pub mod mapping;
 mod migration;
 pub mod plan;
 mod sync;

@@ -46,6 +46,7 @@ pub struct Migration {
     sync: crate::SyncMode,
     max_changes: Option<f64>,
     hash_policy: registrar_hashes::HashPolicy,
+    mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
 }
 
 impl fmt::Debug for Migration {
@@ -158,6 +159,7 @@ impl Migration {
             sync: crate::SyncMode::Off,
             max_changes: None,
             hash_policy: registrar_hashes::HashPolicy::default(),
+            mapping: None,
         }
     }
 
@@ -247,6 +249,13 @@ impl Migration {
         self
     }
 
+    /// `--mapping FILE.toml`: what the site's export calls things (column renames, value
+    /// maps, rows to skip, defaults; see [`registrar_rules::mapping`]).
+    pub fn mapping(mut self, mapping: registrar_rules::mapping::Mapping) -> Migration {
+        self.mapping = Some(Arc::new(mapping));
+        self
+    }
+
     /// `--sync` / `--sync-all`: remove what the export no longer holds (see
     /// [`crate::SyncMode`]).
     pub fn sync(mut self, mode: crate::SyncMode) -> Migration {
@@ -333,6 +342,7 @@ impl Migration {
             max_changes: self.max_changes,
             expect_digest: None,
             hash_policy: self.hash_policy,
+            mapping: self.mapping.clone(),
         }
     }
 

@@ -33,7 +33,6 @@ use rayon::prelude::*;
 use registrar_db::load as loader;
 use registrar_db::Database;
 use registrar_model::{Entity, FieldChange, Mode, NaturalKey, OnExisting, Report};
-use registrar_rules::ValidationOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -113,6 +112,10 @@ pub struct PlanOptions {
     /// `--accept-unsalted-hashes`.
     #[serde(default)]
     pub accept_unsalted_hashes: bool,
+    /// The mapping file the plan was made with (`--mapping`), kept whole so that executing
+    /// the plan reads the files exactly as planning did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<registrar_rules::mapping::Mapping>,
 }
 
 fn keep() -> String {
@@ -211,12 +214,7 @@ pub async fn make_plan(
     let mut driver = Driver::validating(
         files,
         options.reader.clone(),
-        ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        },
+        options.validation(Some(existing)),
         report,
     );
     driver.progress = options.progress.clone();
@@ -362,6 +360,7 @@ pub async fn make_plan(
             max_changes: max,
             legacy_hashes: options.hash_policy.legacy.as_str().to_owned(),
             accept_unsalted_hashes: options.hash_policy.accept_unsalted,
+            mapping: options.mapping.as_deref().cloned(),
         },
         ok: out.report.is_ok(),
         entities,
@@ -444,6 +443,7 @@ pub async fn apply_plan(
         max_changes: Some(plan.options.max_changes),
         expect_digest: Some(plan.database_digest.clone()),
         hash_policy: plan.options.hash_policy(),
+        mapping: plan.options.mapping.clone().map(std::sync::Arc::new),
         ..ImportOptions::default()
     };
     let db = Database::open(database_url).await?;

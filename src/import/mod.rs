@@ -108,6 +108,25 @@ pub struct ImportOptions {
     /// `--accept-unsalted-hashes`); see [`registrar_hashes::HashPolicy`]. With `Reset` the
     /// accounts written with a legacy hash are flagged `password_reset_required`.
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// The mapping file (`--mapping FILE.toml`): column renames, value maps, rows to skip and
+    /// defaults for what the site's export calls things (see [`registrar_rules::mapping`]).
+    pub mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
+}
+
+impl ImportOptions {
+    /// The validation pass's options for these import options, against `existing`.
+    pub(crate) fn validation(
+        &self,
+        existing: Option<registrar_rules::Existing>,
+    ) -> ValidationOptions {
+        ValidationOptions {
+            on_existing: self.on_existing,
+            existing,
+            update_passwords: self.update_passwords,
+            hash_policy: self.hash_policy,
+            mapping: self.mapping.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -124,6 +143,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
+            .field("mapping", &self.mapping.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -349,12 +369,7 @@ async fn run_validate(
     let mut reader = Driver::validating(
         files,
         options.reader.clone(),
-        ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        },
+        options.validation(Some(existing)),
         report,
     );
     reader.skip_invalid = options.skip_invalid;
@@ -518,12 +533,7 @@ async fn execute_in(
     let reader = Driver {
         sources: files,
         reader: options.reader.clone(),
-        validator: Validator::new(ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        }),
+        validator: Validator::new(options.validation(Some(existing))),
         tx: Some(tx),
         hasher: Some(hasher),
         skip_invalid: options.skip_invalid,

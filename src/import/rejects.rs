@@ -159,8 +159,26 @@ fn shifted(values: &[Value], i: usize) -> bool {
 
 impl RejectsWriter {
     /// Creates `dir/<file_name>.rejects.csv` (as a temporary file for now) with the header
-    /// `headers` + `error`.
+    /// `headers` + `error`; each header cell's column is found by
+    /// [`registrar_formats::header_key`].
+    #[cfg(test)]
     pub fn create(dir: &Path, file_name: &str, headers: &[String]) -> Result<RejectsWriter> {
+        let keys: Vec<String> = headers
+            .iter()
+            .map(|h| registrar_formats::header_key(h))
+            .collect();
+        RejectsWriter::create_with_columns(dir, file_name, headers, &keys)
+    }
+
+    /// [`RejectsWriter::create`] with the column each header cell holds already resolved
+    /// (`keys[i]` for `headers[i]`, as the validation pass resolved it: a mapping file's
+    /// rename or a built-in alias of `password` is blanked like `password` itself).
+    pub fn create_with_columns(
+        dir: &Path,
+        file_name: &str,
+        headers: &[String],
+        keys: &[String],
+    ) -> Result<RejectsWriter> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let target = dir.join(format!("{file_name}.rejects.csv"));
@@ -181,10 +199,6 @@ impl RejectsWriter {
         let out = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(BufWriter::new(file));
-        let keys: Vec<String> = headers
-            .iter()
-            .map(|h| registrar_formats::header_key(h))
-            .collect();
         let secret_cols: Vec<bool> = keys
             .iter()
             .map(|k| k == "password" || k == "password_hash")

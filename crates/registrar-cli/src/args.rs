@@ -128,6 +128,8 @@ pub enum Command {
     SetPassword(SetPasswordArgs),
     /// Require users to change their password at next login.
     ForcePasswordReset(ForcePasswordResetArgs),
+    /// Print a starter mapping file (--mapping) inferred from the data files' headers and values.
+    Mapping(MappingCmdArgs),
     /// Counts per role and table, database and table sizes.
     Stats(StatsArgs),
     /// The import_runs audit log, newest first.
@@ -179,7 +181,40 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub hashes: HashArgs,
     #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
     pub html: HtmlReportArgs,
+}
+
+/// `--mapping FILE.toml`: what the site's export calls things.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MappingArgs {
+    /// A mapping file: column renames, value maps, rows to skip and defaults per entity
+    /// (`registrar mapping --data PATH` prints a starter one).
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+}
+
+impl MappingArgs {
+    /// The mapping file read and checked, if one was given.
+    pub fn load(&self) -> anyhow::Result<Option<std::sync::Arc<registrar::mapping::Mapping>>> {
+        match &self.mapping {
+            None => Ok(None),
+            Some(p) => Ok(Some(std::sync::Arc::new(
+                registrar::mapping::Mapping::from_path(p)?,
+            ))),
+        }
+    }
+}
+
+/// The arguments of `registrar mapping`.
+#[derive(Args, Debug)]
+pub struct MappingCmdArgs {
+    /// The data folder (or one data file, whose stem names what it holds).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
 }
 
 /// What the users file's `password_hash` column accepts (issue 14).
@@ -322,6 +357,8 @@ pub struct PlanArgs {
     pub html: HtmlReportArgs,
     #[command(flatten)]
     pub hashes: HashArgs,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
 }
 
 /// The arguments of `registrar import`.
@@ -352,6 +389,8 @@ pub struct ImportArgs {
     pub reader: ReaderArgs,
     #[command(flatten)]
     pub hashes: HashArgs,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }
@@ -386,6 +425,8 @@ pub struct MigrateArgs {
     pub reader: ReaderArgs,
     #[command(flatten)]
     pub hashes: HashArgs,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }

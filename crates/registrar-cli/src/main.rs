@@ -94,6 +94,7 @@ async fn run(session: &Session, command: Command) -> anyhow::Result<Verdict> {
         Command::VerifyLogins(a) => cmd::accounts::verify_logins(session, a).await,
         Command::SetPassword(a) => cmd::accounts::set_password(session, a).await,
         Command::ForcePasswordReset(a) => cmd::accounts::force_password_reset(session, a).await,
+        Command::Mapping(a) => cmd::import::mapping(a),
         Command::Stats(a) => cmd::inspect::stats(session, a).await,
         Command::Audit(a) => cmd::inspect::audit(session, a).await,
         Command::Completions(a) => cmd::docs::completions(a),

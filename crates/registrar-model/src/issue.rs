@@ -142,6 +142,9 @@ issue_codes! {
     /// was given `--accept-unsalted-hashes`, then a warning (the account is kept, and should
     /// be reset).
     UnsaltedHash => "unsalted-hash",
+    /// Rows the mapping file says to skip (a value mapped to `"skip"`, such as a guardian
+    /// account): one warning per column and value, with the count and the first row.
+    SkippedByMapping => "skipped-by-mapping",
 }
 
 impl fmt::Display for IssueCode {
@@ -320,7 +323,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 38);
+        assert_eq!(IssueCode::ALL.len(), 39);
     }
 
     #[test]

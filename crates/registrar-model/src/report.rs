@@ -60,6 +60,10 @@ pub struct FileSummary {
     /// Rows the database already holds with the same values: nothing written.
     #[serde(default)]
     pub unchanged: u64,
+    /// Rows the mapping file says to skip (`value = "skip"`): read, neither valid nor invalid,
+    /// never written.
+    #[serde(default)]
+    pub excluded: u64,
 }
 
 impl FileSummary {
@@ -76,6 +80,7 @@ impl FileSummary {
             updated: 0,
             skipped: 0,
             unchanged: 0,
+            excluded: 0,
         }
     }
 }

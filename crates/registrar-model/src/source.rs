@@ -248,15 +248,51 @@ pub fn header_name(h: &str) -> &str {
     crate::trim_invisible(h)
 }
 
-/// The key a header cell is recognised by: [`header_name`], lower-cased. The validation pass,
-/// the rejects writer (which blanks the `password` and `password_hash` cells) and
-/// `verify-logins` all find their columns by this one key.
+/// The key a header cell is recognised by: [`header_name`], case-folded, with spaces, hyphens,
+/// dots, slashes and camelCase boundaries read as underscores (runs of them as one, none at
+/// either end). The validation pass, the rejects writer (which blanks the `password` and
+/// `password_hash` cells) and `verify-logins` all find their columns by this one key.
 ///
 /// ```
-/// assert_eq!(registrar_model::header_key(" \u{feff}Password "), "password");
+/// use registrar_model::header_key;
+/// assert_eq!(header_key(" \u{feff}Password "), "password");
+/// assert_eq!(header_key("First Name"), "first_name");
+/// assert_eq!(header_key("first-name"), "first_name");
+/// assert_eq!(header_key("firstName"), "first_name");
+/// assert_eq!(header_key("sourcedId"), "sourced_id");
+/// assert_eq!(header_key("SIS ID"), "sis_id");
+/// assert_eq!(header_key("password_hash"), "password_hash");
 /// ```
 pub fn header_key(h: &str) -> String {
-    header_name(h).to_lowercase()
+    let name = header_name(h);
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev: Option<char> = None;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() || matches!(c, '_' | '-' | '.' | '/' | '\\') {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev = Some('_');
+            continue;
+        }
+        if c.is_uppercase() {
+            // A boundary before an upper-case letter that follows a lower-case letter or a
+            // digit (`firstName`), or that starts a word after an acronym (`SISId` → `sis_id`).
+            let after_lower = prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit());
+            let acronym_end = prev.is_some_and(char::is_uppercase)
+                && chars.peek().is_some_and(|n| n.is_lowercase());
+            if (after_lower || acronym_end) && !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+        prev = Some(c);
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
 }
 
 /// A [`RowSource`] over rows held in memory (rows an embedding program already has, tests,

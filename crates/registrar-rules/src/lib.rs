@@ -108,6 +108,7 @@ use registrar_model::{
     Entity, Issue, NaturalKey, OnExisting, Record, Report, RowChange, RowSource, Value,
 };
 
+pub mod mapping;
 pub mod parse;
 pub mod password;
 mod validator;
@@ -131,6 +132,9 @@ pub struct ValidationOptions {
     /// (`--legacy-hashes`), unsalted hex digests or not (`--accept-unsalted-hashes`). See
     /// [`password::check_hash_with`].
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// What the site's export calls things (`--mapping FILE.toml`): column renames, value maps,
+    /// rows to skip and defaults. See [`mapping`].
+    pub mapping: Option<std::sync::Arc<mapping::Mapping>>,
 }
 
 /// How one row ended.
@@ -190,5 +194,17 @@ impl Validator {
     /// (rows of unknown origin are kept unless `--sync-all`). Sorted by key.
     pub fn unclaimed(&self, entity: Entity) -> Vec<(NaturalKey, bool)> {
         self.inner.unclaimed(entity)
+    }
+
+    /// The column each header cell of an `entity` file names, as this pass resolves it (a
+    /// rename of the mapping file, the column's own name, a built-in alias; see [`mapping`]);
+    /// `None` for a cell that names no column. The rejects writer finds the password columns
+    /// by it.
+    pub fn columns_of(&self, entity: Entity, headers: &[String]) -> Vec<Option<&'static str>> {
+        let m = self.inner.mapping().map(|m| m.entity(entity));
+        headers
+            .iter()
+            .map(|h| mapping::resolve_header(entity, h, m).map(|(c, _)| c))
+            .collect()
     }
 }

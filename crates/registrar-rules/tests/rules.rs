@@ -916,6 +916,24 @@ fn every_rule_code_is_produced() {
         },
     );
     r.issues.extend(r4.issues);
+    // A mapping file's skip (see crates/registrar-cli/tests/header_mapping.rs).
+    let mapping = registrar_rules::mapping::Mapping::from_toml(
+        "[users.values.role]\nguardian = \"skip\"\n",
+        "m.toml",
+    )
+    .unwrap();
+    let (r5, _) = run(
+        vec![users(&[
+            &student("g@example.org").replace(",student,", ",guardian,")
+        ])],
+        ValidationOptions {
+            mapping: Some(std::sync::Arc::new(mapping)),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r5.files[0].excluded, 1);
+    assert_eq!(r5.files[0].valid + r5.files[0].invalid, 0);
+    r.issues.extend(r5.issues);
 
     let got: BTreeSet<&str> = r.issues.iter().map(|i| i.code.as_str()).collect();
     let reader_level = [

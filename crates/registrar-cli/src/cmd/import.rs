@@ -23,8 +23,12 @@ pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verd
         .validate_with(
             &input,
             a.database.as_deref(),
-            &a.reader.options(),
-            &a.hashes.policy(),
+            &ImportSettings {
+                reader: a.reader.options(),
+                hash_policy: a.hashes.policy(),
+                mapping: a.mapping.load()?,
+                ..Default::default()
+            },
         )
         .await?;
     if let Some(path) = &a.html.report {
@@ -61,6 +65,7 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             sync: a.changes.sync_mode(),
             max_changes: a.changes.max_changes,
             hash_policy: a.hashes.policy(),
+            mapping: a.mapping.load()?,
         };
         session.import(&a.db.database, &input, &settings).await?
     };
@@ -91,6 +96,7 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
         sync: a.changes.sync_mode(),
         max_changes: a.changes.max_changes,
         hash_policy: a.hashes.policy(),
+        mapping: a.mapping.load()?,
         ..ImportSettings::default()
     };
     let plan = session.plan(&a.db.database, &input, &settings).await?;
@@ -108,4 +114,11 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
         OutputFormat::Human => print!("{}", render::plan_summary(&plan, a.out.as_deref())),
     }
     Ok(plan.ok.into())
+}
+
+/// `registrar mapping`: a starter mapping file on stdout.
+pub fn mapping(a: crate::args::MappingCmdArgs) -> anyhow::Result<Verdict> {
+    let text = registrar::mapping::starter(&Input::from_path(&a.data), &a.reader.options())?;
+    print!("{text}");
+    Ok(Verdict::Success)
 }

@@ -29,6 +29,10 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
         Some(pct) => migration.max_changes(pct),
         None => migration,
     };
+    let migration = match a.mapping.load()? {
+        Some(m) => migration.mapping((*m).clone()),
+        None => migration,
+    };
     let outcome = if a.mode.execute {
         migration.run_runbook().await?
     } else {

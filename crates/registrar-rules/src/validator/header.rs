@@ -1,6 +1,7 @@
 //! The header line: each entity's columns, the required ones, and the layout of a file (where
 //! each known column sits, `missing-column`, `duplicate-column`, `unknown-column`).
 
+use crate::mapping::{resolve_header, EntityMapping};
 use crate::parse::quote;
 use registrar_model::{Entity, Issue, IssueCode, Report, Value};
 
@@ -51,6 +52,11 @@ pub(super) mod col {
         }
     }
 
+    /// The columns of an entity, in slot order.
+    pub const fn of(entity: Entity) -> &'static [&'static str] {
+        entity.columns()
+    }
+
     /// Shared by enrollments, grades and attendance.
     pub const STUDENT: usize = 0;
     /// Shared by enrollments, grades and attendance.
@@ -93,11 +99,26 @@ fn required_of(entity: Entity) -> &'static [&'static [usize]] {
     }
 }
 
-/// Where each known column of an entity sits in the file, and its name as written.
+/// Where each known column of an entity sits in the file, its name as written, and what the
+/// mapping file does to its values.
 pub(super) struct Layout {
     pub(super) idx: Vec<Option<usize>>,
     pub(super) names: Vec<String>,
+    /// Per slot, the mapping file's value map (key trimmed and lower-cased).
+    pub(super) value_maps: Vec<Option<FxMap<String, String>>>,
+    /// Values appended after the file's own cells for the columns the file lacks and the
+    /// mapping file gives a default (`idx` points past the header at them).
+    pub(super) appended: Vec<Value>,
 }
+
+impl Layout {
+    /// True when rows must be rewritten (value maps or defaults) before the rules see them.
+    pub(super) fn transforms(&self) -> bool {
+        !self.appended.is_empty() || self.value_maps.iter().any(Option::is_some)
+    }
+}
+
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 fn normalize_header(h: &str) -> String {
     registrar_model::header_key(h)
@@ -109,11 +130,25 @@ pub(super) fn layout(
     headers: &[String],
     file: &str,
     report: &mut Report,
+    mapping: Option<&EntityMapping>,
 ) -> (Layout, Vec<Issue>) {
     let known = columns_of(entity);
+    let mapping = mapping.filter(|m| !m.is_empty());
     let mut lay = Layout {
         idx: vec![None; known.len()],
         names: known.iter().map(|s| (*s).to_owned()).collect(),
+        value_maps: known
+            .iter()
+            .map(|k| {
+                let map = mapping?.values.get(*k)?;
+                Some(
+                    map.iter()
+                        .map(|(from, to)| (from.trim().to_lowercase(), to.clone()))
+                        .collect(),
+                )
+            })
+            .collect(),
+        appended: Vec::new(),
     };
     let mut fatal = Vec::new();
     if headers.iter().any(|h| h.contains('@')) {
@@ -139,20 +174,37 @@ pub(super) fn layout(
             // A column without a name (e.g. a trailing delimiter) is ignored silently.
             continue;
         }
-        match known.iter().position(|k| *k == n) {
+        let resolved = resolve_header(entity, h, mapping)
+            .and_then(|(column, _)| known.iter().position(|k| *k == column));
+        match resolved {
             Some(slot) => match lay.idx[slot] {
-                Some(first) => fatal.push(Issue::error(
-                    IssueCode::DuplicateColumn,
-                    file,
-                    None,
-                    Some(h.trim()),
-                    format!(
-                        "the column {} appears twice (columns {} and {}); remove one of them",
-                        quote(h.trim()),
-                        first + 1,
-                        i + 1
-                    ),
-                )),
+                Some(first) => {
+                    let earlier = headers.get(first).map(|e| e.trim()).unwrap_or("");
+                    let message = if normalize_header(earlier) == n {
+                        format!(
+                            "the column {} appears twice (columns {} and {}); remove one of them",
+                            quote(h.trim()),
+                            first + 1,
+                            i + 1
+                        )
+                    } else {
+                        format!(
+                            "the columns {} (column {}) and {} (column {}) both hold {}; remove one of them or rename it in a mapping file (--mapping)",
+                            quote(earlier),
+                            first + 1,
+                            quote(h.trim()),
+                            i + 1,
+                            known[slot]
+                        )
+                    };
+                    fatal.push(Issue::error(
+                        IssueCode::DuplicateColumn,
+                        file,
+                        None,
+                        Some(h.trim()),
+                        message,
+                    ))
+                }
                 None => {
                     lay.idx[slot] = Some(i);
                     lay.names[slot] = registrar_model::header_name(h).to_owned();
@@ -167,13 +219,23 @@ pub(super) fn layout(
                         None,
                         Some(h.trim()),
                         format!(
-                            "the column {} is not {} {} column and is ignored (known columns: {})",
+                            "the column {} is not {} {} column and is ignored (known columns: {}; a mapping file can rename it: --mapping)",
                             quote(h.trim()),
                             article(entity),
                             entity,
                             known.join(", ")
                         ),
                     ));
+                }
+            }
+        }
+    }
+    if let Some(m) = mapping {
+        for (slot, k) in known.iter().enumerate() {
+            if lay.idx[slot].is_none() {
+                if let Some(v) = m.defaults.get(*k) {
+                    lay.idx[slot] = Some(headers.len() + lay.appended.len());
+                    lay.appended.push(Value::Text(v.clone()));
                 }
             }
         }
@@ -207,16 +269,16 @@ pub(super) const HEADER_HINT_ROWS: usize = 20;
 /// True when `values` name every required column of `entity` (a header row below a title).
 pub(super) fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
     let known = columns_of(entity);
-    let names: Vec<String> = values
+    let names: Vec<&str> = values
         .iter()
         .filter_map(|v| match v {
-            Value::Text(t) => Some(normalize_header(t)),
+            Value::Text(t) => resolve_header(entity, t, None).map(|(c, _)| c),
             _ => None,
         })
         .collect();
     required_of(entity)
         .iter()
-        .all(|group| group.iter().any(|&c| names.iter().any(|n| n == known[c])))
+        .all(|group| group.iter().any(|&c| names.iter().any(|n| *n == known[c])))
 }
 
 /// "a" or "an" before an entity name in a message ("an enrollments column").
@@ -265,7 +327,7 @@ mod message_tests {
     fn unknown_column_messages_read_right() {
         let mut report = Report::new(registrar_model::Mode::Validate);
         for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
-            layout(entity, &["nickname".to_owned()], "f.csv", &mut report);
+            layout(entity, &["nickname".to_owned()], "f.csv", &mut report, None);
         }
         let messages: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
         assert!(

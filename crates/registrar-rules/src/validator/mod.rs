@@ -75,6 +75,8 @@ pub(crate) struct State {
     update_passwords: bool,
     /// What `password_hash` accepts (`--legacy-hashes`, `--accept-unsalted-hashes`).
     hash_policy: registrar_hashes::HashPolicy,
+    /// The mapping file (`--mapping`), if any.
+    mapping: Option<std::sync::Arc<crate::mapping::Mapping>>,
     files: Vec<String>,
     /// Stored values of the database's rows, indexed by the slots' `db`.
     db_users: Vec<Stored<StoredUser>>,
@@ -119,6 +121,7 @@ impl State {
             on_existing: options.on_existing,
             update_passwords: options.update_passwords,
             hash_policy: options.hash_policy,
+            mapping: options.mapping,
             files: Vec::new(),
             db_users: Vec::new(),
             db_courses: Vec::new(),
@@ -336,6 +339,10 @@ impl State {
         id
     }
 
+    pub(crate) fn mapping(&self) -> Option<&crate::mapping::Mapping> {
+        self.mapping.as_deref()
+    }
+
     fn file_name(&self, idx: u16) -> &str {
         self.files
             .get(idx as usize)
@@ -355,7 +362,21 @@ impl State {
         self.files.push(file.clone());
         let mut summary = FileSummary::new(file.clone(), entity, source.format().as_str());
         let headers = source.headers().to_vec();
-        let (lay, fatal) = layout(entity, &headers, &file, report);
+        let mapping = self.mapping.clone();
+        let (lay, fatal) = layout(
+            entity,
+            &headers,
+            &file,
+            report,
+            mapping.as_deref().map(|m| m.entity(entity)),
+        );
+        let transforms = lay.transforms();
+        // Rows rewritten by the mapping file (value maps, defaults), and the rows it skips:
+        // (slot, value as written) → (rows, first row).
+        let mut mapped: Vec<registrar_model::Value> = Vec::new();
+        // (slot, value lower-cased) → (rows, first row, value as first written).
+        let mut excluded: std::collections::BTreeMap<(usize, String), (u64, u64, String)> =
+            std::collections::BTreeMap::new();
         let fatal_at = report.issues.len();
         for issue in &fatal {
             report.push(issue.clone());
@@ -437,13 +458,22 @@ impl State {
                         });
                         continue;
                     }
+                    if transforms {
+                        if let Some(skip) = map_row(&lay, headers.len(), &row.values, &mut mapped) {
+                            summary.excluded += 1;
+                            let key = (skip.0, skip.1.to_lowercase());
+                            let e = excluded.entry(key).or_insert((0, row.row, skip.1));
+                            e.0 += 1;
+                            continue;
+                        }
+                    }
                     let mut issues = std::mem::take(&mut self.row_issues);
                     issues.clear();
                     let record = {
                         let mut rc = RowCx {
                             cx: &cx,
                             row: row.row,
-                            values: &row.values,
+                            values: if transforms { &mapped } else { &row.values },
                             issues: &mut issues,
                         };
                         self.check_row(&mut rc)
@@ -476,6 +506,25 @@ impl State {
                 }
             }
         }
+        for ((slot, _), (rows, first, value)) in excluded {
+            let column = lay.names.get(slot).map(String::as_str).unwrap_or("?");
+            let field = header::col::of(entity).get(slot).copied().unwrap_or("?");
+            let rows_text = if rows == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{rows} rows")
+            };
+            report.push(Issue::warning(
+                IssueCode::SkippedByMapping,
+                &file,
+                Some(first),
+                Some(column),
+                format!(
+                    "{rows_text} skipped (first at row {first}): the mapping file maps {field} {} to \"skip\"",
+                    crate::parse::quote(&value)
+                ),
+            ));
+        }
         report.files.push(summary);
         result
     }
@@ -489,6 +538,42 @@ impl State {
             Entity::Attendance => self.check_attendance(rc),
         }
     }
+}
+
+/// Rewrites a row by the mapping file into `out`: the file's cells (padded or cut to the
+/// header), then the defaults, with value maps applied. Returns the (slot, value) that makes
+/// the row skipped, if one does.
+fn map_row(
+    lay: &header::Layout,
+    header_len: usize,
+    values: &[registrar_model::Value],
+    out: &mut Vec<registrar_model::Value>,
+) -> Option<(usize, String)> {
+    use registrar_model::Value;
+    out.clear();
+    out.extend_from_slice(&values[..values.len().min(header_len)]);
+    out.resize(header_len, Value::Empty);
+    out.extend(lay.appended.iter().cloned());
+    for (slot, map) in lay.value_maps.iter().enumerate() {
+        let (Some(map), Some(i)) = (map, lay.idx.get(slot).copied().flatten()) else {
+            continue;
+        };
+        let Some(cell) = out.get_mut(i) else {
+            continue;
+        };
+        let written = match &*cell {
+            Value::Empty => continue,
+            Value::Text(t) => t.trim().to_owned(),
+            other => other.to_string(),
+        };
+        if let Some(to) = map.get(&written.to_lowercase()) {
+            if to.eq_ignore_ascii_case(crate::mapping::SKIP) {
+                return Some((slot, written));
+            }
+            *cell = Value::Text(to.clone());
+        }
+    }
+    None
 }
 
 #[cfg(test)]
