@@ -606,3 +606,208 @@ fn a_zip_bomb_is_refused_before_anything_is_inflated() {
         other => panic!("expected malformed-file, got {other:?}"),
     }
 }
+
+mod export {
+    use super::*;
+    use registrar_formats::oneroster::write::{render, write_folder, write_zip};
+    use registrar_model::{
+        CourseStatus, NaiveDate, Role, Roster, RosterCourse, RosterEnrollment, RosterGrade,
+        RosterRole, RosterUser,
+    };
+
+    fn d(s: &str) -> Option<NaiveDate> {
+        Some(s.parse().unwrap())
+    }
+
+    fn roster() -> Roster {
+        let user = |key, sis: Option<&str>, email: &str, role, active| RosterUser {
+            key,
+            sis_id: sis.map(str::to_owned),
+            email: email.into(),
+            first_name: "Ana, \"Jr\"".into(),
+            last_name: "Ruiz".into(),
+            role,
+            is_active: active,
+        };
+        Roster {
+            courses: vec![
+                RosterCourse {
+                    code: "HIST1".into(),
+                    name: "History".into(),
+                    description: Some("Ancient to modern".into()),
+                    semester: Some("Fall 2026".into()),
+                    credits: Some(4),
+                    status: CourseStatus::Active,
+                    first_date: d("2026-09-01"),
+                    last_date: d("2026-12-10"),
+                },
+                RosterCourse {
+                    code: "ART2".into(),
+                    name: "Art".into(),
+                    description: None,
+                    semester: None,
+                    credits: None,
+                    status: CourseStatus::Archived,
+                    first_date: None,
+                    last_date: None,
+                },
+            ],
+            users: vec![
+                user(3, None, "cy@school.example.org", Role::Teacher, true),
+                user(
+                    1,
+                    Some("S1001"),
+                    "ana@school.example.org",
+                    Role::Student,
+                    true,
+                ),
+                user(
+                    2,
+                    Some("user-3"),
+                    "ben@school.example.org",
+                    Role::Student,
+                    false,
+                ),
+                user(4, None, "root@school.example.org", Role::Admin, true),
+                user(5, None, "eve@school.example.org", Role::Viewer, true),
+            ],
+            enrollments: vec![
+                RosterEnrollment {
+                    user_key: 1,
+                    course_code: "HIST1".into(),
+                    role: RosterRole::Student,
+                    begin_date: d("2026-09-01"),
+                },
+                RosterEnrollment {
+                    user_key: 2,
+                    course_code: "ART2".into(),
+                    role: RosterRole::Student,
+                    begin_date: None,
+                },
+                RosterEnrollment {
+                    user_key: 3,
+                    course_code: "HIST1".into(),
+                    role: RosterRole::Teacher,
+                    begin_date: None,
+                },
+                RosterEnrollment {
+                    user_key: 5,
+                    course_code: "HIST1".into(),
+                    role: RosterRole::Aide,
+                    begin_date: None,
+                },
+            ],
+            grades: vec![
+                RosterGrade {
+                    user_key: 1,
+                    course_code: "HIST1".into(),
+                    assessment: "final".into(),
+                    score: Some(91.5),
+                    letter_grade: Some("A-".into()),
+                    graded_on: d("2026-12-10"),
+                },
+                RosterGrade {
+                    user_key: 2,
+                    course_code: "ART2".into(),
+                    assessment: "Mid term".into(),
+                    score: Some(70.0),
+                    letter_grade: None,
+                    graded_on: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn an_export_passes_the_check_in_both_versions_and_layouts() {
+        for version in Version::ALL {
+            let files = render(&roster(), version, "Maple Grove High");
+            let dir = tempfile::tempdir().unwrap();
+            let folder = dir.path().join("out");
+            std::fs::create_dir(&folder).unwrap();
+            write_folder(&files, &folder).unwrap();
+            let zip_path = dir.path().join("out.zip");
+            write_zip(&files, std::fs::File::create(&zip_path).unwrap()).unwrap();
+            for path in [&folder, &zip_path] {
+                let bundle = Bundle::open(path, &Default::default()).unwrap();
+                assert_eq!(bundle.manifest().version, version);
+                let issues = check_bundle(&bundle);
+                let not_ignored: Vec<_> = issues
+                    .iter()
+                    .filter(|i| i.code != IssueCode::IgnoredFile)
+                    .collect();
+                assert!(not_ignored.is_empty(), "{version} {path:?}: {issues:#?}");
+            }
+            let text = |name: &str| {
+                String::from_utf8(files.iter().find(|f| f.name == name).unwrap().bytes.clone())
+                    .unwrap()
+            };
+            let users = text("users.csv");
+            // The external id is the sourcedId; a generated one never takes an external id.
+            assert!(users.contains("\nS1001,"), "{users}");
+            assert!(users.contains("\nuser-3-r3,"), "{users}");
+            assert!(users.contains("\"Ana, \"\"Jr\"\"\""), "{users}");
+            assert!(!users.to_lowercase().contains("argon"));
+            let sessions = text("academicSessions.csv");
+            assert!(
+                sessions.contains("Fall 2026,term,2026-09-01,2026-12-10,,2026,Fall 2026"),
+                "{sessions}"
+            );
+            assert!(
+                sessions.contains("term-none,,,(no semester),term,"),
+                "{sessions}"
+            );
+            let results = text("results.csv");
+            assert!(results.contains("91.5"), "{results}");
+            match version {
+                Version::V1_1 => {
+                    assert!(users.contains(",administrator,"), "{users}");
+                    assert!(results.contains(",A-\n"), "{results}");
+                }
+                Version::V1_2 => {
+                    assert!(text("roles.csv").contains(",primary,siteAdministrator,"));
+                    assert!(results.contains(",A-,2026-12-10,"), "{results}");
+                }
+            }
+            let enrollments = text("enrollments.csv");
+            assert!(enrollments.contains("teacher,true"), "{enrollments}");
+            assert!(enrollments.contains("teacher,false"), "{enrollments}");
+            assert!(text("courses.csv").contains(",Ancient to modern,4,active"));
+        }
+    }
+
+    #[test]
+    fn the_same_roster_makes_the_same_bytes() {
+        let mut shuffled = roster();
+        shuffled.users.reverse();
+        shuffled.courses.reverse();
+        shuffled.enrollments.reverse();
+        shuffled.grades.reverse();
+        let zip = |r: &Roster| {
+            let files = render(r, Version::V1_2, "Maple Grove High");
+            write_zip(&files, std::io::Cursor::new(Vec::new()))
+                .unwrap()
+                .into_inner()
+        };
+        let a = zip(&roster());
+        assert_eq!(a, zip(&roster()));
+        assert_eq!(a, zip(&shuffled));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_0600_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let files = render(&roster(), Version::V1_1, "School");
+        let dir = tempfile::tempdir().unwrap();
+        write_folder(&files, dir.path()).unwrap();
+        for f in &files {
+            let mode = std::fs::metadata(dir.path().join(f.name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", f.name);
+        }
+        assert!(write_folder(&files, dir.path()).is_err());
+    }
+}

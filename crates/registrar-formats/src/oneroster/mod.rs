@@ -12,8 +12,8 @@
 //! - [`is_bundle`] tells input discovery whether a path is a bundle.
 //! - [`check::check_bundle`] checks the structure: files the manifest lists, required
 //!   columns and their order, manifest values, vocabularies, duplicate and dangling sourcedIds.
-//! - `write::write_bundle` (next) writes a [`registrar_model::Roster`] as a bulk bundle, a folder
-//!   or a deterministic `.zip`.
+//! - [`write::render`] renders a [`registrar_model::Roster`] as a bulk bundle's files;
+//!   [`write::write_zip`] (deterministic) and [`write::write_folder`] put them in place.
 //!
 //! # Example
 //! ```
@@ -31,6 +31,7 @@
 
 pub mod check;
 pub mod spec;
+pub mod write;
 
 use crate::{Error, Format, ReaderOptions, RowSource};
 use registrar_model::{Issue, IssueCode};
