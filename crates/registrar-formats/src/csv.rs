@@ -84,8 +84,25 @@ impl CsvSource {
                 ),
             ));
         }
+        CsvSource::from_reader(path, file_name, file, format, options)
+    }
+
+    /// Reads CSV/TSV from any byte stream (a member of a zip archive, say) with the same
+    /// rules as [`CsvSource::open`], except the file-size check, which is the caller's.
+    /// `file_name` names the data in issues; `path` is what I/O errors name.
+    pub fn from_reader(
+        path: &Path,
+        file_name: String,
+        input: impl std::io::Read + Send + 'static,
+        format: Format,
+        options: &ReaderOptions,
+    ) -> Result<CsvSource, Error> {
+        let io_err = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let bytes = crate::counting::Counter::default();
-        let reader = std::io::BufReader::with_capacity(64 * 1024, bytes.reader(file));
+        let reader = std::io::BufReader::with_capacity(64 * 1024, bytes.reader(input));
         let source = text_source(reader, options.encoding.as_deref()).map_err(io_err)?;
         let (read, validate_utf8, encoding_name): (Box<dyn std::io::Read + Send>, bool, _) =
             match source {

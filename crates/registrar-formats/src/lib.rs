@@ -35,6 +35,7 @@ pub mod csv;
 pub mod discover;
 pub mod excel;
 pub mod json;
+pub mod oneroster;
 mod text;
 
 pub use discover::{discover, DataFile};

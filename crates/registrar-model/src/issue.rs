@@ -145,6 +145,24 @@ issue_codes! {
     /// Rows the mapping file says to skip (a value mapped to `"skip"`, such as a guardian
     /// account): one warning per column and value, with the count and the first row.
     SkippedByMapping => "skipped-by-mapping",
+    /// A OneRoster bundle lacks a file that its manifest lists as `bulk` or `delta`, or that
+    /// the specification requires (`manifest.csv` itself, `orgs.csv` with users or classes).
+    MissingFile => "missing-file",
+    /// A OneRoster `manifest.csv` is broken: a required property is missing, a value is not
+    /// one the specification allows (`file.X` must be `bulk`, `delta` or `absent`), or the
+    /// `oneroster.version` is not 1.1 or 1.2.
+    InvalidManifest => "invalid-manifest",
+    /// The columns of a OneRoster file are not in the specification's order (a warning: the
+    /// columns are read by name).
+    ColumnOrder => "column-order",
+    /// A value is not in the OneRoster vocabulary of its column (a role, a status, a session
+    /// or org type, `true`/`false`).
+    InvalidVocabulary => "invalid-vocabulary",
+    /// A OneRoster sourcedId that a file references but no file of the bundle defines.
+    UnknownReference => "unknown-reference",
+    /// A file of a OneRoster bundle that Registrar does not use (demographics, resources,
+    /// categories ...) or that the manifest marks `absent`: listed, not read (a warning).
+    IgnoredFile => "ignored-file",
 }
 
 impl fmt::Display for IssueCode {
@@ -294,6 +312,8 @@ impl IssueCode {
                 | IssueCode::DuplicateFile
                 | IssueCode::MalformedFile
                 | IssueCode::NoDataFiles
+                | IssueCode::MissingFile
+                | IssueCode::InvalidManifest
         )
     }
 }
@@ -323,7 +343,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 39);
+        assert_eq!(IssueCode::ALL.len(), 45);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!
 //! - [`RowSource`] yields [`Event`]s ([`Row`]s of [`Value`]s, or reader [`Issue`]s): what
 //!   every reader of `registrar-formats` gives and the validation pass of `registrar-rules` reads.
+//! - [`Roster`] is a database's content as an exporter needs it (OneRoster export).
 //! - [`Existing`] is what the database already holds; [`Progress`] reports how far a run got.
 //!
 //! This crate does no I/O.
@@ -36,6 +37,7 @@ mod issue;
 mod progress;
 mod records;
 mod report;
+mod roster;
 mod source;
 mod text;
 
@@ -56,6 +58,7 @@ pub use report::{
     EntityRemoved, FileSummary, HashCounts, Mode, OnExisting, Report, SuppressedIssues,
     MAX_ISSUES_PER_FILE_AND_CODE,
 };
+pub use roster::{Roster, RosterCourse, RosterEnrollment, RosterGrade, RosterRole, RosterUser};
 pub use source::{
     header_key, header_name, Event, Format, MemorySource, ReadError, Row, RowSource, Value,
 };
