@@ -254,11 +254,46 @@ pub fn record_values(record: Record) -> (Entity, Vec<Value>) {
     }
 }
 
-/// One source of a run: a data file, or records in memory.
+/// One source of a run: a data file, records in memory, or one entity of a OneRoster bundle.
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
     File(DataFile),
     Memory(Records),
+    Roster {
+        entity: Entity,
+        file: &'static str,
+        read: std::sync::Arc<RosterRead>,
+    },
+}
+
+pub(crate) use registrar_formats::oneroster::read::RosterRead;
+
+/// The OneRoster bundle a run reads, if it reads one.
+pub(crate) fn roster_of(sources: &[Source]) -> Option<std::sync::Arc<RosterRead>> {
+    sources.iter().find_map(|s| match s {
+        Source::Roster { read, .. } => Some(read.clone()),
+        _ => None,
+    })
+}
+
+/// The sources of a OneRoster bundle (a folder or `.zip` with `manifest.csv`) and its
+/// structural issues.
+fn roster_sources(path: &Path) -> Result<(Vec<Source>, Vec<Issue>), Error> {
+    let read = match RosterRead::open(path, &ReaderOptions::default()) {
+        Ok(r) => std::sync::Arc::new(r),
+        Err(registrar_formats::Error::File(issue)) => return Ok((Vec::new(), vec![*issue])),
+        Err(e) => return Err(e.into()),
+    };
+    let sources = read
+        .entities()
+        .into_iter()
+        .map(|(entity, file)| Source::Roster {
+            entity,
+            file,
+            read: read.clone(),
+        })
+        .collect();
+    Ok((sources, read.issues().to_vec()))
 }
 
 impl Source {
@@ -266,6 +301,7 @@ impl Source {
         match self {
             Source::File(f) => f.entity,
             Source::Memory(r) => r.entity,
+            Source::Roster { entity, .. } => *entity,
         }
     }
 
@@ -274,13 +310,14 @@ impl Source {
         match self {
             Source::File(f) => registrar_formats::file_name_of(&f.path),
             Source::Memory(r) => r.entity.as_str().to_owned(),
+            Source::Roster { file, .. } => (*file).to_owned(),
         }
     }
 
     pub(crate) fn path(&self) -> Option<&Path> {
         match self {
             Source::File(f) => Some(&f.path),
-            Source::Memory(_) => None,
+            Source::Memory(_) | Source::Roster { .. } => None,
         }
     }
 
@@ -295,6 +332,7 @@ impl Source {
                 &mut r.source,
                 MemorySource::new(r.entity.as_str(), Vec::<String>::new()),
             ))),
+            Source::Roster { entity, read, .. } => read.source(*entity),
         }
     }
 }
@@ -304,9 +342,13 @@ impl Source {
 /// looking for them. See the module docs for what each input gives.
 pub(crate) fn resolve(input: &Input) -> Result<(Vec<Source>, Vec<Issue>), Error> {
     let (mut sources, issues) = match input {
+        Input::Dir(dir) if registrar_formats::oneroster::is_bundle(dir) => roster_sources(dir)?,
         Input::Dir(dir) => {
             let (files, issues) = registrar_formats::discover(dir)?;
             (files.into_iter().map(Source::File).collect(), issues)
+        }
+        Input::File { path, entity: None } if registrar_formats::oneroster::is_bundle(path) => {
+            roster_sources(path)?
         }
         Input::File { path, entity } => match resolve_file(path, *entity)? {
             Ok(file) => (vec![Source::File(file)], Vec::new()),

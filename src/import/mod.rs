@@ -40,6 +40,7 @@
 //! afterwards.
 
 pub(crate) mod rejects;
+mod roster;
 
 use crate::driver::{Driver, CHANNEL};
 use crate::input::{self, Source};
@@ -510,6 +511,21 @@ async fn execute_in(
 ) -> Result<ExecOutcome> {
     let marks = registrar_db::origin::mark(&mut conn).await?;
     let (existing, ids) = loader::read_existing(&mut conn, need_of(&files)).await?;
+    // A OneRoster bundle: its teacher links and removals are written after the rows. A delta
+    // bundle updates what it names (its `active` rows are changes by definition).
+    let bundle = input::roster_of(&files);
+    let roster_keys = bundle.as_ref().map(|_| roster::Keys::of(&existing));
+    let delta_options;
+    let options = match &bundle {
+        Some(b) if b.is_delta() && options.on_existing == OnExisting::Error => {
+            delta_options = ImportOptions {
+                on_existing: OnExisting::Update,
+                ..options.clone()
+            };
+            &delta_options
+        }
+        _ => options,
+    };
     let mut report = Report::new(Mode::Execute);
     if let Some(want) = &options.expect_digest {
         if *want != existing.digest {
@@ -582,13 +598,38 @@ async fn execute_in(
             }
         }
     }
-    let decision = crate::sync::decide(
+    let mut decision = crate::sync::decide(
         std::mem::take(&mut out.unclaimed),
         &out.unclean,
         options.sync,
     );
     for i in decision.issues {
         out.report.push(i);
+    }
+    let mut link_removals = Vec::new();
+    let mut teacher_links = Vec::new();
+    if let (Some(b), Some(keys)) = (&bundle, &roster_keys) {
+        let side = b.sidecar();
+        let (keys, links, issues) = roster::removals(&side, keys, b.name());
+        for i in issues {
+            out.report.push(i);
+        }
+        for k in keys {
+            let e = k.entity();
+            match decision.summary.iter_mut().find(|r| r.entity == e) {
+                Some(r) => r.removed += 1,
+                None => decision.summary.push(registrar_model::EntityRemoved {
+                    entity: e,
+                    removed: 1,
+                    kept_unknown_origin: 0,
+                }),
+            }
+            if !decision.remove.contains(&k) {
+                decision.remove.push(k);
+            }
+        }
+        link_removals = links;
+        teacher_links = roster::links(&side);
     }
     let changes: Vec<EntityChanges> = Entity::ALL
         .iter()
@@ -628,6 +669,23 @@ async fn execute_in(
         }
         let updated = loader.updated_ids().clone();
         drop(loader);
+        if !teacher_links.is_empty() || !link_removals.is_empty() {
+            let (written, _deleted) =
+                loader::write_teacher_links(&mut conn, &teacher_links, &link_removals).await?;
+            if written.unresolved > 0 {
+                out.report.push(Issue::warning(
+                    registrar_model::IssueCode::UnknownReference,
+                    "enrollments.csv",
+                    None,
+                    Some("userSourcedId"),
+                    format!(
+                        "{} teacher or aide enrollments name a teacher (by sourcedId) or a class that is not in the database: those teacher links are not kept",
+                        written.unresolved
+                    ),
+                ));
+            }
+            out.report.teacher_links = written.written;
+        }
         if !out.reset_emails.is_empty() {
             out.report.password_hashes.reset_required =
                 registrar_db::inspect::require_password_reset(&mut conn, &out.reset_emails).await?;

@@ -142,8 +142,10 @@ issue_codes! {
     /// was given `--accept-unsalted-hashes`, then a warning (the account is kept, and should
     /// be reset).
     UnsaltedHash => "unsalted-hash",
-    /// Rows the mapping file says to skip (a value mapped to `"skip"`, such as a guardian
-    /// account): one warning per column and value, with the count and the first row.
+    /// Rows not imported on purpose: a mapping file maps their value to `"skip"`, or a
+    /// OneRoster bundle holds records Registrar has no place for (guardian accounts,
+    /// exempt results; teacher enrollments kept as teacher links). One warning per column
+    /// and value, with the count and the first row.
     SkippedByMapping => "skipped-by-mapping",
     /// A OneRoster bundle lacks a file that its manifest lists as `bulk` or `delta`, or that
     /// the specification requires (`manifest.csv` itself, `orgs.csv` with users or classes).

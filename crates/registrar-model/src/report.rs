@@ -149,9 +149,17 @@ pub struct Report {
     /// when no row gave a hash.
     #[serde(default, skip_serializing_if = "HashCounts::is_empty")]
     pub password_hashes: HashCounts,
+    /// Teacher and aide links written (`registrar_course_teachers`, from a OneRoster bundle's
+    /// teacher enrollments). Absent from the JSON when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub teacher_links: u64,
     /// Issues pushed so far per (file, code).
     #[serde(skip)]
     seen: std::collections::HashMap<(String, IssueCode), usize>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The pre-hashed passwords of a run ([`Report::password_hashes`]).
@@ -194,6 +202,7 @@ impl Report {
             duration_ms: 0,
             removed: Vec::new(),
             password_hashes: HashCounts::default(),
+            teacher_links: 0,
             seen: std::collections::HashMap::new(),
         }
     }

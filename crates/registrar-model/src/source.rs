@@ -190,6 +190,12 @@ pub trait RowSource: Iterator<Item = Result<Event, ReadError>> + Send {
     fn take_malformed_values(&mut self) -> Option<Vec<Value>> {
         None
     }
+    /// The names issues give the columns, when they differ from [`RowSource::headers`]: a
+    /// source that converts another format (a OneRoster bundle) gives Registrar's columns as
+    /// its headers and the bundle file's own column names here, one per header.
+    fn column_labels(&self) -> Option<&[String]> {
+        None
+    }
     /// Bytes of the file read so far (at most its length; the reader may read ahead of the
     /// rows it has returned), for a progress bar; `None` when the reader cannot tell
     /// (spreadsheets, which are decompressed and parsed before the first row).

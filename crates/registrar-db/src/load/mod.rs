@@ -23,10 +23,12 @@ mod remove;
 mod sis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod teachers;
 mod writer;
 
 pub use existing::{load_existing, load_existing_with_ids, read_existing, KnownIds, Need};
 pub use remove::Removed;
+pub use teachers::{write_teacher_links, LinkRow, LinksWritten};
 pub use writer::Loader;
 
 pub use registrar_model::Existing;

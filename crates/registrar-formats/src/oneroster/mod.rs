@@ -30,6 +30,7 @@
 //! ```
 
 pub mod check;
+pub mod read;
 pub mod spec;
 pub mod write;
 

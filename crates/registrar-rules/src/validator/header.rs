@@ -131,6 +131,7 @@ pub(super) fn layout(
     file: &str,
     report: &mut Report,
     mapping: Option<&EntityMapping>,
+    labels: Option<&[String]>,
 ) -> (Layout, Vec<Issue>) {
     let known = columns_of(entity);
     let mapping = mapping.filter(|m| !m.is_empty());
@@ -207,7 +208,10 @@ pub(super) fn layout(
                 }
                 None => {
                     lay.idx[slot] = Some(i);
-                    lay.names[slot] = registrar_model::header_name(h).to_owned();
+                    lay.names[slot] = match labels.and_then(|l| l.get(i)) {
+                        Some(label) => label.clone(),
+                        None => registrar_model::header_name(h).to_owned(),
+                    };
                 }
             },
             None => {
@@ -327,7 +331,14 @@ mod message_tests {
     fn unknown_column_messages_read_right() {
         let mut report = Report::new(registrar_model::Mode::Validate);
         for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
-            layout(entity, &["nickname".to_owned()], "f.csv", &mut report, None);
+            layout(
+                entity,
+                &["nickname".to_owned()],
+                "f.csv",
+                &mut report,
+                None,
+                None,
+            );
         }
         let messages: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
         assert!(

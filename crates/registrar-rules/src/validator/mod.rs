@@ -369,6 +369,7 @@ impl State {
             &file,
             report,
             mapping.as_deref().map(|m| m.entity(entity)),
+            source.column_labels(),
         );
         let transforms = lay.transforms();
         // Rows rewritten by the mapping file (value maps, defaults), and the rows it skips:
