@@ -24,6 +24,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// The prefix of the class sourcedIds a Registrar export writes (`class-<CODE>`, see
+/// [`super::write`]).
+const EXPORT_CLASS_PREFIX: &str = "class-";
+
 /// How a teacher belongs to a class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LinkRole {
@@ -446,7 +450,14 @@ impl Converted {
             .classes
             .get(class)
             .cloned()
-            .unwrap_or_else(|| class.to_owned())
+            .unwrap_or_else(|| {
+                // A class this bundle does not define: a Registrar export names classes
+                // `class-<CODE>`; anything else stays as given (and names no course).
+                class
+                    .strip_prefix(EXPORT_CLASS_PREFIX)
+                    .unwrap_or(class)
+                    .to_owned()
+            })
     }
 
     /// The converted row, or `None` when the row is not imported (skipped or a removal).
