@@ -139,6 +139,21 @@ pub fn human_report(report: &Report) -> String {
         }
         out.push('\n');
     }
+    let m = &report.missing_passwords;
+    if m.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "accounts without a password: {} stored with no usable password, flagged password_reset_required",
+            m.no_password
+        );
+    }
+    if m.generated > 0 {
+        let _ = writeln!(
+            out,
+            "accounts without a password: {} given a generated temporary password (in the credentials file only), flagged password_reset_required",
+            m.generated
+        );
+    }
     // Counts include the issues counted but not listed (report.suppressed).
     let errors = report.error_count();
     let warnings = report.warning_count();
@@ -240,6 +255,13 @@ pub fn stats(s: &registrar::checks::Stats) -> String {
         "  {:<22} {:>10}  (no hash Registrar can verify)",
         "unusable", h.unusable
     );
+    if h.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>10}  (imported without a password; waiting for a reset)",
+            "no password", h.no_password
+        );
+    }
     out
 }
 

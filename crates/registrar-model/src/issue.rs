@@ -142,6 +142,10 @@ issue_codes! {
     /// was given `--accept-unsalted-hashes`, then a warning (the account is kept, and should
     /// be reset).
     UnsaltedHash => "unsalted-hash",
+    /// A course code written with spaces (`Phys 100 - 1`) was normalised by the documented
+    /// rule (`registrar_rules::parse::normalize_course_code`: `PHYS-100-1`); a warning naming
+    /// the original and the result.
+    CourseCodeNormalized => "course-code-normalized",
 }
 
 impl fmt::Display for IssueCode {
@@ -320,7 +324,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 38);
+        assert_eq!(IssueCode::ALL.len(), 39);
     }
 
     #[test]

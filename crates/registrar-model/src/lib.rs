@@ -53,7 +53,7 @@ pub use records::{
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{
-    EntityRemoved, FileSummary, HashCounts, Mode, OnExisting, Report, SuppressedIssues,
+    EntityRemoved, FileSummary, HashCounts, MissingPassword, MissingPasswordCounts, Mode, OnExisting, Report, SuppressedIssues,
     MAX_ISSUES_PER_FILE_AND_CODE,
 };
 pub use source::{

@@ -131,6 +131,14 @@ pub struct ValidationOptions {
     /// (`--legacy-hashes`), unsalted hex digests or not (`--accept-unsalted-hashes`). See
     /// [`password::check_hash_with`].
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// What a user row with neither `password` nor `password_hash` does
+    /// (`--missing-password`): an error (the default), or a valid row whose account the
+    /// importer stores without a usable password or with a generated one. Unless `Error`, a
+    /// users file may leave out both password columns.
+    pub missing_password: registrar_model::MissingPassword,
+    /// How dates written with slashes are read (`--date-order mdy|dmy`); `None` refuses them
+    /// (see [`parse::date_in`]).
+    pub date_order: Option<parse::DateOrder>,
 }
 
 /// How one row ended.

@@ -68,8 +68,16 @@ fn columns_of(entity: Entity) -> &'static [&'static str] {
 }
 
 /// Required column groups: each group needs at least one of its columns; the first names it.
-fn required_of(entity: Entity) -> &'static [&'static [usize]] {
+/// With `passwords_optional` (`--missing-password reset|generate`) a users file needs neither
+/// `password` nor `password_hash`.
+fn required_of(entity: Entity, passwords_optional: bool) -> &'static [&'static [usize]] {
     match entity {
+        Entity::Users if passwords_optional => &[
+            &[col::U_EMAIL],
+            &[col::U_ROLE],
+            &[col::U_FIRST],
+            &[col::U_LAST],
+        ],
         Entity::Users => &[
             &[col::U_EMAIL],
             &[col::U_PASSWORD, col::U_HASH],
@@ -104,10 +112,12 @@ fn normalize_header(h: &str) -> String {
 }
 
 /// Resolves the header; returns the layout and the file-level errors (which stop row checks).
+/// `passwords_optional`: see [`required_of`].
 pub(super) fn layout(
     entity: Entity,
     headers: &[String],
     file: &str,
+    passwords_optional: bool,
     report: &mut Report,
 ) -> (Layout, Vec<Issue>) {
     let known = columns_of(entity);
@@ -119,7 +129,10 @@ pub(super) fn layout(
     if headers.iter().any(|h| h.contains('@')) {
         // The first line is data (it holds an email address), not a header. Its values are not
         // echoed: in a users file one of them is a password.
-        let names: Vec<&str> = required_of(entity).iter().map(|g| known[g[0]]).collect();
+        let names: Vec<&str> = required_of(entity, passwords_optional)
+            .iter()
+            .map(|g| known[g[0]])
+            .collect();
         fatal.push(Issue::error(
             IssueCode::MissingColumn,
             file,
@@ -178,7 +191,7 @@ pub(super) fn layout(
             }
         }
     }
-    for group in required_of(entity) {
+    for group in required_of(entity, passwords_optional) {
         if group.iter().all(|&slot| lay.idx[slot].is_none()) {
             let name = known[group[0]];
             let alternatives = if group.len() > 1 {
@@ -205,7 +218,7 @@ pub(super) fn layout(
 pub(super) const HEADER_HINT_ROWS: usize = 20;
 
 /// True when `values` name every required column of `entity` (a header row below a title).
-pub(super) fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
+pub(super) fn looks_like_header(entity: Entity, values: &[Value], passwords_optional: bool) -> bool {
     let known = columns_of(entity);
     let names: Vec<String> = values
         .iter()
@@ -214,7 +227,7 @@ pub(super) fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
             _ => None,
         })
         .collect();
-    required_of(entity)
+    required_of(entity, passwords_optional)
         .iter()
         .all(|group| group.iter().any(|&c| names.iter().any(|n| n == known[c])))
 }
@@ -265,7 +278,7 @@ mod message_tests {
     fn unknown_column_messages_read_right() {
         let mut report = Report::new(registrar_model::Mode::Validate);
         for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
-            layout(entity, &["nickname".to_owned()], "f.csv", &mut report);
+            layout(entity, &["nickname".to_owned()], "f.csv", false, &mut report);
         }
         let messages: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
         assert!(

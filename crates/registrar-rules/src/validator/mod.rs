@@ -75,6 +75,12 @@ pub(crate) struct State {
     update_passwords: bool,
     /// What `password_hash` accepts (`--legacy-hashes`, `--accept-unsalted-hashes`).
     hash_policy: registrar_hashes::HashPolicy,
+    /// `--missing-password`.
+    missing_password: registrar_model::MissingPassword,
+    /// `--date-order`.
+    date_order: Option<crate::parse::DateOrder>,
+    /// (file, course code as written) pairs already given a `course-code-normalized` warning.
+    normalized_codes: rustc_hash::FxHashSet<(u16, Box<str>)>,
     files: Vec<String>,
     /// Stored values of the database's rows, indexed by the slots' `db`.
     db_users: Vec<Stored<StoredUser>>,
@@ -119,6 +125,9 @@ impl State {
             on_existing: options.on_existing,
             update_passwords: options.update_passwords,
             hash_policy: options.hash_policy,
+            missing_password: options.missing_password,
+            date_order: options.date_order,
+            normalized_codes: Default::default(),
             files: Vec::new(),
             db_users: Vec::new(),
             db_courses: Vec::new(),
@@ -355,7 +364,13 @@ impl State {
         self.files.push(file.clone());
         let mut summary = FileSummary::new(file.clone(), entity, source.format().as_str());
         let headers = source.headers().to_vec();
-        let (lay, fatal) = layout(entity, &headers, &file, report);
+        let (lay, fatal) = layout(
+            entity,
+            &headers,
+            &file,
+            self.missing_password.passwords_optional(),
+            report,
+        );
         let fatal_at = report.issues.len();
         for issue in &fatal {
             report.push(issue.clone());
@@ -415,7 +430,7 @@ impl State {
                     summary.rows += 1;
                     if header_hint_rows > 0 {
                         header_hint_rows -= 1;
-                        if looks_like_header(entity, &row.values) {
+                        if looks_like_header(entity, &row.values, self.missing_password.passwords_optional()) {
                             header_hint_rows = 0;
                             let end = report.issues.len().min(fatal_at + fatal.len());
                             for i in &mut report.issues[fatal_at..end] {
