@@ -137,6 +137,18 @@ pub struct InitSummary {
     pub url: String,
 }
 
+/// The value rules of `validate` (the CLI's flags): what `password_hash` accepts, what a user
+/// without a password does, how slash dates are read.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateSettings {
+    /// `--legacy-hashes`, `--accept-unsalted-hashes`.
+    pub hash_policy: registrar_hashes::HashPolicy,
+    /// `--missing-password` (see [`ImportOptions::missing_password`]).
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--date-order` (see [`ImportOptions::date_order`]).
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
+}
+
 /// What `import` should do, as plain settings (the CLI's flags).
 #[derive(Clone, Default)]
 pub struct ImportSettings {
@@ -160,6 +172,12 @@ pub struct ImportSettings {
     pub max_changes: Option<f64>,
     /// `--legacy-hashes`, `--accept-unsalted-hashes` (see [`ImportOptions::hash_policy`]).
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// `--missing-password` (see [`ImportOptions::missing_password`]).
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--credentials-out FILE` (see [`ImportOptions::credentials_out`]).
+    pub credentials_out: Option<PathBuf>,
+    /// `--date-order` (see [`ImportOptions::date_order`]).
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -175,6 +193,9 @@ impl std::fmt::Debug for ImportSettings {
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
+            .field("missing_password", &self.missing_password)
+            .field("credentials_out", &self.credentials_out)
+            .field("date_order", &self.date_order)
             .finish()
     }
 }
@@ -199,6 +220,9 @@ impl ImportSettings {
             max_changes: self.max_changes,
             expect_digest: None,
             hash_policy: self.hash_policy,
+            missing_password: self.missing_password,
+            credentials_out: self.credentials_out.clone(),
+            date_order: self.date_order,
         }
     }
 }
@@ -406,21 +430,23 @@ impl Session {
             .await
     }
 
-    /// [`Session::validate`] under a `password_hash` policy (`--legacy-hashes`,
-    /// `--accept-unsalted-hashes`).
+    /// [`Session::validate`] with the value rules of `settings` (`--legacy-hashes`,
+    /// `--accept-unsalted-hashes`, `--missing-password`, `--date-order`).
     pub async fn validate_with(
         &self,
         input: &Input,
         database: Option<&str>,
         reader: &ReaderOptions,
-        hash_policy: &registrar_hashes::HashPolicy,
+        settings: &ValidateSettings,
     ) -> Result<Report> {
         match database {
             None => Ok(crate::validate_input_with(
                 input,
                 reader,
                 registrar_rules::ValidationOptions {
-                    hash_policy: *hash_policy,
+                    hash_policy: settings.hash_policy,
+                    missing_password: settings.missing_password,
+                    date_order: settings.date_order,
                     ..Default::default()
                 },
             )?),
@@ -429,7 +455,9 @@ impl Session {
                 let opts = ImportOptions {
                     mode: ImportMode::Validate,
                     reader: reader.clone(),
-                    hash_policy: *hash_policy,
+                    hash_policy: settings.hash_policy,
+                    missing_password: settings.missing_password,
+                    date_order: settings.date_order,
                     ..Default::default()
                 };
                 Ok(crate::import::run_import(&database, input, &opts).await?)
@@ -494,8 +522,9 @@ impl Session {
         url: &str,
         plan: &crate::plan::Plan,
         progress: Option<Arc<dyn Progress>>,
+        credentials_out: Option<&std::path::Path>,
     ) -> Result<ImportOutcome> {
-        let report = crate::plan::apply_plan(url, plan, progress).await?;
+        let report = crate::plan::apply_plan_with(url, plan, progress, credentials_out).await?;
         let ok = report.is_ok();
         Ok(ImportOutcome { report, ok })
     }
@@ -612,6 +641,19 @@ impl Session {
     ) -> Result<LoginReport> {
         let database = self.open(url, Access::Existing).await?;
         Ok(crate::verify_logins(&database, file, reader, sample).await?)
+    }
+
+    /// `verify-logins --credentials FILE`: logs in as `sample` accounts (all when `None`) of
+    /// a credentials file that `--missing-password generate` wrote, with their generated
+    /// passwords.
+    pub async fn verify_generated_logins(
+        &self,
+        url: &str,
+        credentials: &Path,
+        sample: Option<usize>,
+    ) -> Result<LoginReport> {
+        let database = self.open(url, Access::Existing).await?;
+        Ok(crate::verify_generated_logins(&database, credentials, sample).await?)
     }
 
     /// `set-password`: changes `email`'s password, locked and audited (the audit row names the

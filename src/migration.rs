@@ -46,6 +46,9 @@ pub struct Migration {
     sync: crate::SyncMode,
     max_changes: Option<f64>,
     hash_policy: registrar_hashes::HashPolicy,
+    missing_password: registrar_model::MissingPassword,
+    credentials_out: Option<PathBuf>,
+    date_order: Option<registrar_rules::parse::DateOrder>,
 }
 
 impl fmt::Debug for Migration {
@@ -158,6 +161,9 @@ impl Migration {
             sync: crate::SyncMode::Off,
             max_changes: None,
             hash_policy: registrar_hashes::HashPolicy::default(),
+            missing_password: registrar_model::MissingPassword::Error,
+            credentials_out: None,
+            date_order: None,
         }
     }
 
@@ -247,6 +253,26 @@ impl Migration {
         self
     }
 
+    /// `--missing-password`: what a user row with neither a password nor a hash does (see
+    /// [`crate::import::ImportOptions::missing_password`]; default: an error).
+    pub fn missing_password(mut self, policy: registrar_model::MissingPassword) -> Migration {
+        self.missing_password = policy;
+        self
+    }
+
+    /// `--credentials-out FILE`: where `MissingPassword::Generate` writes the generated
+    /// passwords (0600, put in place only when the run commits; see [`crate::credentials`]).
+    pub fn credentials_out(mut self, path: impl AsRef<Path>) -> Migration {
+        self.credentials_out = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// `--date-order mdy|dmy`: how dates written with slashes are read (default: refused).
+    pub fn date_order(mut self, order: Option<registrar_rules::parse::DateOrder>) -> Migration {
+        self.date_order = order;
+        self
+    }
+
     /// `--sync` / `--sync-all`: remove what the export no longer holds (see
     /// [`crate::SyncMode`]).
     pub fn sync(mut self, mode: crate::SyncMode) -> Migration {
@@ -333,6 +359,9 @@ impl Migration {
             max_changes: self.max_changes,
             expect_digest: None,
             hash_policy: self.hash_policy,
+            missing_password: self.missing_password,
+            credentials_out: self.credentials_out.clone(),
+            date_order: self.date_order,
         }
     }
 
@@ -507,6 +536,10 @@ impl Migration {
     pub async fn run_runbook(&self) -> Result<RunbookOutcome, Error> {
         let started_at = chrono::Utc::now();
         let input = self.input()?.clone();
+        // `--missing-password generate` without a usable --credentials-out: refused before
+        // anything is opened or written.
+        self.import_options(ImportMode::Execute)
+            .check_credentials(true)?;
         let db = Database::open(&self.database_url).await?;
         let mode = registrar_model::Mode::MigrateExecute.as_str().to_owned();
         let new_run = |outcome: RunOutcome, error: Option<String>, report: Option<&Report>| {
@@ -740,6 +773,11 @@ impl Migration {
                 let now = backup::table_checksums(db).await?;
                 let same = now == pre_summary.tables;
                 out.rolled_back = true;
+                // The generated passwords were for accounts the restore just removed: the
+                // credentials file (new: an existing one is refused) goes with them.
+                if let Some(c) = &self.credentials_out {
+                    let _ = std::fs::remove_file(c);
+                }
                 out.outcome = if same {
                     RunOutcome::RolledBack
                 } else {

@@ -33,7 +33,6 @@ use rayon::prelude::*;
 use registrar_db::load as loader;
 use registrar_db::Database;
 use registrar_model::{Entity, FieldChange, Mode, NaturalKey, OnExisting, Report};
-use registrar_rules::ValidationOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -113,6 +112,13 @@ pub struct PlanOptions {
     /// `--accept-unsalted-hashes`.
     #[serde(default)]
     pub accept_unsalted_hashes: bool,
+    /// `--missing-password` (`error`, `reset` or `generate`; plans made before it was an
+    /// option read as `error`).
+    #[serde(default)]
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--date-order` (`mdy` or `dmy`; absent: slash dates refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<String>,
 }
 
 fn keep() -> String {
@@ -120,6 +126,13 @@ fn keep() -> String {
 }
 
 impl PlanOptions {
+    /// The `--date-order` the plan was made with.
+    pub fn date_order(&self) -> Option<registrar_rules::parse::DateOrder> {
+        self.date_order
+            .as_deref()
+            .and_then(registrar_rules::parse::DateOrder::parse)
+    }
+
     /// The `password_hash` policy the plan was made with.
     pub fn hash_policy(&self) -> registrar_hashes::HashPolicy {
         registrar_hashes::HashPolicy {
@@ -211,12 +224,7 @@ pub async fn make_plan(
     let mut driver = Driver::validating(
         files,
         options.reader.clone(),
-        ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        },
+        options.validation(Some(existing)),
         report,
     );
     driver.progress = options.progress.clone();
@@ -362,6 +370,8 @@ pub async fn make_plan(
             max_changes: max,
             legacy_hashes: options.hash_policy.legacy.as_str().to_owned(),
             accept_unsalted_hashes: options.hash_policy.accept_unsalted,
+            missing_password: options.missing_password,
+            date_order: options.date_order.map(|o| o.as_str().to_owned()),
         },
         ok: out.report.is_ok(),
         entities,
@@ -377,6 +387,17 @@ pub async fn apply_plan(
     database_url: &str,
     plan: &Plan,
     progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
+) -> Result<Report, Error> {
+    apply_plan_with(database_url, plan, progress, None).await
+}
+
+/// [`apply_plan`], writing the passwords that a plan made with `--missing-password generate`
+/// generates to `credentials_out` (required for such a plan; see [`crate::credentials`]).
+pub async fn apply_plan_with(
+    database_url: &str,
+    plan: &Plan,
+    progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
+    credentials_out: Option<&std::path::Path>,
 ) -> Result<Report, Error> {
     if plan.plan_format != PLAN_FORMAT {
         return Err(Error::StalePlan(format!(
@@ -444,6 +465,9 @@ pub async fn apply_plan(
         max_changes: Some(plan.options.max_changes),
         expect_digest: Some(plan.database_digest.clone()),
         hash_policy: plan.options.hash_policy(),
+        missing_password: plan.options.missing_password,
+        credentials_out: credentials_out.map(|p| p.to_path_buf()),
+        date_order: plan.options.date_order(),
         ..ImportOptions::default()
     };
     let db = Database::open(database_url).await?;

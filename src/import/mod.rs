@@ -108,6 +108,45 @@ pub struct ImportOptions {
     /// `--accept-unsalted-hashes`); see [`registrar_hashes::HashPolicy`]. With `Reset` the
     /// accounts written with a legacy hash are flagged `password_reset_required`.
     pub hash_policy: registrar_hashes::HashPolicy,
+    /// What a user row with neither `password` nor `password_hash` does
+    /// (`--missing-password`): an error, an account with no usable password
+    /// ([`registrar_hashes::NO_PASSWORD`]), or one with a generated temporary password written
+    /// to [`ImportOptions::credentials_out`]; both flagged `password_reset_required`. Only new
+    /// accounts get either: an existing account keeps its password.
+    pub missing_password: registrar_model::MissingPassword,
+    /// Where the generated passwords go (`--credentials-out`, required with
+    /// `MissingPassword::Generate` when executing): see [`crate::credentials`].
+    pub credentials_out: Option<PathBuf>,
+    /// How slash dates are read (`--date-order`); `None` refuses them.
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
+}
+
+impl ImportOptions {
+    /// The options of the validation pass for these import options.
+    pub(crate) fn validation(&self, existing: Option<registrar_model::Existing>) -> ValidationOptions {
+        ValidationOptions {
+            on_existing: self.on_existing,
+            existing,
+            update_passwords: self.update_passwords,
+            hash_policy: self.hash_policy,
+            missing_password: self.missing_password,
+            date_order: self.date_order,
+        }
+    }
+
+    /// Refuses `MissingPassword::Generate` without a usable credentials file target (only
+    /// when the run writes).
+    pub(crate) fn check_credentials(&self, writes: bool) -> Result<()> {
+        if !writes || self.missing_password != registrar_model::MissingPassword::Generate {
+            return Ok(());
+        }
+        match &self.credentials_out {
+            None => Err(Error::Usage(
+                "--missing-password generate needs --credentials-out FILE: the generated passwords are written there (0600) and nowhere else".into(),
+            )),
+            Some(p) => crate::credentials::check_target(p),
+        }
+    }
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -124,6 +163,9 @@ impl std::fmt::Debug for ImportOptions {
             .field("sync", &self.sync)
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
+            .field("missing_password", &self.missing_password)
+            .field("credentials_out", &self.credentials_out)
+            .field("date_order", &self.date_order)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +185,7 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         ImportMode::Validate => Mode::Validate,
         ImportMode::Execute => Mode::Execute,
     };
+    options.check_credentials(options.mode == ImportMode::Execute)?;
     let (files, pre_issues) = input::resolve(input)?;
     let sha_paths: Vec<Option<PathBuf>> = files
         .iter()
@@ -321,6 +364,13 @@ pub(crate) fn counts_with_policy(
                 "reset_required": done.reset_required,
             }),
         );
+        // `--missing-password reset|generate`: how many accounts, never a password.
+        if let Some(m) = report.map(|r| &r.missing_passwords).filter(|m| !m.is_empty()) {
+            map.insert(
+                "missing_passwords".into(),
+                serde_json::json!({"no_password": m.no_password, "generated": m.generated}),
+            );
+        }
     }
     counts
 }
@@ -349,14 +399,10 @@ async fn run_validate(
     let mut reader = Driver::validating(
         files,
         options.reader.clone(),
-        ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        },
+        options.validation(Some(existing)),
         report,
     );
+    reader.missing_password = options.missing_password;
     reader.skip_invalid = options.skip_invalid;
     reader.progress = options.progress.clone();
     let out = tokio::task::spawn_blocking(move || reader.run())
@@ -468,6 +514,7 @@ impl Staged {
 /// [`run_import`].
 pub async fn stage(conn: Conn<'_>, input: &Input, options: &ImportOptions) -> Result<Staged> {
     let t0 = Instant::now();
+    options.check_credentials(true)?;
     let (files, pre_issues) = input::resolve(input)?;
     let mut out = execute_in(conn, files, pre_issues, options, None).await?;
     if let Some(p) = &options.progress {
@@ -518,12 +565,7 @@ async fn execute_in(
     let reader = Driver {
         sources: files,
         reader: options.reader.clone(),
-        validator: Validator::new(ValidationOptions {
-            on_existing: options.on_existing,
-            existing: Some(existing),
-            update_passwords: options.update_passwords,
-            hash_policy: options.hash_policy,
-        }),
+        validator: Validator::new(options.validation(Some(existing))),
         tx: Some(tx),
         hasher: Some(hasher),
         skip_invalid: options.skip_invalid,
@@ -540,6 +582,7 @@ async fn execute_in(
         sync: options.sync.is_on(),
         stored_hashes,
         hash_policy: options.hash_policy,
+        missing_password: options.missing_password,
     };
     let reading = tokio::task::spawn_blocking(move || reader.run());
     let mut loader = Loader::new(
@@ -621,6 +664,18 @@ async fn execute_in(
         if !out.reset_emails.is_empty() {
             out.report.password_hashes.reset_required =
                 registrar_db::inspect::require_password_reset(&mut conn, &out.reset_emails).await?;
+        }
+        if !out.missing_emails.is_empty() {
+            registrar_db::inspect::require_password_reset(&mut conn, &out.missing_emails).await?;
+        }
+        if !out.credentials.is_empty() {
+            // Written now, put in place with the rejects files right before the commit.
+            let target = options.credentials_out.as_deref().ok_or_else(|| {
+                Error::Usage("--missing-password generate needs --credentials-out FILE".into())
+            })?;
+            let pending = crate::credentials::write_pending(target, &out.credentials)?;
+            out.credentials.clear();
+            out.rejects.0.push(pending);
         }
         marks.record(&mut conn, run_id, &updated).await?;
     }

@@ -47,7 +47,8 @@ mod hashes;
 mod stats;
 
 pub use accounts::{
-    force_password_reset, force_password_reset_on, set_password, verify_credentials, Credential,
+    count_without_password, force_password_reset, force_password_reset_on, set_password,
+    verify_credentials, Credential,
     LoginFailure, LoginReport, NOT_SHOWN,
 };
 pub use hashes::{hash_census_on, HashCensus};

@@ -218,6 +218,13 @@ pub fn login_report(r: &registrar::checks::LoginReport) -> String {
         "{} of {} sampled login(s) succeeded ({} user(s) in the file, {} without a plain password skipped)",
         r.passed, r.checked, r.candidates, r.skipped
     );
+    if r.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "{} account(s): reset required, no password (imported with --missing-password reset; nobody can log in until a reset sets one)",
+            r.no_password
+        );
+    }
     out
 }
 

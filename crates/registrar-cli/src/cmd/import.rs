@@ -5,7 +5,7 @@ use crate::args::{ImportArgs, InputArgs, PlanArgs, ValidateArgs};
 use crate::progress;
 use crate::render::{self, OutputFormat};
 use anyhow::Context;
-use registrar::commands::{ImportSettings, Session};
+use registrar::commands::{ImportSettings, Session, ValidateSettings};
 use registrar::html::HtmlReport;
 use registrar::import::Input;
 use registrar::model::Entity;
@@ -24,7 +24,11 @@ pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verd
             &input,
             a.database.as_deref(),
             &a.reader.options(),
-            &a.hashes.policy(),
+            &ValidateSettings {
+                hash_policy: a.hashes.policy(),
+                missing_password: a.values.missing_password(),
+                date_order: a.values.date_order(),
+            },
         )
         .await?;
     if let Some(path) = &a.html.report {
@@ -47,7 +51,9 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             "--plan applies a saved plan: give --execute (the plan itself is what --validate would show)"
         );
         let plan = registrar::plan::read_plan(plan)?;
-        session.apply_plan(&a.db.database, &plan, progress).await?
+        session
+            .apply_plan(&a.db.database, &plan, progress, a.credentials_out.as_deref())
+            .await?
     } else {
         let input = input_of(&a.input.input_args(), a.entity)?;
         let settings = ImportSettings {
@@ -61,6 +67,9 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             sync: a.changes.sync_mode(),
             max_changes: a.changes.max_changes,
             hash_policy: a.hashes.policy(),
+            missing_password: a.values.missing_password(),
+            credentials_out: a.credentials_out.clone(),
+            date_order: a.values.date_order(),
         };
         session.import(&a.db.database, &input, &settings).await?
     };
@@ -91,6 +100,8 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
         sync: a.changes.sync_mode(),
         max_changes: a.changes.max_changes,
         hash_policy: a.hashes.policy(),
+        missing_password: a.values.missing_password(),
+        date_order: a.values.date_order(),
         ..ImportSettings::default()
     };
     let plan = session.plan(&a.db.database, &input, &settings).await?;
