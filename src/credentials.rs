@@ -156,7 +156,10 @@ mod tests {
         let target = dir.path().join("creds.csv");
         let p = write_pending(
             &target,
-            &[("ann@example.org".into(), Password::new("Abc23456789defghjkmn"))],
+            &[(
+                "ann@example.org".into(),
+                Password::new("Abc23456789defghjkmn"),
+            )],
         )
         .unwrap();
         assert!(!target.exists(), "only a temporary file until the commit");

@@ -459,7 +459,11 @@ impl Migration {
         }
         // With clean-up, the training rows will be gone before the import: validate the files alone.
         let report = if self.clean_training_data {
-            crate::validate_input(input, &self.reader)?
+            crate::validate_input_with(
+                input,
+                &self.reader,
+                self.import_options(ImportMode::Validate).validation(None),
+            )?
         } else {
             crate::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
                 .await?
@@ -657,7 +661,13 @@ impl Migration {
             );
         }
         // 1. Validate the files before touching anything.
-        let report = crate::validate_input(input, &self.reader)?;
+        // The same value rules as the import (`--legacy-hashes`, `--missing-password`,
+        // `--date-order`).
+        let report = crate::validate_input_with(
+            input,
+            &self.reader,
+            self.import_options(ImportMode::Validate).validation(None),
+        )?;
         let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
             &mut out.steps,

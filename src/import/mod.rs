@@ -123,7 +123,10 @@ pub struct ImportOptions {
 
 impl ImportOptions {
     /// The options of the validation pass for these import options.
-    pub(crate) fn validation(&self, existing: Option<registrar_model::Existing>) -> ValidationOptions {
+    pub(crate) fn validation(
+        &self,
+        existing: Option<registrar_model::Existing>,
+    ) -> ValidationOptions {
         ValidationOptions {
             on_existing: self.on_existing,
             existing,
@@ -365,7 +368,10 @@ pub(crate) fn counts_with_policy(
             }),
         );
         // `--missing-password reset|generate`: how many accounts, never a password.
-        if let Some(m) = report.map(|r| &r.missing_passwords).filter(|m| !m.is_empty()) {
+        if let Some(m) = report
+            .map(|r| &r.missing_passwords)
+            .filter(|m| !m.is_empty())
+        {
             map.insert(
                 "missing_passwords".into(),
                 serde_json::json!({"no_password": m.no_password, "generated": m.generated}),

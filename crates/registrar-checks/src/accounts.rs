@@ -140,7 +140,11 @@ pub async fn verify_credentials(
     let no_password = emails
         .iter()
         .flatten()
-        .filter(|e| hashes.get(*e).is_some_and(|h| registrar_hashes::is_no_password(h)))
+        .filter(|e| {
+            hashes
+                .get(*e)
+                .is_some_and(|h| registrar_hashes::is_no_password(h))
+        })
         .count() as u64;
     let checked = picked.len() as u64 - no_password;
     let failed = tokio::task::spawn_blocking(move || {

@@ -48,8 +48,7 @@ mod stats;
 
 pub use accounts::{
     count_without_password, force_password_reset, force_password_reset_on, set_password,
-    verify_credentials, Credential,
-    LoginFailure, LoginReport, NOT_SHOWN,
+    verify_credentials, Credential, LoginFailure, LoginReport, NOT_SHOWN,
 };
 pub use hashes::{hash_census_on, HashCensus};
 pub use stats::{stats, Stats, TableStats};

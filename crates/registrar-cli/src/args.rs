@@ -417,7 +417,11 @@ pub struct ImportArgs {
     pub values: ValueArgs,
     /// With --missing-password generate: the CSV (email,temporary_password; 0600) the generated
     /// passwords are written to, once, and only when the run commits. Never overwritten.
-    #[arg(long, value_name = "FILE", required_if_eq("missing_password", "generate"))]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("missing_password", "generate")
+    )]
     pub credentials_out: Option<PathBuf>,
     #[command(flatten)]
     pub html: HtmlReportArgs,
@@ -457,7 +461,11 @@ pub struct MigrateArgs {
     pub values: ValueArgs,
     /// With --missing-password generate: the CSV (email,temporary_password; 0600) the generated
     /// passwords are written to, once, and only when the run commits. Never overwritten.
-    #[arg(long, value_name = "FILE", required_if_eq("missing_password", "generate"))]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("missing_password", "generate")
+    )]
     pub credentials_out: Option<PathBuf>,
     #[command(flatten)]
     pub html: HtmlReportArgs,
@@ -549,7 +557,11 @@ pub struct VerifyLoginsArgs {
     pub db: DbArgs,
     /// The users file with plain passwords (accounts imported with --missing-password reset
     /// are reported as "reset required, no password", not failures).
-    #[arg(long, required_unless_present = "credentials", conflicts_with = "credentials")]
+    #[arg(
+        long,
+        required_unless_present = "credentials",
+        conflicts_with = "credentials"
+    )]
     pub file: Option<PathBuf>,
     /// The credentials file that --missing-password generate wrote: checks that the
     /// generated passwords log in.

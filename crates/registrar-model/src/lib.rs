@@ -53,8 +53,8 @@ pub use records::{
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{
-    EntityRemoved, FileSummary, HashCounts, MissingPassword, MissingPasswordCounts, Mode, OnExisting, Report, SuppressedIssues,
-    MAX_ISSUES_PER_FILE_AND_CODE,
+    EntityRemoved, FileSummary, HashCounts, MissingPassword, MissingPasswordCounts, Mode,
+    OnExisting, Report, SuppressedIssues, MAX_ISSUES_PER_FILE_AND_CODE,
 };
 pub use source::{
     header_key, header_name, Event, Format, MemorySource, ReadError, Row, RowSource, Value,

@@ -1077,8 +1077,10 @@ pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
         "an attendance status",
         "present, absent, late (or tardy), excused",
         |t| {
-            AttendanceStatus::parse(t)
-                .or_else(|| t.eq_ignore_ascii_case("tardy").then_some(AttendanceStatus::Late))
+            AttendanceStatus::parse(t).or_else(|| {
+                t.eq_ignore_ascii_case("tardy")
+                    .then_some(AttendanceStatus::Late)
+            })
         },
     )
 }

@@ -52,7 +52,12 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
         );
         let plan = registrar::plan::read_plan(plan)?;
         session
-            .apply_plan(&a.db.database, &plan, progress, a.credentials_out.as_deref())
+            .apply_plan(
+                &a.db.database,
+                &plan,
+                progress,
+                a.credentials_out.as_deref(),
+            )
             .await?
     } else {
         let input = input_of(&a.input.input_args(), a.entity)?;

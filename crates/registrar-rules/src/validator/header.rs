@@ -200,13 +200,19 @@ pub(super) fn layout(
             } else {
                 String::new()
             };
+            // An export without passwords: say how to import it anyway.
+            let hint = if entity == Entity::Users && group[0] == col::U_PASSWORD {
+                " (an export without passwords imports with --missing-password reset or generate)"
+            } else {
+                ""
+            };
             fatal.push(Issue::error(
                 IssueCode::MissingColumn,
                 file,
                 None,
                 Some(name),
                 format!(
-                    "the {entity} file has no '{name}' column{alternatives}; add it to the header line"
+                    "the {entity} file has no '{name}' column{alternatives}; add it to the header line{hint}"
                 ),
             ));
         }
@@ -218,7 +224,11 @@ pub(super) fn layout(
 pub(super) const HEADER_HINT_ROWS: usize = 20;
 
 /// True when `values` name every required column of `entity` (a header row below a title).
-pub(super) fn looks_like_header(entity: Entity, values: &[Value], passwords_optional: bool) -> bool {
+pub(super) fn looks_like_header(
+    entity: Entity,
+    values: &[Value],
+    passwords_optional: bool,
+) -> bool {
     let known = columns_of(entity);
     let names: Vec<String> = values
         .iter()
@@ -278,7 +288,13 @@ mod message_tests {
     fn unknown_column_messages_read_right() {
         let mut report = Report::new(registrar_model::Mode::Validate);
         for entity in [Entity::Users, Entity::Enrollments, Entity::Attendance] {
-            layout(entity, &["nickname".to_owned()], "f.csv", false, &mut report);
+            layout(
+                entity,
+                &["nickname".to_owned()],
+                "f.csv",
+                false,
+                &mut report,
+            );
         }
         let messages: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
         assert!(

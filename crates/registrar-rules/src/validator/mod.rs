@@ -430,7 +430,11 @@ impl State {
                     summary.rows += 1;
                     if header_hint_rows > 0 {
                         header_hint_rows -= 1;
-                        if looks_like_header(entity, &row.values, self.missing_password.passwords_optional()) {
+                        if looks_like_header(
+                            entity,
+                            &row.values,
+                            self.missing_password.passwords_optional(),
+                        ) {
                             header_hint_rows = 0;
                             let end = report.issues.len().min(fatal_at + fatal.len());
                             for i in &mut report.issues[fatal_at..end] {

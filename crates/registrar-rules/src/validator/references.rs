@@ -157,7 +157,11 @@ impl State {
     /// The course code in column `slot`, normalised by [`parse::normalize_course_code`];
     /// a code the rule changed gets a `course-code-normalized` warning (the first row of each
     /// file that writes it so). `None` when it is invalid (the issue is pushed).
-    pub(super) fn course_code_at(&mut self, rc: &mut RowCx<'_, '_>, slot: usize) -> Option<CourseCode> {
+    pub(super) fn course_code_at(
+        &mut self,
+        rc: &mut RowCx<'_, '_>,
+        slot: usize,
+    ) -> Option<CourseCode> {
         let (code, original) = rc.required(slot, parse::course_code_normalized)?;
         if let Some(original) = original {
             self.warn_normalized(rc, slot, &original, code.as_str());
