@@ -971,8 +971,12 @@ pub fn normalize_course_code(s: &str) -> String {
         }
         out.push(c.to_ascii_uppercase());
     }
-    // `t` is trimmed, so a run left at the end holds hyphens only.
-    out.push_str(&run);
+    // `t` is trimmed, so a run left at the end ends with a hyphen (`MATH 101 -`).
+    if run.contains(' ') {
+        out.push('-');
+    } else {
+        out.push_str(&run);
+    }
     out
 }
 
@@ -1794,5 +1798,185 @@ mod validator_crate_tests {
             Ok(5.0),
             "both ends are inclusive"
         );
+    }
+}
+
+/// The values real exports hold (issue 12, item 6): accepted where they are unambiguous.
+#[cfg(test)]
+mod real_values_tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+
+    #[test]
+    fn is_active_takes_the_words_sis_exports_use() {
+        for (s, b) in [
+            ("active", true),
+            ("Inactive", false),
+            (" ENABLED ", true),
+            ("disabled", false),
+            ("yes", true),
+            ("0", false),
+        ] {
+            assert_eq!(is_active(&t(s)), Ok(b), "{s}");
+        }
+        let e = is_active(&t("suspended")).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidBoolean);
+        assert!(
+            e.message.contains("active/inactive or enabled/disabled"),
+            "{}",
+            e.message
+        );
+        // Not echoed in the users file.
+        let e = is_active_with(&t("suspended"), false).unwrap_err();
+        assert!(!e.message.contains("suspended"), "{}", e.message);
+        // `boolean` itself is unchanged.
+        assert_eq!(
+            boolean(&t("active")).unwrap_err().code,
+            IssueCode::InvalidBoolean
+        );
+        assert_eq!(
+            is_active(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn tardy_is_late() {
+        assert_eq!(attendance_status(&t("Tardy")), Ok(AttendanceStatus::Late));
+        assert_eq!(attendance_status(&t("TARDY")), Ok(AttendanceStatus::Late));
+        let e = attendance_status(&t("tardyish")).unwrap_err();
+        assert!(e.message.contains("late (or tardy)"), "{}", e.message);
+    }
+
+    #[test]
+    fn half_credits_say_why_they_are_refused() {
+        for v in [t("0.5"), t("1.5"), Value::Float(2.5)] {
+            let e = credits(&v).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidNumber);
+            assert!(e.message.contains("is not a whole number"), "{}", e.message);
+            assert!(e.message.contains("INTEGER"), "{}", e.message);
+        }
+        assert_eq!(credits(&t("1.0")), Ok(1));
+        // Other credit errors keep their messages.
+        assert!(!credits(&t("x")).unwrap_err().message.contains("INTEGER"));
+    }
+
+    #[test]
+    fn iso_date_times_are_their_date_as_written() {
+        let d = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        for s in [
+            "2026-09-01T00:00:00Z",
+            "2026-09-01T08:30:00+02:00",
+            "2026-09-01T23:30:00-05:00",
+            "2026-09-01 00:00:00",
+            "2026-09-01T08:30",
+            "2026-09-01T08:30:00.123456Z",
+            "2026-09-01T08:30:00+0200",
+            "2026-09-01T08:30:00+02",
+            "2026-09-01t08:30:00z",
+            "2026-09-01T23:59:60Z",
+        ] {
+            assert_eq!(date(&t(s)), Ok(d), "{s}");
+        }
+        for s in [
+            "2026-09-01T",
+            "2026-09-01T24:00:00",
+            "2026-09-01T08:60",
+            "2026-09-01T8:30",
+            "2026-09-01T08:30:00+25:00",
+            "2026-09-01T08:30:00+02:60",
+            "2026-09-01T08:30:00.Z",
+            "2026-09-01T08:30:00 UTC",
+            "2026-09-01X08:30",
+            "2026-02-30T00:00:00Z",
+        ] {
+            assert_eq!(date(&t(s)).unwrap_err().code, IssueCode::InvalidDate, "{s}");
+        }
+    }
+
+    #[test]
+    fn slash_dates_need_a_date_order() {
+        let sept = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        let jan = NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
+        for s in ["9/1/2026", "09/01/2026", "9.1.2026", "9-1-2026"] {
+            let e = date(&t(s)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidDate, "{s}");
+            assert!(e.message.contains("--date-order mdy"), "{}", e.message);
+            assert!(e.message.contains("YYYY-MM-DD"), "{}", e.message);
+            assert_eq!(date_in(&t(s), Some(DateOrder::Mdy)), Ok(sept), "{s}");
+            assert_eq!(date_in(&t(s), Some(DateOrder::Dmy)), Ok(jan), "{s}");
+        }
+        // Calendar checks in the chosen order, and shapes that are no slash date.
+        let e = date_in(&t("13/1/2026"), Some(DateOrder::Mdy)).unwrap_err();
+        assert!(e.message.contains("month/day/year"), "{}", e.message);
+        assert_eq!(
+            date_in(&t("13/1/2026"), Some(DateOrder::Dmy)),
+            Ok(NaiveDate::from_ymd_opt(2026, 1, 13).unwrap())
+        );
+        for s in [
+            "9/1/26",
+            "9/1",
+            "9/1/2026/1",
+            "9/1.2026",
+            "123/1/2026",
+            "a/b/2026",
+        ] {
+            let e = date_in(&t(s), Some(DateOrder::Mdy)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidDate, "{s}");
+        }
+        // ISO stays ISO whatever the order.
+        assert_eq!(date_in(&t("2026-09-01"), Some(DateOrder::Dmy)), Ok(sept));
+        assert_eq!(DateOrder::parse("DMY"), Some(DateOrder::Dmy));
+        assert_eq!(DateOrder::parse("ymd"), None);
+    }
+
+    #[test]
+    fn course_codes_as_sis_write_them() {
+        for (s, want) in [
+            ("Phys 100 - 1", "PHYS-100-1"),
+            ("MATH 101", "MATH-101"),
+            ("  math   101  ", "MATH-101"),
+            ("Bio 2 -A", "BIO-2-A"),
+            ("cs--101", "CS--101"),
+            ("MATH101", "MATH101"),
+            ("a_b. c", "A_B.-C"),
+        ] {
+            assert_eq!(normalize_course_code(s), want, "{s}");
+        }
+        let (c, original) = course_code_normalized(&t("Phys 100 - 1")).unwrap();
+        assert_eq!(c.as_str(), "PHYS-100-1");
+        assert_eq!(original.as_deref(), Some("Phys 100 - 1"));
+        // Trimming and upper-casing alone are not a normalisation worth a warning.
+        let (c, original) = course_code_normalized(&t(" math101 ")).unwrap();
+        assert_eq!((c.as_str(), original), ("MATH101", None));
+        // Still the SPEC pattern after normalisation, with a message naming both.
+        for s in ["Phys # 1", "101 MATH", "A VERY LONG COURSE NAME 1"] {
+            let e = course_code_normalized(&t(s)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidCode, "{s}");
+            assert!(e.message.contains("even written as"), "{}", e.message);
+        }
+        assert_eq!(
+            course_code_normalized(&t("")).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+        // The strict parser is unchanged.
+        assert_eq!(
+            course_code(&t("MATH 101")).unwrap_err().code,
+            IssueCode::InvalidCode
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalisation_is_idempotent_and_never_panics(s in "[ a-zA-Z0-9_.#-]{0,30}") {
+            let once = normalize_course_code(&s);
+            proptest::prop_assert_eq!(normalize_course_code(&once), once.clone());
+            proptest::prop_assert!(!once.contains(' '));
+            let _ = course_code_normalized(&Value::Text(s.clone()));
+            let _ = date_in(&Value::Text(s), Some(DateOrder::Dmy));
+        }
     }
 }
