@@ -137,6 +137,20 @@ pub struct InitSummary {
     pub url: String,
 }
 
+/// The value rules of `validate` (the CLI's flags): what `password_hash` accepts, what a user
+/// without a password does, how slash dates are read.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateSettings {
+    /// `--legacy-hashes`, `--accept-unsalted-hashes`.
+    pub hash_policy: registrar_hashes::HashPolicy,
+    /// `--missing-password` (see [`ImportOptions::missing_password`]).
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--date-order` (see [`ImportOptions::date_order`]).
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
+    /// `--mapping FILE.toml` (see [`ImportOptions::mapping`]).
+    pub mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
+}
+
 /// What `import` should do, as plain settings (the CLI's flags).
 #[derive(Clone, Default)]
 pub struct ImportSettings {
@@ -162,6 +176,12 @@ pub struct ImportSettings {
     pub hash_policy: registrar_hashes::HashPolicy,
     /// `--mapping FILE.toml` (see [`ImportOptions::mapping`]).
     pub mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
+    /// `--missing-password` (see [`ImportOptions::missing_password`]).
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--credentials-out FILE` (see [`ImportOptions::credentials_out`]).
+    pub credentials_out: Option<PathBuf>,
+    /// `--date-order` (see [`ImportOptions::date_order`]).
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
 }
 
 impl std::fmt::Debug for ImportSettings {
@@ -178,6 +198,9 @@ impl std::fmt::Debug for ImportSettings {
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
             .field("mapping", &self.mapping.is_some())
+            .field("missing_password", &self.missing_password)
+            .field("credentials_out", &self.credentials_out)
+            .field("date_order", &self.date_order)
             .finish()
     }
 }
@@ -203,6 +226,9 @@ impl ImportSettings {
             expect_digest: None,
             hash_policy: self.hash_policy,
             mapping: self.mapping.clone(),
+            missing_password: self.missing_password,
+            credentials_out: self.credentials_out.clone(),
+            date_order: self.date_order,
         }
     }
 }
@@ -406,34 +432,42 @@ impl Session {
         database: Option<&str>,
         reader: &ReaderOptions,
     ) -> Result<Report> {
-        let settings = ImportSettings {
-            reader: reader.clone(),
-            ..Default::default()
-        };
-        self.validate_with(input, database, &settings).await
+        self.validate_with(input, database, reader, &ValidateSettings::default())
+            .await
     }
 
-    /// [`Session::validate`] with the rules' settings of an import: the reader options, the
-    /// `password_hash` policy (`--legacy-hashes`, `--accept-unsalted-hashes`) and the mapping
-    /// file (`--mapping`). `execute`, `skip_invalid` and the sync settings are not used.
+    /// [`Session::validate`] with the value rules of `settings` (`--legacy-hashes`,
+    /// `--accept-unsalted-hashes`, `--missing-password`, `--date-order`, `--mapping`).
     pub async fn validate_with(
         &self,
         input: &Input,
         database: Option<&str>,
-        settings: &ImportSettings,
+        reader: &ReaderOptions,
+        settings: &ValidateSettings,
     ) -> Result<Report> {
-        let mut opts = settings.options();
-        opts.mode = ImportMode::Validate;
-        opts.skip_invalid = false;
-        opts.rejects_dir = None;
         match database {
             None => Ok(crate::validate_input_with(
                 input,
-                &opts.reader,
-                opts.validation(None),
+                reader,
+                registrar_rules::ValidationOptions {
+                    hash_policy: settings.hash_policy,
+                    missing_password: settings.missing_password,
+                    date_order: settings.date_order,
+                    mapping: settings.mapping.clone(),
+                    ..Default::default()
+                },
             )?),
             Some(url) => {
                 let database = self.open(url, Access::Existing).await?;
+                let opts = ImportOptions {
+                    mode: ImportMode::Validate,
+                    reader: reader.clone(),
+                    hash_policy: settings.hash_policy,
+                    missing_password: settings.missing_password,
+                    date_order: settings.date_order,
+                    mapping: settings.mapping.clone(),
+                    ..Default::default()
+                };
                 Ok(crate::import::run_import(&database, input, &opts).await?)
             }
         }
@@ -496,8 +530,9 @@ impl Session {
         url: &str,
         plan: &crate::plan::Plan,
         progress: Option<Arc<dyn Progress>>,
+        credentials_out: Option<&std::path::Path>,
     ) -> Result<ImportOutcome> {
-        let report = crate::plan::apply_plan(url, plan, progress).await?;
+        let report = crate::plan::apply_plan_with(url, plan, progress, credentials_out).await?;
         let ok = report.is_ok();
         Ok(ImportOutcome { report, ok })
     }
@@ -614,6 +649,19 @@ impl Session {
     ) -> Result<LoginReport> {
         let database = self.open(url, Access::Existing).await?;
         Ok(crate::verify_logins(&database, file, reader, sample).await?)
+    }
+
+    /// `verify-logins --credentials FILE`: logs in as `sample` accounts (all when `None`) of
+    /// a credentials file that `--missing-password generate` wrote, with their generated
+    /// passwords.
+    pub async fn verify_generated_logins(
+        &self,
+        url: &str,
+        credentials: &Path,
+        sample: Option<usize>,
+    ) -> Result<LoginReport> {
+        let database = self.open(url, Access::Existing).await?;
+        Ok(crate::verify_generated_logins(&database, credentials, sample).await?)
     }
 
     /// `set-password`: changes `email`'s password, locked and audited (the audit row names the

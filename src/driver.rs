@@ -12,7 +12,8 @@ use registrar_db::hash::HashPipeline;
 use registrar_db::load::{LoadItem as Item, LoadMsg as Msg};
 use registrar_formats::{Event, Format, ReaderOptions, RowSource};
 use registrar_model::{
-    Entity, FieldChange, NaturalKey, Password, Progress, ProgressUnit, Record, Report, RowChange,
+    Entity, FieldChange, MissingPassword, NaturalKey, Password, Progress, ProgressUnit, Record,
+    Report, RowChange,
 };
 use registrar_rules::{RowOutcome, ValidationOptions, Validator};
 use std::collections::HashMap;
@@ -55,6 +56,9 @@ pub(crate) struct Driver {
     /// The `password_hash` policy: with `--legacy-hashes reset` the emails of the users
     /// written with a legacy hash are collected ([`ReadOutcome::reset_emails`]).
     pub(crate) hash_policy: registrar_hashes::HashPolicy,
+    /// `--missing-password`: what a new account without a password or hash gets (no usable
+    /// password, or a generated one collected in [`ReadOutcome::credentials`]).
+    pub(crate) missing_password: registrar_model::MissingPassword,
 }
 
 /// One row a plan lists.
@@ -98,6 +102,12 @@ pub(crate) struct ReadOutcome {
     /// With `--legacy-hashes reset`: the (lower-case) emails of the users sent to the loader
     /// with a legacy hash, to flag `password_reset_required` once they are written.
     pub(crate) reset_emails: Vec<String>,
+    /// With `--missing-password reset|generate`: the (lower-case) emails of the new accounts
+    /// sent to the loader without a password of their own, to flag `password_reset_required`.
+    pub(crate) missing_emails: Vec<String>,
+    /// With `--missing-password generate`: each such account's email (as stored) and its
+    /// generated password, for the credentials file.
+    pub(crate) credentials: Vec<(String, Password)>,
 }
 
 /// Events between two progress reports of the bytes read.
@@ -168,7 +178,11 @@ impl Driver {
             sync,
             stored_hashes,
             hash_policy,
+            missing_password,
         } = self;
+        let mut missing_emails: Vec<String> = Vec::new();
+        let mut credentials: Vec<(String, Password)> = Vec::new();
+        let mut missing_counts = registrar_model::MissingPasswordCounts::default();
         let reset_legacy = hash_policy.legacy == registrar_hashes::LegacyHashes::Reset;
         let mut reset_emails: Vec<String> = Vec::new();
         let mut hash_counts = registrar_model::HashCounts::default();
@@ -269,6 +283,24 @@ impl Driver {
                             unchanged += 1;
                             return; // nothing to write
                         }
+                        // A new account with neither a password nor a hash (allowed by
+                        // `--missing-password reset|generate`): counted here, given its
+                        // marker or generated password below when it is written.
+                        let no_password = matches!(&record, Record::User(u)
+                            if u.password.is_none() && u.password_hash.is_none())
+                            && !change.existing()
+                            && change != RowChange::Skipped;
+                        if no_password {
+                            match missing_password {
+                                MissingPassword::Reset => {
+                                    missing_counts.no_password += 1;
+                                }
+                                MissingPassword::Generate => {
+                                    missing_counts.generated += 1;
+                                }
+                                MissingPassword::Error => {}
+                            }
+                        }
                         if collect_plan {
                             if let RowChange::New | RowChange::Changed(_) | RowChange::Skipped =
                                 &change
@@ -314,6 +346,22 @@ impl Driver {
                         let mut slot = None;
                         let mut unchanged_if_hash = None;
                         if let Record::User(u) = &mut record {
+                            if no_password {
+                                match missing_password {
+                                    MissingPassword::Generate => {
+                                        let generated = crate::credentials::generate_password();
+                                        u.password = Some(Password::new(
+                                            generated.expose_secret().to_owned(),
+                                        ));
+                                        credentials.push((u.email.as_str().to_owned(), generated));
+                                    }
+                                    _ => {
+                                        u.password_hash =
+                                            Some(registrar_hashes::NO_PASSWORD.to_owned());
+                                    }
+                                }
+                                missing_emails.push(u.email.as_str().to_lowercase());
+                            }
                             let plain = u.password.take();
                             let stored = if existing {
                                 stored_hashes
@@ -478,9 +526,12 @@ impl Driver {
             }
         }
         report.password_hashes = hash_counts;
+        report.missing_passwords = missing_counts;
         Ok(ReadOutcome {
             report,
             reset_emails,
+            missing_emails,
+            credentials,
             summary_of,
             rejects,
             plan_rows,
@@ -500,6 +551,7 @@ impl Driver {
         report: Report,
     ) -> Driver {
         let hash_policy = validation.hash_policy;
+        let validation_missing = validation.missing_password;
         Driver {
             sources,
             reader,
@@ -516,6 +568,7 @@ impl Driver {
             sync: false,
             stored_hashes: None,
             hash_policy,
+            missing_password: validation_missing,
         }
     }
 }

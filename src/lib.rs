@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod commands;
+pub mod credentials;
 mod driver;
 pub mod html;
 pub mod import;
@@ -54,7 +55,7 @@ pub use registrar_model as model;
 pub use registrar_rules as rules;
 
 pub use input::{Input, Records, TypedRecord};
-pub use logins::verify_logins;
+pub use logins::{verify_generated_logins, verify_logins};
 pub use migration::{Migration, RunbookOutcome, RunbookStep, StepLog, StepOutcome};
 pub use registrar_formats::ReaderOptions;
 pub use registrar_model::{Entity, Issue, IssueCode, OnExisting, Progress, Report, Severity};

@@ -47,6 +47,9 @@ pub struct Migration {
     max_changes: Option<f64>,
     hash_policy: registrar_hashes::HashPolicy,
     mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
+    missing_password: registrar_model::MissingPassword,
+    credentials_out: Option<PathBuf>,
+    date_order: Option<registrar_rules::parse::DateOrder>,
 }
 
 impl fmt::Debug for Migration {
@@ -160,6 +163,9 @@ impl Migration {
             max_changes: None,
             hash_policy: registrar_hashes::HashPolicy::default(),
             mapping: None,
+            missing_password: registrar_model::MissingPassword::Error,
+            credentials_out: None,
+            date_order: None,
         }
     }
 
@@ -256,6 +262,26 @@ impl Migration {
         self
     }
 
+    /// `--missing-password`: what a user row with neither a password nor a hash does (see
+    /// [`crate::import::ImportOptions::missing_password`]; default: an error).
+    pub fn missing_password(mut self, policy: registrar_model::MissingPassword) -> Migration {
+        self.missing_password = policy;
+        self
+    }
+
+    /// `--credentials-out FILE`: where `MissingPassword::Generate` writes the generated
+    /// passwords (0600, put in place only when the run commits; see [`crate::credentials`]).
+    pub fn credentials_out(mut self, path: impl AsRef<Path>) -> Migration {
+        self.credentials_out = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// `--date-order mdy|dmy`: how dates written with slashes are read (default: refused).
+    pub fn date_order(mut self, order: Option<registrar_rules::parse::DateOrder>) -> Migration {
+        self.date_order = order;
+        self
+    }
+
     /// `--sync` / `--sync-all`: remove what the export no longer holds (see
     /// [`crate::SyncMode`]).
     pub fn sync(mut self, mode: crate::SyncMode) -> Migration {
@@ -343,6 +369,9 @@ impl Migration {
             expect_digest: None,
             hash_policy: self.hash_policy,
             mapping: self.mapping.clone(),
+            missing_password: self.missing_password,
+            credentials_out: self.credentials_out.clone(),
+            date_order: self.date_order,
         }
     }
 
@@ -440,7 +469,11 @@ impl Migration {
         }
         // With clean-up, the training rows will be gone before the import: validate the files alone.
         let report = if self.clean_training_data {
-            crate::validate_input(input, &self.reader)?
+            crate::validate_input_with(
+                input,
+                &self.reader,
+                self.import_options(ImportMode::Validate).validation(None),
+            )?
         } else {
             crate::import::run_import(&db, input, &self.import_options(ImportMode::Validate))
                 .await?
@@ -517,6 +550,10 @@ impl Migration {
     pub async fn run_runbook(&self) -> Result<RunbookOutcome, Error> {
         let started_at = chrono::Utc::now();
         let input = self.input()?.clone();
+        // `--missing-password generate` without a usable --credentials-out: refused before
+        // anything is opened or written.
+        self.import_options(ImportMode::Execute)
+            .check_credentials(true)?;
         let db = Database::open(&self.database_url).await?;
         let mode = registrar_model::Mode::MigrateExecute.as_str().to_owned();
         let new_run = |outcome: RunOutcome, error: Option<String>, report: Option<&Report>| {
@@ -634,7 +671,13 @@ impl Migration {
             );
         }
         // 1. Validate the files before touching anything.
-        let report = crate::validate_input(input, &self.reader)?;
+        // The same value rules as the import (`--legacy-hashes`, `--missing-password`,
+        // `--date-order`).
+        let report = crate::validate_input_with(
+            input,
+            &self.reader,
+            self.import_options(ImportMode::Validate).validation(None),
+        )?;
         let valid = report.is_ok() || (self.skip_invalid && !report.has_file_level_errors());
         self.log(
             &mut out.steps,
@@ -750,6 +793,11 @@ impl Migration {
                 let now = backup::table_checksums(db).await?;
                 let same = now == pre_summary.tables;
                 out.rolled_back = true;
+                // The generated passwords were for accounts the restore just removed: the
+                // credentials file (new: an existing one is refused) goes with them.
+                if let Some(c) = &self.credentials_out {
+                    let _ = std::fs::remove_file(c);
+                }
                 out.outcome = if same {
                     RunOutcome::RolledBack
                 } else {

@@ -116,6 +116,13 @@ pub struct PlanOptions {
     /// the plan reads the files exactly as planning did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<registrar_rules::mapping::Mapping>,
+    /// `--missing-password` (`error`, `reset` or `generate`; plans made before it was an
+    /// option read as `error`).
+    #[serde(default)]
+    pub missing_password: registrar_model::MissingPassword,
+    /// `--date-order` (`mdy` or `dmy`; absent: slash dates refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<String>,
 }
 
 fn keep() -> String {
@@ -123,6 +130,13 @@ fn keep() -> String {
 }
 
 impl PlanOptions {
+    /// The `--date-order` the plan was made with.
+    pub fn date_order(&self) -> Option<registrar_rules::parse::DateOrder> {
+        self.date_order
+            .as_deref()
+            .and_then(registrar_rules::parse::DateOrder::parse)
+    }
+
     /// The `password_hash` policy the plan was made with.
     pub fn hash_policy(&self) -> registrar_hashes::HashPolicy {
         registrar_hashes::HashPolicy {
@@ -361,6 +375,8 @@ pub async fn make_plan(
             legacy_hashes: options.hash_policy.legacy.as_str().to_owned(),
             accept_unsalted_hashes: options.hash_policy.accept_unsalted,
             mapping: options.mapping.as_deref().cloned(),
+            missing_password: options.missing_password,
+            date_order: options.date_order.map(|o| o.as_str().to_owned()),
         },
         ok: out.report.is_ok(),
         entities,
@@ -376,6 +392,17 @@ pub async fn apply_plan(
     database_url: &str,
     plan: &Plan,
     progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
+) -> Result<Report, Error> {
+    apply_plan_with(database_url, plan, progress, None).await
+}
+
+/// [`apply_plan`], writing the passwords that a plan made with `--missing-password generate`
+/// generates to `credentials_out` (required for such a plan; see [`crate::credentials`]).
+pub async fn apply_plan_with(
+    database_url: &str,
+    plan: &Plan,
+    progress: Option<std::sync::Arc<dyn registrar_model::Progress>>,
+    credentials_out: Option<&std::path::Path>,
 ) -> Result<Report, Error> {
     if plan.plan_format != PLAN_FORMAT {
         return Err(Error::StalePlan(format!(
@@ -444,6 +471,9 @@ pub async fn apply_plan(
         expect_digest: Some(plan.database_digest.clone()),
         hash_policy: plan.options.hash_policy(),
         mapping: plan.options.mapping.clone().map(std::sync::Arc::new),
+        missing_password: plan.options.missing_password,
+        credentials_out: credentials_out.map(|p| p.to_path_buf()),
+        date_order: plan.options.date_order(),
         ..ImportOptions::default()
     };
     let db = Database::open(database_url).await?;

@@ -112,13 +112,24 @@ pub struct ImportOptions {
     /// The mapping file (`--mapping FILE.toml`): column renames, value maps, rows to skip and
     /// defaults for what the site's export calls things (see [`registrar_rules::mapping`]).
     pub mapping: Option<Arc<registrar_rules::mapping::Mapping>>,
+    /// What a user row with neither `password` nor `password_hash` does
+    /// (`--missing-password`): an error, an account with no usable password
+    /// ([`registrar_hashes::NO_PASSWORD`]), or one with a generated temporary password written
+    /// to [`ImportOptions::credentials_out`]; both flagged `password_reset_required`. Only new
+    /// accounts get either: an existing account keeps its password.
+    pub missing_password: registrar_model::MissingPassword,
+    /// Where the generated passwords go (`--credentials-out`, required with
+    /// `MissingPassword::Generate` when executing): see [`crate::credentials`].
+    pub credentials_out: Option<PathBuf>,
+    /// How slash dates are read (`--date-order`); `None` refuses them.
+    pub date_order: Option<registrar_rules::parse::DateOrder>,
 }
 
 impl ImportOptions {
-    /// The validation pass's options for these import options, against `existing`.
+    /// The options of the validation pass for these import options.
     pub(crate) fn validation(
         &self,
-        existing: Option<registrar_rules::Existing>,
+        existing: Option<registrar_model::Existing>,
     ) -> ValidationOptions {
         ValidationOptions {
             on_existing: self.on_existing,
@@ -126,6 +137,22 @@ impl ImportOptions {
             update_passwords: self.update_passwords,
             hash_policy: self.hash_policy,
             mapping: self.mapping.clone(),
+            missing_password: self.missing_password,
+            date_order: self.date_order,
+        }
+    }
+
+    /// Refuses `MissingPassword::Generate` without a usable credentials file target (only
+    /// when the run writes).
+    pub(crate) fn check_credentials(&self, writes: bool) -> Result<()> {
+        if !writes || self.missing_password != registrar_model::MissingPassword::Generate {
+            return Ok(());
+        }
+        match &self.credentials_out {
+            None => Err(Error::Usage(
+                "--missing-password generate needs --credentials-out FILE: the generated passwords are written there (0600) and nowhere else".into(),
+            )),
+            Some(p) => crate::credentials::check_target(p),
         }
     }
 }
@@ -145,6 +172,9 @@ impl std::fmt::Debug for ImportOptions {
             .field("max_changes", &self.max_changes)
             .field("hash_policy", &self.hash_policy)
             .field("mapping", &self.mapping.is_some())
+            .field("missing_password", &self.missing_password)
+            .field("credentials_out", &self.credentials_out)
+            .field("date_order", &self.date_order)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +194,7 @@ pub async fn run_import(db: &Database, input: &Input, options: &ImportOptions) -
         ImportMode::Validate => Mode::Validate,
         ImportMode::Execute => Mode::Execute,
     };
+    options.check_credentials(options.mode == ImportMode::Execute)?;
     let (files, pre_issues) = input::resolve(input)?;
     let sha_paths: Vec<Option<PathBuf>> = files
         .iter()
@@ -342,6 +373,16 @@ pub(crate) fn counts_with_policy(
                 "reset_required": done.reset_required,
             }),
         );
+        // `--missing-password reset|generate`: how many accounts, never a password.
+        if let Some(m) = report
+            .map(|r| &r.missing_passwords)
+            .filter(|m| !m.is_empty())
+        {
+            map.insert(
+                "missing_passwords".into(),
+                serde_json::json!({"no_password": m.no_password, "generated": m.generated}),
+            );
+        }
     }
     counts
 }
@@ -373,6 +414,7 @@ async fn run_validate(
         options.validation(Some(existing)),
         report,
     );
+    reader.missing_password = options.missing_password;
     reader.skip_invalid = options.skip_invalid;
     reader.progress = options.progress.clone();
     let out = tokio::task::spawn_blocking(move || reader.run())
@@ -484,6 +526,7 @@ impl Staged {
 /// [`run_import`].
 pub async fn stage(conn: Conn<'_>, input: &Input, options: &ImportOptions) -> Result<Staged> {
     let t0 = Instant::now();
+    options.check_credentials(true)?;
     let (files, pre_issues) = input::resolve(input)?;
     let mut out = execute_in(conn, files, pre_issues, options, None).await?;
     if let Some(p) = &options.progress {
@@ -566,6 +609,7 @@ async fn execute_in(
         sync: options.sync.is_on(),
         stored_hashes,
         hash_policy: options.hash_policy,
+        missing_password: options.missing_password,
     };
     let reading = tokio::task::spawn_blocking(move || reader.run());
     let mut loader = Loader::new(
@@ -689,6 +733,18 @@ async fn execute_in(
         if !out.reset_emails.is_empty() {
             out.report.password_hashes.reset_required =
                 registrar_db::inspect::require_password_reset(&mut conn, &out.reset_emails).await?;
+        }
+        if !out.missing_emails.is_empty() {
+            registrar_db::inspect::require_password_reset(&mut conn, &out.missing_emails).await?;
+        }
+        if !out.credentials.is_empty() {
+            // Written now, put in place with the rejects files right before the commit.
+            let target = options.credentials_out.as_deref().ok_or_else(|| {
+                Error::Usage("--missing-password generate needs --credentials-out FILE".into())
+            })?;
+            let pending = crate::credentials::write_pending(target, &out.credentials)?;
+            out.credentials.clear();
+            out.rejects.0.push(pending);
         }
         marks.record(&mut conn, run_id, &updated).await?;
     }

@@ -36,7 +36,8 @@ impl Keys {
 /// A course code as the validation pass stores it (normalised), or as given when it is not a
 /// valid code (it then matches nothing).
 pub(crate) fn code(raw: &str) -> String {
-    registrar_rules::parse::course_code_str(raw)
+    let normalized = registrar_rules::parse::normalize_course_code(raw);
+    registrar_rules::parse::course_code_str(&normalized)
         .map(|c| c.as_str().to_owned())
         .unwrap_or_else(|_| raw.trim().to_owned())
 }

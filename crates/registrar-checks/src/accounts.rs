@@ -40,6 +40,12 @@ pub struct LoginReport {
     /// Rows without a password (e.g. rows giving `password_hash`), not tried; counted by
     /// whoever reads the file ([`verify_credentials`] leaves it 0).
     pub skipped: u64,
+    /// Accounts stored without a password on purpose ([`registrar_hashes::NO_PASSWORD`],
+    /// `--missing-password reset`): "reset required, no password". Nobody can log in as them
+    /// until a reset sets one, as intended, so they are not failures; a password given for
+    /// one in the file is not tried.
+    #[serde(default)]
+    pub no_password: u64,
 }
 
 impl LoginReport {
@@ -131,7 +137,16 @@ pub async fn verify_credentials(
         inspect::password_hashes(&mut pooled.conn(), &lookup).await?
     };
     let total = credentials.len() as u64;
-    let checked = picked.len() as u64;
+    let no_password = emails
+        .iter()
+        .flatten()
+        .filter(|e| {
+            hashes
+                .get(*e)
+                .is_some_and(|h| registrar_hashes::is_no_password(h))
+        })
+        .count() as u64;
+    let checked = picked.len() as u64 - no_password;
     let failed = tokio::task::spawn_blocking(move || {
         picked
             .par_iter()
@@ -147,6 +162,7 @@ pub async fn verify_credentials(
                 };
                 let reason = match hashes.get(email) {
                     None => Some("no user with this email in the database"),
+                    Some(h) if registrar_hashes::is_no_password(h) => None,
                     Some(h) => match registrar_hashes::check(h) {
                         Err(registrar_hashes::Error::TooCostly { .. }) => Some(
                             "the stored hash's cost is beyond Registrar's caps (see registrar_hashes::MAX_BCRYPT_COST and registrar_model::MAX_HASH_M_COST); it was not tried",
@@ -174,7 +190,29 @@ pub async fn verify_credentials(
         passed: checked - failed.len() as u64,
         failed,
         skipped: 0,
+        no_password,
     })
+}
+
+/// How many of `emails` (as written; trimmed and lower-cased here, invalid ones ignored) name
+/// an account stored without a password ([`registrar_hashes::NO_PASSWORD`]): what
+/// `verify-logins` reports as "reset required, no password" for rows that give no password.
+pub async fn count_without_password(db: &Database, emails: &[String]) -> Result<u64> {
+    let valid: Vec<String> = emails
+        .iter()
+        .filter_map(|e| registrar_rules::parse::email_str(e).ok())
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    if valid.is_empty() {
+        return Ok(0);
+    }
+    let lookup: Vec<&str> = valid.iter().map(String::as_str).collect();
+    let mut pooled = db.acquire().await?;
+    let hashes = inspect::password_hashes(&mut pooled.conn(), &lookup).await?;
+    Ok(hashes
+        .values()
+        .filter(|h| registrar_hashes::is_no_password(h))
+        .count() as u64)
 }
 
 /// Changes a user's password: `current` must match the stored hash, `new` must meet the

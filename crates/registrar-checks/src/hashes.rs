@@ -20,6 +20,11 @@ pub struct HashCensus {
     /// Accounts whose stored value is NULL, no supported hash, malformed or beyond the cost
     /// caps: nobody can log in with them.
     pub unusable: u64,
+    /// Accounts stored without a password on purpose (the
+    /// [`registrar_hashes::NO_PASSWORD`] marker of `--missing-password reset`): nobody can
+    /// log in until a reset sets one. Not counted in [`HashCensus::unusable`].
+    #[serde(default)]
+    pub no_password: u64,
 }
 
 /// Counts the stored hashes (one streamed pass over `users.password_hash`; no hash is kept or
@@ -33,6 +38,7 @@ pub async fn hash_census_on(conn: &mut Conn<'_>) -> Result<HashCensus> {
                 c.legacy += 1;
             }
         }
+        _ if h.is_some_and(registrar_hashes::is_no_password) => c.no_password += 1,
         _ => c.unusable += 1,
     })
     .await?;

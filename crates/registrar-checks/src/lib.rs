@@ -47,8 +47,8 @@ mod hashes;
 mod stats;
 
 pub use accounts::{
-    force_password_reset, force_password_reset_on, set_password, verify_credentials, Credential,
-    LoginFailure, LoginReport, NOT_SHOWN,
+    count_without_password, force_password_reset, force_password_reset_on, set_password,
+    verify_credentials, Credential, LoginFailure, LoginReport, NOT_SHOWN,
 };
 pub use hashes::{hash_census_on, HashCensus};
 pub use stats::{stats, Stats, TableStats};
@@ -286,7 +286,9 @@ pub async fn run_checks_on_with(
         name: "non-argon2-passwords".into(),
         count: census.unusable as i64,
         passed: census.unusable == 0,
-        detail: if census.unusable == 0 {
+        detail: if census.unusable == 0 && census.no_password > 0 {
+            format!("no users whose stored password is neither an argon2 hash nor a legacy hash Registrar verifies ({} account(s) imported without a password wait for a reset, as --missing-password reset intends)", census.no_password)
+        } else if census.unusable == 0 {
             "no users whose stored password is neither an argon2 hash nor a legacy hash Registrar verifies".into()
         } else {
             format!("{} users whose stored password is neither an argon2 hash nor a legacy hash Registrar verifies (empty, plain text, malformed or too costly); nobody can log in as them: import their passwords again or run `registrar force-password-reset`", census.unusable)

@@ -183,6 +183,8 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
     pub html: HtmlReportArgs,
 }
 
@@ -256,6 +258,63 @@ pub enum LegacyHashesArg {
     Reset,
     /// Refuse rows with a legacy hash.
     Refuse,
+}
+
+/// How the values real exports hold are read, and what a user without a password does
+/// (issue 12; see docs/values.md).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValueArgs {
+    /// How dates written with slashes (9/1/2026, 09.01.2026) are read: `mdy` (US: 1 September)
+    /// or `dmy` (Europe: 9 January). Without it they are refused, never guessed.
+    #[arg(long, value_enum)]
+    pub date_order: Option<DateOrderArg>,
+    /// What a user with neither password nor password_hash does: `error`; `reset` (the new
+    /// account gets no usable password and password_reset_required; nobody can log in until a
+    /// reset sets one); `generate` (a random temporary password each, written only to
+    /// --credentials-out, and password_reset_required). Existing accounts keep theirs.
+    #[arg(long, value_enum, default_value = "error")]
+    pub missing_password: MissingPasswordArg,
+}
+
+impl ValueArgs {
+    /// `--date-order`.
+    pub fn date_order(&self) -> Option<registrar::rules::parse::DateOrder> {
+        self.date_order.map(|o| match o {
+            DateOrderArg::Mdy => registrar::rules::parse::DateOrder::Mdy,
+            DateOrderArg::Dmy => registrar::rules::parse::DateOrder::Dmy,
+        })
+    }
+
+    /// `--missing-password`.
+    pub fn missing_password(&self) -> registrar::model::MissingPassword {
+        match self.missing_password {
+            MissingPasswordArg::Error => registrar::model::MissingPassword::Error,
+            MissingPasswordArg::Reset => registrar::model::MissingPassword::Reset,
+            MissingPasswordArg::Generate => registrar::model::MissingPassword::Generate,
+        }
+    }
+}
+
+/// `--date-order`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrderArg {
+    /// Month/day/year (US).
+    Mdy,
+    /// Day/month/year (Europe).
+    Dmy,
+}
+
+/// `--missing-password`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingPasswordArg {
+    /// A user row without a password or hash is an error.
+    #[default]
+    Error,
+    /// No usable password; flagged password_reset_required.
+    Reset,
+    /// A generated temporary password (written to --credentials-out); flagged
+    /// password_reset_required.
+    Generate,
 }
 
 /// What `import` reads: data, or a saved plan to apply.
@@ -359,6 +418,8 @@ pub struct PlanArgs {
     pub hashes: HashArgs,
     #[command(flatten)]
     pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub values: ValueArgs,
 }
 
 /// The arguments of `registrar import`.
@@ -391,6 +452,16 @@ pub struct ImportArgs {
     pub hashes: HashArgs,
     #[command(flatten)]
     pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// With --missing-password generate: the CSV (email,temporary_password; 0600) the generated
+    /// passwords are written to, once, and only when the run commits. Never overwritten.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("missing_password", "generate")
+    )]
+    pub credentials_out: Option<PathBuf>,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }
@@ -427,6 +498,16 @@ pub struct MigrateArgs {
     pub hashes: HashArgs,
     #[command(flatten)]
     pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// With --missing-password generate: the CSV (email,temporary_password; 0600) the generated
+    /// passwords are written to, once, and only when the run commits. Never overwritten.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("missing_password", "generate")
+    )]
+    pub credentials_out: Option<PathBuf>,
     #[command(flatten)]
     pub html: HtmlReportArgs,
 }
@@ -515,9 +596,18 @@ pub struct CheckArgs {
 pub struct VerifyLoginsArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The users file with plain passwords.
-    #[arg(long)]
-    pub file: PathBuf,
+    /// The users file with plain passwords (accounts imported with --missing-password reset
+    /// are reported as "reset required, no password", not failures).
+    #[arg(
+        long,
+        required_unless_present = "credentials",
+        conflicts_with = "credentials"
+    )]
+    pub file: Option<PathBuf>,
+    /// The credentials file that --missing-password generate wrote: checks that the
+    /// generated passwords log in.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
     /// How many users to check (default: all).
     #[arg(long)]
     pub sample: Option<usize>,

@@ -139,6 +139,21 @@ pub fn human_report(report: &Report) -> String {
         }
         out.push('\n');
     }
+    let m = &report.missing_passwords;
+    if m.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "accounts without a password: {} stored with no usable password, flagged password_reset_required",
+            m.no_password
+        );
+    }
+    if m.generated > 0 {
+        let _ = writeln!(
+            out,
+            "accounts without a password: {} given a generated temporary password (in the credentials file only), flagged password_reset_required",
+            m.generated
+        );
+    }
     // Counts include the issues counted but not listed (report.suppressed).
     let errors = report.error_count();
     let warnings = report.warning_count();
@@ -203,6 +218,13 @@ pub fn login_report(r: &registrar::checks::LoginReport) -> String {
         "{} of {} sampled login(s) succeeded ({} user(s) in the file, {} without a plain password skipped)",
         r.passed, r.checked, r.candidates, r.skipped
     );
+    if r.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "{} account(s): reset required, no password (imported with --missing-password reset; nobody can log in until a reset sets one)",
+            r.no_password
+        );
+    }
     out
 }
 
@@ -240,6 +262,13 @@ pub fn stats(s: &registrar::checks::Stats) -> String {
         "  {:<22} {:>10}  (no hash Registrar can verify)",
         "unusable", h.unusable
     );
+    if h.no_password > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>10}  (imported without a password; waiting for a reset)",
+            "no password", h.no_password
+        );
+    }
     out
 }
 

@@ -70,6 +70,19 @@ pub const POLICY_P_COST: u32 = 1;
 /// 19 MiB × 2 (their 46 MiB × 1 passes too).
 pub const POLICY_WORK: u64 = POLICY_M_COST as u64 * POLICY_T_COST as u64;
 
+/// The stored value of an account that has no password (`--missing-password reset`): `!`,
+/// the Unix shadow file's "locked" marker. It is no hash of any scheme, so [`detect`] gives
+/// `None`, [`check`] and [`verify`] an error, and no password ever verifies against it: nobody
+/// can log in until an administrator (`registrar set-password` cannot, it needs the current
+/// password) or the SMS's own reset flow stores a real hash. The account is flagged
+/// `password_reset_required`.
+pub const NO_PASSWORD: &str = "!";
+
+/// True when `stored` is the [`NO_PASSWORD`] marker (an account awaiting a reset).
+pub fn is_no_password(stored: &str) -> bool {
+    stored == NO_PASSWORD
+}
+
 /// The hash schemes Registrar accepts in a `password_hash` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -401,4 +414,21 @@ pub struct HashPolicy {
     /// Accept bare hex MD5 / SHA-1 digests (`--accept-unsalted-hashes`), with an
     /// `unsalted-hash` warning per row; without it they are errors.
     pub accept_unsalted: bool,
+}
+
+#[cfg(test)]
+mod no_password_tests {
+    use super::*;
+
+    #[test]
+    fn the_no_password_marker_never_verifies() {
+        assert!(is_no_password(NO_PASSWORD));
+        assert!(!is_no_password("$argon2id$v=19$m=19456,t=2,p=1$x$y"));
+        assert_eq!(detect(NO_PASSWORD), None);
+        assert!(check(NO_PASSWORD).is_err());
+        for pw in ["", "!", " ", "password", "\0"] {
+            assert!(verify(pw, NO_PASSWORD).is_err(), "{pw:?}");
+            assert!(verify_and_upgrade(pw, NO_PASSWORD).map_or(true, |v| !v.ok));
+        }
+    }
 }

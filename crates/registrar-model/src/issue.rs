@@ -165,6 +165,10 @@ issue_codes! {
     /// A file of a OneRoster bundle that Registrar does not use (demographics, resources,
     /// categories ...) or that the manifest marks `absent`: listed, not read (a warning).
     IgnoredFile => "ignored-file",
+    /// A course code written with spaces (`Phys 100 - 1`) was normalised by the documented
+    /// rule (`registrar_rules::parse::normalize_course_code`: `PHYS-100-1`); a warning naming
+    /// the original and the result.
+    CourseCodeNormalized => "course-code-normalized",
 }
 
 impl fmt::Display for IssueCode {
@@ -345,7 +349,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(IssueCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(IssueCode::ALL.len(), 45);
+        assert_eq!(IssueCode::ALL.len(), 46);
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub use records::{
     Grade, LetterGrade, Password, Record, Role, User,
 };
 pub use report::{
-    EntityRemoved, FileSummary, HashCounts, Mode, OnExisting, Report, SuppressedIssues,
-    MAX_ISSUES_PER_FILE_AND_CODE,
+    EntityRemoved, FileSummary, HashCounts, MissingPassword, MissingPasswordCounts, Mode,
+    OnExisting, Report, SuppressedIssues, MAX_ISSUES_PER_FILE_AND_CODE,
 };
 pub use roster::{Roster, RosterCourse, RosterEnrollment, RosterGrade, RosterRole, RosterUser};
 pub use source::{

@@ -153,6 +153,11 @@ pub struct Report {
     /// teacher enrollments). Absent from the JSON when none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub teacher_links: u64,
+    /// The users that had neither a password nor a hash, under `--missing-password reset` or
+    /// `generate`: accounts stored without a usable password, and accounts given a generated
+    /// temporary password. Absent from the JSON when there were none.
+    #[serde(default, skip_serializing_if = "MissingPasswordCounts::is_empty")]
+    pub missing_passwords: MissingPasswordCounts,
     /// Issues pushed so far per (file, code).
     #[serde(skip)]
     seen: std::collections::HashMap<(String, IssueCode), usize>,
@@ -175,6 +180,27 @@ pub struct HashCounts {
     /// (`--legacy-hashes reset`, execute runs).
     #[serde(default)]
     pub reset_required: u64,
+}
+
+/// What a run did with the users that had no password ([`Report::missing_passwords`]). Never
+/// holds a password.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MissingPasswordCounts {
+    /// New accounts stored without a usable password ([`MissingPassword::Reset`]) and flagged
+    /// `password_reset_required` (in validate runs: the accounts that would be).
+    #[serde(default)]
+    pub no_password: u64,
+    /// New accounts given a generated temporary password ([`MissingPassword::Generate`]),
+    /// written to the credentials file, and flagged `password_reset_required`.
+    #[serde(default)]
+    pub generated: u64,
+}
+
+impl MissingPasswordCounts {
+    /// True when no account lacked a password.
+    pub fn is_empty(&self) -> bool {
+        self.no_password == 0 && self.generated == 0
+    }
 }
 
 impl HashCounts {
@@ -203,6 +229,7 @@ impl Report {
             removed: Vec::new(),
             password_hashes: HashCounts::default(),
             teacher_links: 0,
+            missing_passwords: MissingPasswordCounts::default(),
             seen: std::collections::HashMap::new(),
         }
     }
@@ -371,6 +398,51 @@ pub enum OnExisting {
     Skip,
     /// Update the database row's other columns.
     Update,
+}
+
+/// What a user row with neither `password` nor `password_hash` does (`--missing-password`):
+/// real exports from an SIS hold no passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingPassword {
+    /// The row is an error (`missing-value`), and a users file needs a `password` or
+    /// `password_hash` column (the default).
+    #[default]
+    Error,
+    /// The account is stored with no usable password (a marker no verifier accepts) and
+    /// flagged `password_reset_required`: nobody can log in until an administrator or the
+    /// SMS's reset flow sets one.
+    Reset,
+    /// The account gets a strong random temporary password, hashed like any other, written
+    /// once to a credentials file (0600) and flagged `password_reset_required`.
+    Generate,
+}
+
+impl MissingPassword {
+    /// `"error"`, `"reset"` or `"generate"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissingPassword::Error => "error",
+            MissingPassword::Reset => "reset",
+            MissingPassword::Generate => "generate",
+        }
+    }
+
+    /// The policy named `s` (as [`MissingPassword::as_str`] spells it).
+    pub fn parse(s: &str) -> Option<MissingPassword> {
+        match s {
+            "error" => Some(MissingPassword::Error),
+            "reset" => Some(MissingPassword::Reset),
+            "generate" => Some(MissingPassword::Generate),
+            _ => None,
+        }
+    }
+
+    /// True unless [`MissingPassword::Error`]: a users file may then leave out both
+    /// password columns.
+    pub fn passwords_optional(self) -> bool {
+        self != MissingPassword::Error
+    }
 }
 
 impl OnExisting {

@@ -135,6 +135,14 @@ pub struct ValidationOptions {
     /// What the site's export calls things (`--mapping FILE.toml`): column renames, value maps,
     /// rows to skip and defaults. See [`mapping`].
     pub mapping: Option<std::sync::Arc<mapping::Mapping>>,
+    /// What a user row with neither `password` nor `password_hash` does
+    /// (`--missing-password`): an error (the default), or a valid row whose account the
+    /// importer stores without a usable password or with a generated one. Unless `Error`, a
+    /// users file may leave out both password columns.
+    pub missing_password: registrar_model::MissingPassword,
+    /// How dates written with slashes are read (`--date-order mdy|dmy`); `None` refuses them
+    /// (see [`parse::date_in`]).
+    pub date_order: Option<parse::DateOrder>,
 }
 
 /// How one row ended.

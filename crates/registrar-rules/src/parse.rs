@@ -460,6 +460,47 @@ pub(crate) fn boolean_with(v: &Value, echo: bool) -> ParseResult<bool> {
     }
 }
 
+/// The words [`is_active`] takes besides [`boolean`]'s (case-insensitive): how SIS exports
+/// write an account's state.
+pub const ACTIVE_WORDS: [(&str, bool); 4] = [
+    ("active", true),
+    ("inactive", false),
+    ("enabled", true),
+    ("disabled", false),
+];
+
+/// The users file's `is_active`: what [`boolean`] takes, plus `active`/`inactive` and
+/// `enabled`/`disabled` (case-insensitive, trimmed), as SIS exports write an account's state.
+pub fn is_active(v: &Value) -> ParseResult<bool> {
+    is_active_with(v, true)
+}
+
+/// [`is_active`], with the value left out of messages when `echo` is false.
+pub(crate) fn is_active_with(v: &Value, echo: bool) -> ParseResult<bool> {
+    if let Value::Text(s) = v {
+        let t = s.trim();
+        if let Some((_, b)) = ACTIVE_WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(t)) {
+            return Ok(*b);
+        }
+    }
+    boolean_with(v, echo).map_err(|e| {
+        if e.code == IssueCode::InvalidBoolean && !matches!(v, Value::Error(_)) {
+            let shown = match v {
+                Value::Text(s) => shown(s.trim(), echo),
+                other => shown(&other.to_string(), echo),
+            };
+            ParseError::new(
+                IssueCode::InvalidBoolean,
+                format!(
+                    "{shown} is not a yes/no value; use true/false, yes/no, y/n, 1/0, active/inactive or enabled/disabled"
+                ),
+            )
+        } else {
+            e
+        }
+    })
+}
+
 /// What to write instead of a number written the way a person might: `92%` (write `92`),
 /// `92,5` (write `92.5`). Empty when there is no better suggestion.
 fn number_hint(shown: &str) -> String {
@@ -573,10 +614,26 @@ pub fn integer(v: &Value, min: i64, max: i64) -> ParseResult<i64> {
     Ok(i)
 }
 
-/// Course credits: a whole number from 0 to 20.
+/// Course credits: a whole number from 0 to 20. Half credits (`0.5`, `1.5`) are
+/// `invalid-number` with a message saying why: the SMS's `courses.credits` column is an
+/// `INTEGER` (SPEC §4; an adopted SMS's table is never altered), so it cannot hold them.
 pub fn credits(v: &Value) -> ParseResult<i32> {
     // The range fits in i32, so the conversion cannot fail.
-    integer(v, CREDITS_RANGE.0, CREDITS_RANGE.1).map(|i| i as i32)
+    integer(v, CREDITS_RANGE.0, CREDITS_RANGE.1)
+        .map(|i| i as i32)
+        .map_err(|e| {
+            if e.code == IssueCode::InvalidNumber && e.message.ends_with("is not a whole number") {
+                ParseError::new(
+                    e.code,
+                    format!(
+                        "{}: the SMS stores credits as a whole number (its courses.credits column is an INTEGER), so fractional credits such as half credits cannot be held; round it to a whole number",
+                        e.message
+                    ),
+                )
+            } else {
+                e
+            }
+        })
 }
 
 /// A score: a number from 0 to 100.
@@ -589,9 +646,49 @@ pub fn score(v: &Value) -> ParseResult<f64> {
 
 const DATE_HINT: &str = "use the form YYYY-MM-DD, e.g. 2024-09-01";
 
-/// A date: ISO text `YYYY-MM-DD` (a trailing midnight time `T00:00:00` or ` 00:00:00` is
-/// accepted), a date cell, or a date-time cell at midnight.
+/// How a date written with slashes (`9/1/2026`) is read (`--date-order`): never guessed, since
+/// `9/1/2026` is 1 September in the US and 9 January in Europe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DateOrder {
+    /// Month, day, year (`9/1/2026` is 2026-09-01): the US order.
+    Mdy,
+    /// Day, month, year (`9/1/2026` is 2026-01-09): the European order.
+    Dmy,
+}
+
+impl DateOrder {
+    /// `"mdy"` or `"dmy"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateOrder::Mdy => "mdy",
+            DateOrder::Dmy => "dmy",
+        }
+    }
+
+    /// The order named `s` (`mdy` or `dmy`, case-insensitive).
+    pub fn parse(s: &str) -> Option<DateOrder> {
+        if s.eq_ignore_ascii_case("mdy") {
+            Some(DateOrder::Mdy)
+        } else if s.eq_ignore_ascii_case("dmy") {
+            Some(DateOrder::Dmy)
+        } else {
+            None
+        }
+    }
+}
+
+/// A date: ISO text `YYYY-MM-DD`, an ISO date-time (see [`date_str`]), a date cell, or a
+/// date-time cell at midnight. Slash dates are refused (see [`date_in`]).
 pub fn date(v: &Value) -> ParseResult<NaiveDate> {
+    date_in(v, None)
+}
+
+/// [`date`], reading slash dates (`9/1/2026`, `09.01.2026`, `9-1-2026`) in `order` when given
+/// (`--date-order`); without it they are `invalid-date` with a message naming the option.
+///
+/// A date-time *cell* with a time of day stays `invalid-date`: in a spreadsheet it is
+/// usually a computed serial with a fraction, not an export's timestamp.
+pub fn date_in(v: &Value, order: Option<DateOrder>) -> ParseResult<NaiveDate> {
     match v {
         Value::Date(d) => Ok(*d),
         Value::DateTime(dt) => {
@@ -607,7 +704,7 @@ pub fn date(v: &Value) -> ParseResult<NaiveDate> {
                 ))
             }
         }
-        Value::Text(s) => date_str(s),
+        Value::Text(s) => date_str_in(s, order),
         Value::Empty => Err(missing()),
         Value::Error(e) => Err(error_cell(
             IssueCode::InvalidDate,
@@ -621,19 +718,36 @@ pub fn date(v: &Value) -> ParseResult<NaiveDate> {
     }
 }
 
-/// [`date`] on text.
+/// [`date`] on text: `YYYY-MM-DD`, or an ISO 8601 date-time whose date is taken **as
+/// written**: `2026-09-01T00:00:00Z`, `2026-09-01T08:30:00+02:00`, `2026-09-01 00:00:00`,
+/// `2026-09-01T08:30`, with optional fractions of a second and an offset (`Z`, `+02:00`,
+/// `+0200`, `+02`). The time and the offset are dropped, never converted: an export's
+/// `2026-09-01T00:00:00+02:00` is 1 September where it was written, and converting it to UTC
+/// would make it 31 August. The time must still be a valid time of day.
 pub fn date_str(s: &str) -> ParseResult<NaiveDate> {
+    date_str_in(s, None)
+}
+
+/// [`date_str`] with slash dates read in `order` (see [`date_in`]).
+pub fn date_str_in(s: &str, order: Option<DateOrder>) -> ParseResult<NaiveDate> {
     let t = s.trim();
     if t.is_empty() {
         return Err(missing());
     }
     let b = t.as_bytes();
-    let day_part = match b.len() {
-        10 => b,
-        19 if (b[10] == b'T' || b[10] == b' ') && &b[11..] == b"00:00:00" => &b[..10],
-        20 if (b[10] == b'T' || b[10] == b' ') && &b[11..] == b"00:00:00Z" => &b[..10],
-        _ => return Err(bad_date(t)),
-    };
+    if b.len() < 10 {
+        return match slash_date(t, order) {
+            Some(r) => r,
+            None => Err(bad_date(t)),
+        };
+    }
+    let day_part = &b[..10];
+    if b.len() > 10 && !(matches!(b[10], b'T' | b't' | b' ') && iso_time_ok(&t[11..])) {
+        return match slash_date(t, order) {
+            Some(r) => r,
+            None => Err(bad_date(t)),
+        };
+    }
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         let mut n = 0u32;
         for &c in &day_part[r] {
@@ -645,21 +759,120 @@ pub fn date_str(s: &str) -> ParseResult<NaiveDate> {
         Some(n)
     };
     if day_part[4] != b'-' || day_part[7] != b'-' {
-        return Err(bad_date(t));
+        return match slash_date(t, order) {
+            Some(r) => r,
+            None => Err(bad_date(t)),
+        };
     }
     let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
         return Err(bad_date(t));
     };
     // y < 10_000, so the cast is exact.
-    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| {
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| not_a_day(t))
+}
+
+fn not_a_day(t: &str) -> ParseError {
+    ParseError::new(
+        IssueCode::InvalidDate,
+        format!(
+            "{} is not a day of the calendar (check month and day)",
+            quote(t)
+        ),
+    )
+}
+
+/// True when `s` is the time part of an ISO 8601 date-time: `HH:MM`, `HH:MM:SS`,
+/// `HH:MM:SS.fff` (up to 9 digits), then nothing, `Z` or an offset `±HH:MM`, `±HHMM`, `±HH`.
+fn iso_time_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let two = |i: usize, max: u32| -> bool {
+        b.len() >= i + 2
+            && b[i].is_ascii_digit()
+            && b[i + 1].is_ascii_digit()
+            && u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0') <= max
+    };
+    if !(two(0, 23) && b.get(2) == Some(&b':') && two(3, 59)) {
+        return false;
+    }
+    let mut i = 5;
+    if b.get(i) == Some(&b':') {
+        // 60: a leap second, as ISO 8601 allows.
+        if !two(i + 1, 60) {
+            return false;
+        }
+        i += 3;
+        if b.get(i) == Some(&b'.') || b.get(i) == Some(&b',') {
+            let n = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 9 {
+                return false;
+            }
+            i += 1 + n;
+        }
+    }
+    let rest = &b[i..];
+    match rest {
+        [] | [b'Z' | b'z'] => true,
+        [b'+' | b'-', ..] => {
+            let o = &rest[1..];
+            let hh = |j: usize| {
+                o.len() >= j + 2
+                    && o[j].is_ascii_digit()
+                    && o[j + 1].is_ascii_digit()
+                    && u32::from(o[j] - b'0') * 10 + u32::from(o[j + 1] - b'0') <= 23
+            };
+            let mm = |j: usize| {
+                o.len() == j + 2
+                    && o[j].is_ascii_digit()
+                    && o[j + 1].is_ascii_digit()
+                    && u32::from(o[j] - b'0') * 10 + u32::from(o[j + 1] - b'0') <= 59
+            };
+            hh(0) && (o.len() == 2 || (o.get(2) == Some(&b':') && mm(3)) || mm(2))
+        }
+        _ => false,
+    }
+}
+
+/// A date written `A/B/YYYY` (also with `.` or `-`, the same separator twice; `A` and `B` of
+/// one or two digits, a four-digit year). `None` when `t` has no such shape; otherwise the
+/// date in `order`, or (without an order) an error naming `--date-order`.
+fn slash_date(t: &str, order: Option<DateOrder>) -> Option<ParseResult<NaiveDate>> {
+    let sep = t.bytes().find(|c| matches!(c, b'/' | b'.' | b'-'))?;
+    let parts: Vec<&str> = t.split(sep as char).collect();
+    let [a, b, y] = parts.as_slice() else {
+        return None;
+    };
+    let small = |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit());
+    if !(small(a) && small(b) && y.len() == 4 && y.bytes().all(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    let (a, b, y): (u32, u32, i32) = (a.parse().ok()?, b.parse().ok()?, y.parse().ok()?);
+    let Some(order) = order else {
+        return Some(Err(ParseError::new(
+            IssueCode::InvalidDate,
+            format!(
+                "{} is ambiguous: month/day/year (US) or day/month/year (Europe)? Say which with --date-order mdy or --date-order dmy, or {DATE_HINT}",
+                quote(t)
+            ),
+        )));
+    };
+    let (m, d) = match order {
+        DateOrder::Mdy => (a, b),
+        DateOrder::Dmy => (b, a),
+    };
+    Some(NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
         ParseError::new(
             IssueCode::InvalidDate,
             format!(
-                "{} is not a day of the calendar (check month and day)",
-                quote(t)
+                "{} is not a day of the calendar read as {} (--date-order {}); check month and day",
+                quote(t),
+                match order {
+                    DateOrder::Mdy => "month/day/year",
+                    DateOrder::Dmy => "day/month/year",
+                },
+                order.as_str()
             ),
         )
-    })
+    }))
 }
 
 fn bad_date(t: &str) -> ParseError {
@@ -718,6 +931,94 @@ pub fn course_code_str(s: &str) -> ParseResult<CourseCode> {
     }
 }
 
+/// A course code as an SIS writes it, normalised by Registrar's one rule, so that `Phys 100 - 1`
+/// and `MATH 101` are accepted, with the same result in every file that names a course:
+///
+/// 1. trim, and upper-case (ASCII), as SPEC §2 already does;
+/// 2. every run of spaces and hyphens that holds at least one space becomes one `-`
+///    (`PHYS 100 - 1` → `PHYS-100-1`, `MATH 101` → `MATH-101`); a section suffix is kept as a
+///    part of the code;
+/// 3. nothing else changes: a code without a space is left as it is (`CS--101` stays, it is
+///    valid already), and any other character is still checked by [`course_code_str`]
+///    (`^[A-Z][A-Z0-9_.-]{0,19}$`, after normalisation).
+///
+/// Returns the code as text; it is not checked here. The validation pass warns
+/// (`course-code-normalized`, naming the original and the result) whenever step 2 changed
+/// something, so a rewrite is never silent.
+///
+/// ```
+/// use registrar_rules::parse::normalize_course_code;
+/// assert_eq!(normalize_course_code(" Phys 100 - 1 "), "PHYS-100-1");
+/// assert_eq!(normalize_course_code("MATH 101"), "MATH-101");
+/// assert_eq!(normalize_course_code("cs--101"), "CS--101");
+/// ```
+pub fn normalize_course_code(s: &str) -> String {
+    let t = s.trim();
+    let mut out = String::with_capacity(t.len());
+    let mut run = String::new();
+    for c in t.chars() {
+        if c == ' ' || c == '-' {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() {
+            if run.contains(' ') {
+                out.push('-');
+            } else {
+                out.push_str(&run);
+            }
+            run.clear();
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    // `t` is trimmed, so a run left at the end ends with a hyphen (`MATH 101 -`).
+    if run.contains(' ') {
+        out.push('-');
+    } else {
+        out.push_str(&run);
+    }
+    out
+}
+
+/// True when [`normalize_course_code`] changes `s` beyond trimming and upper-casing (the
+/// trimmed text holds a space).
+pub fn course_code_needs_normalizing(s: &str) -> bool {
+    s.trim().contains(' ')
+}
+
+/// [`course_code`] after [`normalize_course_code`]: the code, and the original text when
+/// the normalisation changed it (beyond trimming and upper-casing).
+pub fn course_code_normalized(v: &Value) -> ParseResult<(CourseCode, Option<String>)> {
+    if let Value::Error(e) = v {
+        return Err(error_cell(
+            IssueCode::InvalidCode,
+            e,
+            "a course code such as MATH101",
+        ));
+    }
+    let t = text_of(v).unwrap_or_default();
+    if !course_code_needs_normalizing(&t) {
+        return course_code_str(&t).map(|c| (c, None));
+    }
+    let n = normalize_course_code(&t);
+    match course_code_str(&n) {
+        Ok(c) => Ok((c, Some(t.into_owned()))),
+        Err(e) if e.code == IssueCode::InvalidCode => Err(ParseError::new(
+            IssueCode::InvalidCode,
+            format!(
+                "{} is not a valid course code, even written as {} (runs of spaces and hyphens become one -): {}",
+                quote(&t),
+                quote(&n),
+                e.message
+                    .split_once(": ")
+                    .map(|(_, why)| why)
+                    .unwrap_or(&e.message)
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 fn enumerated<T>(
     v: &Value,
     echo: bool,
@@ -770,15 +1071,21 @@ pub fn course_status(v: &Value) -> ParseResult<CourseStatus> {
     )
 }
 
-/// An attendance status: present, absent, late, excused (case-insensitive).
+/// An attendance status: present, absent, late, excused (case-insensitive); `tardy` is read
+/// as late (the word US SIS exports use).
 pub fn attendance_status(v: &Value) -> ParseResult<AttendanceStatus> {
     enumerated(
         v,
         true,
         IssueCode::InvalidStatus,
         "an attendance status",
-        "present, absent, late, excused",
-        AttendanceStatus::parse,
+        "present, absent, late (or tardy), excused",
+        |t| {
+            AttendanceStatus::parse(t).or_else(|| {
+                t.eq_ignore_ascii_case("tardy")
+                    .then_some(AttendanceStatus::Late)
+            })
+        },
     )
 }
 
@@ -1491,5 +1798,185 @@ mod validator_crate_tests {
             Ok(5.0),
             "both ends are inclusive"
         );
+    }
+}
+
+/// The values real exports hold (issue 12, item 6): accepted where they are unambiguous.
+#[cfg(test)]
+mod real_values_tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+
+    #[test]
+    fn is_active_takes_the_words_sis_exports_use() {
+        for (s, b) in [
+            ("active", true),
+            ("Inactive", false),
+            (" ENABLED ", true),
+            ("disabled", false),
+            ("yes", true),
+            ("0", false),
+        ] {
+            assert_eq!(is_active(&t(s)), Ok(b), "{s}");
+        }
+        let e = is_active(&t("suspended")).unwrap_err();
+        assert_eq!(e.code, IssueCode::InvalidBoolean);
+        assert!(
+            e.message.contains("active/inactive or enabled/disabled"),
+            "{}",
+            e.message
+        );
+        // Not echoed in the users file.
+        let e = is_active_with(&t("suspended"), false).unwrap_err();
+        assert!(!e.message.contains("suspended"), "{}", e.message);
+        // `boolean` itself is unchanged.
+        assert_eq!(
+            boolean(&t("active")).unwrap_err().code,
+            IssueCode::InvalidBoolean
+        );
+        assert_eq!(
+            is_active(&Value::Empty).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+    }
+
+    #[test]
+    fn tardy_is_late() {
+        assert_eq!(attendance_status(&t("Tardy")), Ok(AttendanceStatus::Late));
+        assert_eq!(attendance_status(&t("TARDY")), Ok(AttendanceStatus::Late));
+        let e = attendance_status(&t("tardyish")).unwrap_err();
+        assert!(e.message.contains("late (or tardy)"), "{}", e.message);
+    }
+
+    #[test]
+    fn half_credits_say_why_they_are_refused() {
+        for v in [t("0.5"), t("1.5"), Value::Float(2.5)] {
+            let e = credits(&v).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidNumber);
+            assert!(e.message.contains("is not a whole number"), "{}", e.message);
+            assert!(e.message.contains("INTEGER"), "{}", e.message);
+        }
+        assert_eq!(credits(&t("1.0")), Ok(1));
+        // Other credit errors keep their messages.
+        assert!(!credits(&t("x")).unwrap_err().message.contains("INTEGER"));
+    }
+
+    #[test]
+    fn iso_date_times_are_their_date_as_written() {
+        let d = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        for s in [
+            "2026-09-01T00:00:00Z",
+            "2026-09-01T08:30:00+02:00",
+            "2026-09-01T23:30:00-05:00",
+            "2026-09-01 00:00:00",
+            "2026-09-01T08:30",
+            "2026-09-01T08:30:00.123456Z",
+            "2026-09-01T08:30:00+0200",
+            "2026-09-01T08:30:00+02",
+            "2026-09-01t08:30:00z",
+            "2026-09-01T23:59:60Z",
+        ] {
+            assert_eq!(date(&t(s)), Ok(d), "{s}");
+        }
+        for s in [
+            "2026-09-01T",
+            "2026-09-01T24:00:00",
+            "2026-09-01T08:60",
+            "2026-09-01T8:30",
+            "2026-09-01T08:30:00+25:00",
+            "2026-09-01T08:30:00+02:60",
+            "2026-09-01T08:30:00.Z",
+            "2026-09-01T08:30:00 UTC",
+            "2026-09-01X08:30",
+            "2026-02-30T00:00:00Z",
+        ] {
+            assert_eq!(date(&t(s)).unwrap_err().code, IssueCode::InvalidDate, "{s}");
+        }
+    }
+
+    #[test]
+    fn slash_dates_need_a_date_order() {
+        let sept = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        let jan = NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
+        for s in ["9/1/2026", "09/01/2026", "9.1.2026", "9-1-2026"] {
+            let e = date(&t(s)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidDate, "{s}");
+            assert!(e.message.contains("--date-order mdy"), "{}", e.message);
+            assert!(e.message.contains("YYYY-MM-DD"), "{}", e.message);
+            assert_eq!(date_in(&t(s), Some(DateOrder::Mdy)), Ok(sept), "{s}");
+            assert_eq!(date_in(&t(s), Some(DateOrder::Dmy)), Ok(jan), "{s}");
+        }
+        // Calendar checks in the chosen order, and shapes that are no slash date.
+        let e = date_in(&t("13/1/2026"), Some(DateOrder::Mdy)).unwrap_err();
+        assert!(e.message.contains("month/day/year"), "{}", e.message);
+        assert_eq!(
+            date_in(&t("13/1/2026"), Some(DateOrder::Dmy)),
+            Ok(NaiveDate::from_ymd_opt(2026, 1, 13).unwrap())
+        );
+        for s in [
+            "9/1/26",
+            "9/1",
+            "9/1/2026/1",
+            "9/1.2026",
+            "123/1/2026",
+            "a/b/2026",
+        ] {
+            let e = date_in(&t(s), Some(DateOrder::Mdy)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidDate, "{s}");
+        }
+        // ISO stays ISO whatever the order.
+        assert_eq!(date_in(&t("2026-09-01"), Some(DateOrder::Dmy)), Ok(sept));
+        assert_eq!(DateOrder::parse("DMY"), Some(DateOrder::Dmy));
+        assert_eq!(DateOrder::parse("ymd"), None);
+    }
+
+    #[test]
+    fn course_codes_as_sis_write_them() {
+        for (s, want) in [
+            ("Phys 100 - 1", "PHYS-100-1"),
+            ("MATH 101", "MATH-101"),
+            ("  math   101  ", "MATH-101"),
+            ("Bio 2 -A", "BIO-2-A"),
+            ("cs--101", "CS--101"),
+            ("MATH101", "MATH101"),
+            ("a_b. c", "A_B.-C"),
+        ] {
+            assert_eq!(normalize_course_code(s), want, "{s}");
+        }
+        let (c, original) = course_code_normalized(&t("Phys 100 - 1")).unwrap();
+        assert_eq!(c.as_str(), "PHYS-100-1");
+        assert_eq!(original.as_deref(), Some("Phys 100 - 1"));
+        // Trimming and upper-casing alone are not a normalisation worth a warning.
+        let (c, original) = course_code_normalized(&t(" math101 ")).unwrap();
+        assert_eq!((c.as_str(), original), ("MATH101", None));
+        // Still the SPEC pattern after normalisation, with a message naming both.
+        for s in ["Phys # 1", "101 MATH", "A VERY LONG COURSE NAME 1"] {
+            let e = course_code_normalized(&t(s)).unwrap_err();
+            assert_eq!(e.code, IssueCode::InvalidCode, "{s}");
+            assert!(e.message.contains("even written as"), "{}", e.message);
+        }
+        assert_eq!(
+            course_code_normalized(&t("")).unwrap_err().code,
+            IssueCode::MissingValue
+        );
+        // The strict parser is unchanged.
+        assert_eq!(
+            course_code(&t("MATH 101")).unwrap_err().code,
+            IssueCode::InvalidCode
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalisation_is_idempotent_and_never_panics(s in "[ a-zA-Z0-9_.#-]{0,30}") {
+            let once = normalize_course_code(&s);
+            proptest::prop_assert_eq!(normalize_course_code(&once), once.clone());
+            proptest::prop_assert!(!once.contains(' '));
+            let _ = course_code_normalized(&Value::Text(s.clone()));
+            let _ = date_in(&Value::Text(s), Some(DateOrder::Dmy));
+        }
     }
 }

@@ -882,7 +882,7 @@ fn every_rule_code_is_produced() {
                 &format!("email,password_hash,role,first_name,last_name,x,x\nz@example.org,nohash,student,{},B,,\n", "n".repeat(101)),
             ),
         ),
-        courses(&["ab cd,Name,,,,", "Q1,Name,,,x,", "Q2,Name,,,50,", "Q3,Name,,,,gone"]),
+        courses(&["ab#cd,Name,,,,", "Phys 100 - 1,Name,,,,", "Q1,Name,,,x,", "Q2,Name,,,50,", "Q3,Name,,,,gone"]),
         (Entity::Courses, csv_source("courses2.csv", "course_code,course_code\n")),
         (Entity::Courses, csv_source("courses3.csv", "course_name\n")),
     ];

@@ -10,9 +10,19 @@ use std::io::{BufRead, IsTerminal};
 
 /// `registrar verify-logins`.
 pub async fn verify_logins(session: &Session, a: VerifyLoginsArgs) -> anyhow::Result<Verdict> {
-    let r = session
-        .verify_logins(&a.db.database, &a.file, &a.reader.options(), a.sample)
-        .await?;
+    let r = match (&a.file, &a.credentials) {
+        (_, Some(credentials)) => {
+            session
+                .verify_generated_logins(&a.db.database, credentials, a.sample)
+                .await?
+        }
+        (Some(file), None) => {
+            session
+                .verify_logins(&a.db.database, file, &a.reader.options(), a.sample)
+                .await?
+        }
+        (None, None) => bail!("give --file users.csv or --credentials FILE"),
+    };
     match a.format {
         OutputFormat::Json => println!("{}", render::json(&r)),
         OutputFormat::Human => print!("{}", render::login_report(&r)),

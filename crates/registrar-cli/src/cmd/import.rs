@@ -5,7 +5,7 @@ use crate::args::{ImportArgs, InputArgs, PlanArgs, ValidateArgs};
 use crate::progress;
 use crate::render::{self, OutputFormat};
 use anyhow::Context;
-use registrar::commands::{ImportSettings, Session};
+use registrar::commands::{ImportSettings, Session, ValidateSettings};
 use registrar::html::HtmlReport;
 use registrar::import::Input;
 use registrar::model::Entity;
@@ -23,11 +23,12 @@ pub async fn validate(session: &Session, a: ValidateArgs) -> anyhow::Result<Verd
         .validate_with(
             &input,
             a.database.as_deref(),
-            &ImportSettings {
-                reader: a.reader.options(),
+            &a.reader.options(),
+            &ValidateSettings {
                 hash_policy: a.hashes.policy(),
+                missing_password: a.values.missing_password(),
+                date_order: a.values.date_order(),
                 mapping: a.mapping.load()?,
-                ..Default::default()
             },
         )
         .await?;
@@ -51,7 +52,14 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             "--plan applies a saved plan: give --execute (the plan itself is what --validate would show)"
         );
         let plan = registrar::plan::read_plan(plan)?;
-        session.apply_plan(&a.db.database, &plan, progress).await?
+        session
+            .apply_plan(
+                &a.db.database,
+                &plan,
+                progress,
+                a.credentials_out.as_deref(),
+            )
+            .await?
     } else {
         let input = input_of(&a.input.input_args(), a.entity)?;
         let settings = ImportSettings {
@@ -66,6 +74,9 @@ pub async fn import(session: &Session, a: ImportArgs) -> anyhow::Result<Verdict>
             max_changes: a.changes.max_changes,
             hash_policy: a.hashes.policy(),
             mapping: a.mapping.load()?,
+            missing_password: a.values.missing_password(),
+            credentials_out: a.credentials_out.clone(),
+            date_order: a.values.date_order(),
         };
         session.import(&a.db.database, &input, &settings).await?
     };
@@ -97,6 +108,8 @@ pub async fn plan(session: &Session, a: PlanArgs) -> anyhow::Result<Verdict> {
         max_changes: a.changes.max_changes,
         hash_policy: a.hashes.policy(),
         mapping: a.mapping.load()?,
+        missing_password: a.values.missing_password(),
+        date_order: a.values.date_order(),
         ..ImportSettings::default()
     };
     let plan = session.plan(&a.db.database, &input, &settings).await?;

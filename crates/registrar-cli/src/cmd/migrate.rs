@@ -23,8 +23,14 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<Verdict> {
         .update_passwords(a.changes.update_passwords)
         .sync(a.changes.sync_mode())
         .hash_policy(a.hashes.policy())
+        .missing_password(a.values.missing_password())
+        .date_order(a.values.date_order())
         .progress(progress::bars(human))
         .step_log(step_log);
+    let migration = match &a.credentials_out {
+        Some(path) => migration.credentials_out(path),
+        None => migration,
+    };
     let migration = match a.changes.max_changes {
         Some(pct) => migration.max_changes(pct),
         None => migration,

@@ -15,7 +15,8 @@ impl State {
         rc: &mut RowCx<'_, '_>,
     ) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
-        let date = rc.required(col::A_DATE, parse::date);
+        let order = self.date_order;
+        let date = rc.required(col::A_DATE, |v| parse::date_in(v, order));
         let status = rc.required(col::A_STATUS, parse::attendance_status);
         let (email, code, student, cid) = match (email, code, student, course) {
             (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),

@@ -10,7 +10,7 @@ use registrar_model::{Course, CourseStatus, Record, RowChange};
 
 impl State {
     pub(super) fn check_course(&mut self, rc: &mut RowCx<'_, '_>) -> Option<(Record, RowChange)> {
-        let code = rc.required(col::C_CODE, parse::course_code);
+        let code = self.course_code_at(rc, col::C_CODE);
         let name = rc.required(col::C_NAME, |v| parse::text(v, MAX_COURSE_NAME_LEN));
         let description = rc.optional(col::C_DESCRIPTION, |v| parse::text(v, MAX_DESCRIPTION_LEN));
         let semester = rc.optional(col::C_SEMESTER, |v| parse::text(v, MAX_SEMESTER_LEN));

@@ -14,7 +14,8 @@ impl State {
         rc: &mut RowCx<'_, '_>,
     ) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
-        let date = rc.optional(col::E_DATE, parse::date);
+        let order = self.date_order;
+        let date = rc.optional(col::E_DATE, |v| parse::date_in(v, order));
         if let (Some(e), Some((_, role))) = (&email, student) {
             if role != Role::Student {
                 rc.push(

@@ -34,7 +34,8 @@ impl State {
                 "the row has neither a score nor a letter_grade; give at least one".to_owned(),
             );
         }
-        let graded_on = rc.optional(col::G_GRADED_ON, parse::date);
+        let order = self.date_order;
+        let graded_on = rc.optional(col::G_GRADED_ON, |v| parse::date_in(v, order));
         let (email, code, student, cid) = match (email, code, student, course) {
             (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),
             _ => return None,

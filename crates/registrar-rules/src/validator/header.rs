@@ -74,8 +74,16 @@ fn columns_of(entity: Entity) -> &'static [&'static str] {
 }
 
 /// Required column groups: each group needs at least one of its columns; the first names it.
-fn required_of(entity: Entity) -> &'static [&'static [usize]] {
+/// With `passwords_optional` (`--missing-password reset|generate`) a users file needs neither
+/// `password` nor `password_hash`.
+fn required_of(entity: Entity, passwords_optional: bool) -> &'static [&'static [usize]] {
     match entity {
+        Entity::Users if passwords_optional => &[
+            &[col::U_EMAIL],
+            &[col::U_ROLE],
+            &[col::U_FIRST],
+            &[col::U_LAST],
+        ],
         Entity::Users => &[
             &[col::U_EMAIL],
             &[col::U_PASSWORD, col::U_HASH],
@@ -125,10 +133,12 @@ fn normalize_header(h: &str) -> String {
 }
 
 /// Resolves the header; returns the layout and the file-level errors (which stop row checks).
+/// `passwords_optional`: see [`required_of`].
 pub(super) fn layout(
     entity: Entity,
     headers: &[String],
     file: &str,
+    passwords_optional: bool,
     report: &mut Report,
     mapping: Option<&EntityMapping>,
     labels: Option<&[String]>,
@@ -155,7 +165,10 @@ pub(super) fn layout(
     if headers.iter().any(|h| h.contains('@')) {
         // The first line is data (it holds an email address), not a header. Its values are not
         // echoed: in a users file one of them is a password.
-        let names: Vec<&str> = required_of(entity).iter().map(|g| known[g[0]]).collect();
+        let names: Vec<&str> = required_of(entity, passwords_optional)
+            .iter()
+            .map(|g| known[g[0]])
+            .collect();
         fatal.push(Issue::error(
             IssueCode::MissingColumn,
             file,
@@ -244,7 +257,7 @@ pub(super) fn layout(
             }
         }
     }
-    for group in required_of(entity) {
+    for group in required_of(entity, passwords_optional) {
         if group.iter().all(|&slot| lay.idx[slot].is_none()) {
             let name = known[group[0]];
             let alternatives = if group.len() > 1 {
@@ -253,13 +266,19 @@ pub(super) fn layout(
             } else {
                 String::new()
             };
+            // An export without passwords: say how to import it anyway.
+            let hint = if entity == Entity::Users && group[0] == col::U_PASSWORD {
+                " (an export without passwords imports with --missing-password reset or generate)"
+            } else {
+                ""
+            };
             fatal.push(Issue::error(
                 IssueCode::MissingColumn,
                 file,
                 None,
                 Some(name),
                 format!(
-                    "the {entity} file has no '{name}' column{alternatives}; add it to the header line"
+                    "the {entity} file has no '{name}' column{alternatives}; add it to the header line{hint}"
                 ),
             ));
         }
@@ -271,7 +290,11 @@ pub(super) fn layout(
 pub(super) const HEADER_HINT_ROWS: usize = 20;
 
 /// True when `values` name every required column of `entity` (a header row below a title).
-pub(super) fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
+pub(super) fn looks_like_header(
+    entity: Entity,
+    values: &[Value],
+    passwords_optional: bool,
+) -> bool {
     let known = columns_of(entity);
     let names: Vec<&str> = values
         .iter()
@@ -280,7 +303,7 @@ pub(super) fn looks_like_header(entity: Entity, values: &[Value]) -> bool {
             _ => None,
         })
         .collect();
-    required_of(entity)
+    required_of(entity, passwords_optional)
         .iter()
         .all(|group| group.iter().any(|&c| names.iter().any(|n| *n == known[c])))
 }
@@ -335,6 +358,7 @@ mod message_tests {
                 entity,
                 &["nickname".to_owned()],
                 "f.csv",
+                false,
                 &mut report,
                 None,
                 None,

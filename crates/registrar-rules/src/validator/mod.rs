@@ -77,6 +77,12 @@ pub(crate) struct State {
     hash_policy: registrar_hashes::HashPolicy,
     /// The mapping file (`--mapping`), if any.
     mapping: Option<std::sync::Arc<crate::mapping::Mapping>>,
+    /// `--missing-password`.
+    missing_password: registrar_model::MissingPassword,
+    /// `--date-order`.
+    date_order: Option<crate::parse::DateOrder>,
+    /// (file, course code as written) pairs already given a `course-code-normalized` warning.
+    normalized_codes: rustc_hash::FxHashSet<(u16, Box<str>)>,
     files: Vec<String>,
     /// Stored values of the database's rows, indexed by the slots' `db`.
     db_users: Vec<Stored<StoredUser>>,
@@ -122,6 +128,9 @@ impl State {
             update_passwords: options.update_passwords,
             hash_policy: options.hash_policy,
             mapping: options.mapping,
+            missing_password: options.missing_password,
+            date_order: options.date_order,
+            normalized_codes: Default::default(),
             files: Vec::new(),
             db_users: Vec::new(),
             db_courses: Vec::new(),
@@ -367,6 +376,7 @@ impl State {
             entity,
             &headers,
             &file,
+            self.missing_password.passwords_optional(),
             report,
             mapping.as_deref().map(|m| m.entity(entity)),
             source.column_labels(),
@@ -437,7 +447,11 @@ impl State {
                     summary.rows += 1;
                     if header_hint_rows > 0 {
                         header_hint_rows -= 1;
-                        if looks_like_header(entity, &row.values) {
+                        if looks_like_header(
+                            entity,
+                            &row.values,
+                            self.missing_password.passwords_optional(),
+                        ) {
                             header_hint_rows = 0;
                             let end = report.issues.len().min(fatal_at + fatal.len());
                             for i in &mut report.issues[fatal_at..end] {

@@ -140,17 +140,55 @@ impl State {
         let v = rc.value(col::COURSE);
         let raw = raw_text(v);
         if let Some(id) = raw.and_then(|r| self.raw_courses.get(r)) {
-            return (
-                Some(CourseCode::new_unchecked(self.courses.key(id))),
-                Some(id),
-            );
+            let key = self.courses.key(id).to_owned();
+            if let Some(r) = raw.filter(|r| parse::course_code_needs_normalizing(r)) {
+                self.warn_normalized(rc, col::COURSE, r, &key);
+            }
+            return (Some(CourseCode::new_unchecked(key)), Some(id));
         }
-        let code = rc.required(col::COURSE, parse::course_code);
+        let code = self.course_code_at(rc, col::COURSE);
         let id = code.as_ref().and_then(|c| self.courses.get(c.as_str()));
         if let (Some(r), Some(id)) = (raw, id) {
             self.raw_courses.remember(r, id);
         }
         (code, id)
+    }
+
+    /// The course code in column `slot`, normalised by [`parse::normalize_course_code`];
+    /// a code the rule changed gets a `course-code-normalized` warning (the first row of each
+    /// file that writes it so). `None` when it is invalid (the issue is pushed).
+    pub(super) fn course_code_at(
+        &mut self,
+        rc: &mut RowCx<'_, '_>,
+        slot: usize,
+    ) -> Option<CourseCode> {
+        let (code, original) = rc.required(slot, parse::course_code_normalized)?;
+        if let Some(original) = original {
+            self.warn_normalized(rc, slot, &original, code.as_str());
+        }
+        Some(code)
+    }
+
+    /// Warns `course-code-normalized` for `original` → `result`, once per file and spelling.
+    fn warn_normalized(&mut self, rc: &RowCx<'_, '_>, slot: usize, original: &str, result: &str) {
+        if !self
+            .normalized_codes
+            .insert((rc.cx.file_idx, original.into()))
+        {
+            return;
+        }
+        let column = rc.cx.lay.names.get(slot).map(String::as_str);
+        self.row_warnings.push(registrar_model::Issue::warning(
+            IssueCode::CourseCodeNormalized,
+            rc.cx.file,
+            Some(rc.row),
+            column,
+            format!(
+                "the course code {} is read as {} (every run of spaces and hyphens with a space in it becomes one -); write {result} in the file to make this warning go away (later rows of this file that write it so are read the same, without a warning)",
+                quote(original),
+                quote(result)
+            ),
+        ));
     }
 
     /// Resolves student and course of an enrollment, grade or attendance row, pushing

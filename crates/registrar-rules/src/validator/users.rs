@@ -18,7 +18,7 @@ impl State {
         let first_name = rc.required(col::U_FIRST, |v| parse::text(v, MAX_NAME_LEN));
         let last_name = rc.required(col::U_LAST, |v| parse::text(v, MAX_NAME_LEN));
         let is_active = rc
-            .optional(col::U_ACTIVE, |v| parse::boolean_with(v, false))
+            .optional(col::U_ACTIVE, |v| parse::is_active_with(v, false))
             .map(|b| b.unwrap_or(true));
         let sis_id = rc.optional(col::U_SIS, |v| parse::text(v, MAX_SIS_ID_LEN));
 
@@ -62,13 +62,16 @@ impl State {
         // password: taken exactly as written (not trimmed), never echoed.
         let pw_v = rc.value(col::U_PASSWORD);
         let password = if pw_v.is_blank() {
-            if hash_given {
+            if hash_given || self.missing_password.passwords_optional() {
+                // Without either, under `--missing-password reset|generate` the importer
+                // gives a new account no usable password or a generated one (an existing
+                // account keeps its own).
                 Some(None)
             } else {
                 rc.push(
                     col::U_PASSWORD,
                     IssueCode::MissingValue,
-                    "a password is required unless password_hash is given; fill it in".to_owned(),
+                    "a password is required unless password_hash is given; fill it in, or import with --missing-password reset (no usable password until a reset) or --missing-password generate --credentials-out FILE (a temporary password each)".to_owned(),
                 );
                 None
             }
