@@ -154,6 +154,13 @@ pub fn human_report(report: &Report) -> String {
             m.generated
         );
     }
+    if report.teacher_links > 0 {
+        let _ = writeln!(
+            out,
+            "teacher links: {} written (registrar_course_teachers, from the teacher and aide enrollments)",
+            report.teacher_links
+        );
+    }
     // Counts include the issues counted but not listed (report.suppressed).
     let errors = report.error_count();
     let warnings = report.warning_count();
