@@ -570,3 +570,43 @@ fn a_bundle_that_breaks_the_spec_gets_clear_codes_and_writes_nothing() {
         assert_eq!(rows(url, "SELECT email FROM users"), Vec::<String>::new());
     });
 }
+
+#[test]
+fn the_bundled_example_bundle_imports_as_the_readme_shows() {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/oneroster/riverside-1.1");
+    engines("orexample", |url, _| {
+        let (c, r, t) = import(url, &example, &["--missing-password", "reset"]);
+        assert_eq!(c, 0, "{t}");
+        let counts: Vec<(String, u64)> = r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap().to_owned(),
+                    f["inserted"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("users.csv".to_owned(), 6),
+                ("classes.csv".to_owned(), 2),
+                ("enrollments.csv".to_owned(), 4),
+                ("results.csv".to_owned(), 3)
+            ]
+        );
+        assert_eq!(r["teacher_links"], 3);
+        assert_eq!(r["issues"].as_array().unwrap().len(), 4, "{r}");
+        assert_eq!(
+            rows(url, LINKS_SQL),
+            [
+                "ALG-2|dee.moss@riverside.example.org|teacher",
+                "BIO-1|dee.moss@riverside.example.org|teacher",
+                "BIO-1|eli.nash@riverside.example.org|teacher"
+            ]
+        );
+    });
+}
