@@ -546,6 +546,22 @@ impl Session {
             .map_err(refused)
     }
 
+    /// `export --oneroster`: the database as a OneRoster bundle ([`crate::export`]); reads
+    /// only (a missing SQLite file is refused, never created).
+    pub async fn export_oneroster(
+        &self,
+        url: &str,
+        settings: &crate::export::OneRosterExport,
+    ) -> Result<crate::export::ExportSummary> {
+        let database = self.open(url, Access::Existing).await?;
+        crate::export::export_oneroster(&database, settings)
+            .await
+            .map_err(|e| match e {
+                Error::Refused(m) => CommandError::Refused(m),
+                e => CommandError::Failed(e),
+            })
+    }
+
     /// `restore`: replaces the SMS tables' data with the backup's, locked and audited.
     pub async fn restore(&self, url: &str, from: &Path) -> Result<BackupSummary> {
         let database = self.open(url, Access::Write).await?;

@@ -36,6 +36,7 @@
 pub mod commands;
 pub mod credentials;
 mod driver;
+pub mod export;
 pub mod html;
 pub mod import;
 pub mod input;
@@ -99,6 +100,10 @@ pub enum Error {
     /// what to call first.
     #[error("{0}")]
     Usage(String),
+    /// A safety rule refused the step (an export would replace files that are not a previous
+    /// export); nothing was written and the message says what to do.
+    #[error("{0}")]
+    Refused(String),
     /// A saved plan no longer matches the files or the database (`import --plan`): nothing was
     /// written; make a new plan and review it.
     #[error("the saved plan is stale: {0}")]
@@ -127,7 +132,7 @@ impl Error {
             Error::Db(e) => e.kind(),
             Error::Checks(e) => checks_kind(e),
             Error::Internal(_) => ErrorKind::Internal,
-            Error::StalePlan(_) | Error::UnusableHash => ErrorKind::Refused,
+            Error::StalePlan(_) | Error::UnusableHash | Error::Refused(_) => ErrorKind::Refused,
         }
     }
 }

@@ -114,6 +114,8 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Write a consistent, compressed, checksummed backup of every SMS table.
     Backup(BackupArgs),
+    /// Export the database as a OneRoster 1.1 or 1.2 CSV bundle (a .zip file or a folder).
+    Export(ExportArgs),
     /// Replace the SMS tables' data with a backup's (one transaction; checks first and after).
     Restore(RestoreArgs),
     /// Check a backup's checksums and restore it into a scratch database to compare.
@@ -524,6 +526,35 @@ pub struct BackupArgs {
     /// Replace an existing backup file at --out.
     #[arg(long)]
     pub force: bool,
+}
+
+/// The arguments of `registrar export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The OneRoster version of the bundle: 1.1 or 1.2.
+    #[arg(long, value_name = "VERSION", value_parser = parse_oneroster_version)]
+    pub oneroster: registrar::formats::oneroster::spec::Version,
+    /// Where to write: a FILE.zip, or a folder (created; an empty one is used). It holds
+    /// personal data: 0600 files, 0700 folder. An existing target is refused unless --force
+    /// is given and it is a previous export.
+    #[arg(long, value_name = "FILE.zip|DIR")]
+    pub out: PathBuf,
+    /// The school's name (the one org of the bundle).
+    #[arg(long, value_name = "NAME", default_value = registrar::export::DEFAULT_ORG_NAME)]
+    pub org_name: String,
+    /// Replace a previous export at --out (a zip file, or a folder holding only an earlier
+    /// Registrar export).
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_oneroster_version(
+    s: &str,
+) -> Result<registrar::formats::oneroster::spec::Version, String> {
+    registrar::formats::oneroster::spec::Version::parse(s)
+        .ok_or_else(|| format!("unknown OneRoster version {s:?}: use 1.1 or 1.2"))
 }
 
 /// The arguments of `registrar restore`.

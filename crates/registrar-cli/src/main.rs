@@ -87,6 +87,7 @@ async fn run(session: &Session, command: Command) -> anyhow::Result<Verdict> {
         Command::Plan(a) => cmd::import::plan(session, a).await,
         Command::Migrate(a) => cmd::migrate::migrate(a).await,
         Command::Backup(a) => cmd::backup::backup(session, a).await,
+        Command::Export(a) => cmd::backup::export(session, a).await,
         Command::Restore(a) => cmd::backup::restore(session, a).await,
         Command::VerifyBackup(a) => cmd::backup::verify_backup(session, a).await,
         Command::Clean(a) => cmd::clean::clean(session, a).await,

@@ -395,6 +395,36 @@ pub fn backup_written(out: &Path, s: &BackupSummary) -> String {
     text
 }
 
+/// The OneRoster bundle written, file by file.
+pub fn export_written(s: &registrar::export::ExportSummary) -> String {
+    let mut text = format!(
+        "OneRoster {} bundle written to {} ({}{})\n",
+        s.version,
+        s.out.display(),
+        if s.zip {
+            "zip, 0600"
+        } else {
+            "folder 0700, files 0600"
+        },
+        if s.replaced {
+            "; the previous export was replaced"
+        } else {
+            ""
+        }
+    );
+    for f in &s.files {
+        let _ = writeln!(text, "  {:<22} {:>10} rows", f.name, f.rows);
+    }
+    if s.attendance_not_exported > 0 {
+        let _ = writeln!(
+            text,
+            "note: {} attendance marks are not exported (OneRoster has no attendance); a backup keeps them",
+            s.attendance_not_exported
+        );
+    }
+    text
+}
+
 /// The backup restored from `from`, table by table.
 pub fn restored(from: &Path, s: &BackupSummary) -> String {
     let mut text = format!(

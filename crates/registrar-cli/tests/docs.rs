@@ -10,13 +10,14 @@ fn run(args: &[&str]) -> Output {
         .expect("run registrar")
 }
 
-const SUBCOMMANDS: [&str; 15] = [
+const SUBCOMMANDS: [&str; 16] = [
     "init",
     "seed-training",
     "validate",
     "import",
     "migrate",
     "backup",
+    "export",
     "restore",
     "verify-backup",
     "clean",

@@ -10,6 +10,7 @@
 //! - [`audit`] is the `import_runs` log: one row per run, written as `running` before anything.
 //! - [`inspect`] holds the narrow queries behind the integrity checks, stats and account
 //!   steps (counts, sizes, password hashes), each returning plain Rust values.
+//! - [`export`] reads the database as a [`registrar_model::Roster`] (for a OneRoster export).
 //! - [`hash`] is the argon2id pipeline; [`backup`], [`clean`] and [`seed`] are the runbook steps.
 //! - `testing` (feature `testing`, for tests only) makes a fresh database per test.
 //!
@@ -41,6 +42,7 @@ pub mod backup;
 pub mod clean;
 pub mod command;
 mod connect;
+pub mod export;
 pub mod hash;
 pub mod inspect;
 pub mod load;

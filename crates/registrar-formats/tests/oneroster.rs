@@ -715,6 +715,7 @@ mod export {
                     graded_on: None,
                 },
             ],
+            attendance: 12,
         }
     }
 

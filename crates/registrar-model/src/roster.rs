@@ -17,6 +17,9 @@ pub struct Roster {
     pub enrollments: Vec<RosterEnrollment>,
     /// The grades.
     pub grades: Vec<RosterGrade>,
+    /// How many attendance marks the database holds (OneRoster has no place for them; an
+    /// exporter says they were left out).
+    pub attendance: u64,
 }
 
 /// A course, with the span of dates of its activity.

@@ -1,7 +1,7 @@
-//! `backup`, `restore` and `verify-backup`.
+//! `backup`, `restore`, `verify-backup` and `export` (copies of the database's data).
 
 use super::Verdict;
-use crate::args::{BackupArgs, RestoreArgs, VerifyBackupArgs};
+use crate::args::{BackupArgs, ExportArgs, RestoreArgs, VerifyBackupArgs};
 use crate::render;
 use anyhow::bail;
 use registrar::commands::Session;
@@ -12,6 +12,19 @@ use std::io::{BufRead, IsTerminal};
 pub async fn backup(session: &Session, a: BackupArgs) -> anyhow::Result<Verdict> {
     let s = session.backup(&a.db.database, &a.out, a.force).await?;
     print!("{}", render::backup_written(&a.out, &s));
+    Ok(Verdict::Success)
+}
+
+/// `registrar export --oneroster VERSION --out FILE.zip|DIR`.
+pub async fn export(session: &Session, a: ExportArgs) -> anyhow::Result<Verdict> {
+    let settings = registrar::export::OneRosterExport {
+        version: a.oneroster,
+        out: a.out,
+        org_name: a.org_name,
+        force: a.force,
+    };
+    let s = session.export_oneroster(&a.db.database, &settings).await?;
+    print!("{}", render::export_written(&s));
     Ok(Verdict::Success)
 }
 
