@@ -10,7 +10,7 @@
 //! | a course | a `courses.csv` row (`courseCode` = course_code, `title` = course_name) **and** one `classes.csv` row (`classCode` = course_code, `title` = course_name, type `scheduled`, in its semester's term), so a reader maps a class back to the course by `classCode`. description, credits and status ride along as `metadata.registrar.description`, `metadata.registrar.credits`, `metadata.registrar.status` |
 //! | a user | a `users.csv` row: `username` and `email` = email, `givenName` / `familyName`, `enabledUser` = is_active; 1.1: `role` and `orgSourcedIds`; 1.2: a `roles.csv` row (`primary`) and `primaryOrgSourcedId`. Roles: [`spec::oneroster_role`] (admin → administrator / siteAdministrator, viewer → proctor). No password or hash is ever written |
 //! | an enrollment | an `enrollments.csv` row, role `student`, `beginDate` = enrollment_date |
-//! | a teacher / aide link | an `enrollments.csv` row, role `teacher`, `primary` `true` for a teacher and `false` for an aide (1.1 has no aide enrollment) |
+//! | a teacher / aide link | an `enrollments.csv` row, role `teacher` (`primary` `true`) or, in 1.2, `aide` (`primary` `false`); 1.1 has no aide enrollment role, so an aide is a `teacher` row with `primary` `false` |
 //! | each distinct assessment | a `categories.csv` row titled with it |
 //! | a (course, assessment) with grades | a `lineItems.csv` row: `title` = assessment, in the course's class and category, grading period = the term, 0 to 100, assigned and due on the earliest and latest graded_on (else the term's dates) |
 //! | a grade | a `results.csv` row, `scoreStatus` `fully graded`, `score`, `scoreDate` = graded_on (else the line item's due date); the letter grade is `textScore` in 1.2 and the whole `comment` in 1.1 |
@@ -474,7 +474,9 @@ impl<'a> Renderer<'a> {
             let (id, role, primary) = match e.role {
                 RosterRole::Student => ("enr", "student", "false"),
                 RosterRole::Teacher => ("teach", "teacher", "true"),
-                RosterRole::Aide => ("teach", "teacher", "false"),
+                // 1.1 has no aide enrollment role: a non-primary teacher; 1.2 says aide.
+                RosterRole::Aide if self.version == Version::V1_1 => ("teach", "teacher", "false"),
+                RosterRole::Aide => ("teach", "aide", "false"),
             };
             t.row(&[
                 (
