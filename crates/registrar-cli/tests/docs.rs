@@ -10,7 +10,7 @@ fn run(args: &[&str]) -> Output {
         .expect("run registrar")
 }
 
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 18] = [
     "init",
     "seed-training",
     "validate",
@@ -25,6 +25,8 @@ const SUBCOMMANDS: [&str; 16] = [
     "verify-logins",
     "set-password",
     "force-password-reset",
+    "plan",
+    "mapping",
     "stats",
     "audit",
 ];
