@@ -1322,7 +1322,7 @@ fn write_messy_xlsx(path: &Path) -> Result<()> {
             "active",
         ), // 7 invalid-number
         (
-            "ART 100",
+            "ART/100",
             "Drawing and Painting".into(),
             "Studio art.",
             Cr::N(2.0),

@@ -54,6 +54,16 @@
 //! - **No secret in a message**: messages never contain a password or a hash, and in the
 //!   users file no raw cell value is echoed at all (a value in the wrong column may be a
 //!   password); other files quote the offending value (`'carol@school' is not a valid email`).
+//! - **Values as SIS exports write them** (docs/values.md): `is_active` also takes
+//!   `active`/`inactive` and `enabled`/`disabled` ([`parse::is_active`]); attendance `tardy` is
+//!   late; an ISO date-time is its date as written, time and offset dropped
+//!   ([`parse::date_str`]); slash dates only with [`ValidationOptions::date_order`]
+//!   ([`parse::date_in`]); course codes with spaces are normalised by
+//!   [`parse::normalize_course_code`] in every file, with a `course-code-normalized` warning
+//!   (first row of each file and spelling); half credits are refused saying why.
+//! - **No password** (`ValidationOptions::missing_password`, `--missing-password`): unless
+//!   `Error`, a users file needs neither `password` nor `password_hash`, and a row with
+//!   neither is valid (the importer gives the new account a marker or a generated password).
 //! - **Spreadsheet error cells** (`#N/A`) get the column's own code (`invalid-date`,
 //!   `invalid-number`, ...; `missing-value` for free text) and a message naming the error.
 //!
