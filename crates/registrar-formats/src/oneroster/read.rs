@@ -384,6 +384,7 @@ impl RosterRead {
             skipped: BTreeMap::new(),
             pending: VecDeque::new(),
             done: false,
+            removals: std::cell::Cell::new(0),
         }))
     }
 }
@@ -418,6 +419,8 @@ struct Converted {
     skipped: BTreeMap<(String, String), (u64, u64, &'static str, String)>,
     pending: VecDeque<Issue>,
     done: bool,
+    /// `tobedeleted` rows of this file.
+    removals: std::cell::Cell<u64>,
 }
 
 fn t(s: impl Into<String>) -> Value {
@@ -440,7 +443,10 @@ impl Converted {
 
     fn push_side(&self, f: impl FnOnce(&mut Sidecar)) {
         if let Ok(mut s) = self.read.sidecar.lock() {
+            let before = s.removals.len();
             f(&mut s);
+            let added = s.removals.len().saturating_sub(before) as u64;
+            self.removals.set(self.removals.get() + added);
         }
     }
 
@@ -647,6 +653,18 @@ impl Converted {
                 Some(first),
                 Some(&column),
                 format!("{rows_text} skipped (first at row {first}): {column} '{value}' {why}"),
+            ));
+        }
+        if self.removals.get() > 0 {
+            self.pending.push_back(Issue::warning(
+                IssueCode::SkippedByMapping,
+                &file,
+                None,
+                Some("status"),
+                format!(
+                    "{} tobedeleted rows are not imported as rows: they name records to remove, which import --execute removes (users deactivated, courses set inactive, enrollments, grades and teacher links deleted)",
+                    self.removals.get()
+                ),
             ));
         }
         if self.entity == Entity::Enrollments {
