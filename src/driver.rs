@@ -349,7 +349,9 @@ impl Driver {
                             if no_password {
                                 match missing_password {
                                     MissingPassword::Generate => {
-                                        let generated = crate::credentials::generate_password();
+                                        let generated = crate::credentials::generate_password_for(
+                                            u.email.as_str(),
+                                        );
                                         u.password = Some(Password::new(
                                             generated.expose_secret().to_owned(),
                                         ));

@@ -70,11 +70,20 @@ async fn logins(eng: Eng) {
         .await
         .unwrap();
     assert_eq!((s.checked, s.passed), (2, 2));
-    // A file without passwords cannot be used.
+    // A file without passwords (an export imported with --missing-password reset) tries
+    // nothing: its rows are skipped (or counted as "reset required, no password" when their
+    // account is stored without one).
     let nopw = dir.path().join("nopw.csv");
     std::fs::write(&nopw, "email,role\na@b.org,student\n").unwrap();
+    let r = verify_logins(&db, &nopw, &ReaderOptions::default(), None)
+        .await
+        .unwrap();
+    assert_eq!((r.checked, r.passed, r.skipped), (0, 0, 1));
+    // A file without emails cannot be used.
+    let noemail = dir.path().join("noemail.csv");
+    std::fs::write(&noemail, "password,role\nWhatever-123!,student\n").unwrap();
     assert!(matches!(
-        verify_logins(&db, &nopw, &ReaderOptions::default(), None).await,
+        verify_logins(&db, &noemail, &ReaderOptions::default(), None).await,
         Err(Error::Checks(ChecksError::Refused(_)))
     ));
 }
