@@ -388,11 +388,23 @@ pub fn backup_written(out: &Path, s: &BackupSummary) -> String {
     for t in &s.tables {
         let _ = writeln!(
             text,
-            "  {:<12} {:>10} rows  sha256 {}",
+            "  {:<25} {:>10} rows  sha256 {}",
             t.table, t.rows, t.sha256
         );
     }
     text
+}
+
+/// A note naming the tables an older-format backup does not hold (empty when it holds all).
+fn missing_tables_note(s: &BackupSummary, what: &str) -> String {
+    let missing = s.missing_tables();
+    if missing.is_empty() {
+        return String::new();
+    }
+    format!(
+        "note: this backup predates external ids and teacher links (backup format 1): it holds no {}; {what}\n",
+        missing.join(" or ")
+    )
 }
 
 /// The OneRoster bundle written, file by file.
@@ -432,15 +444,20 @@ pub fn restored(from: &Path, s: &BackupSummary) -> String {
         from.display()
     );
     for t in &s.tables {
-        let _ = writeln!(text, "  {:<12} {:>10} rows", t.table, t.rows);
+        let _ = writeln!(text, "  {:<25} {:>10} rows", t.table, t.rows);
     }
+    text.push_str(&missing_tables_note(s, "they were left empty"));
     text
 }
 
 /// The verdict of `verify-backup` on `file`.
 pub fn verify_report(file: &Path, r: &VerifyReport) -> String {
     if r.ok {
-        format!("backup {} verified: checksums match and it restores with identical counts and checksums\n", file.display())
+        let mut text = format!("backup {} verified: checksums match and it restores with identical counts and checksums\n", file.display());
+        if let Some(s) = &r.summary {
+            text.push_str(&missing_tables_note(s, "a restore leaves them empty"));
+        }
+        text
     } else {
         let mut text = format!("backup {} FAILED verification:\n", file.display());
         for p in &r.problems {

@@ -9,9 +9,29 @@ use registrar_db::Database;
 
 async fn round_trip(a: &Database, b: &Database, dir: &std::path::Path) {
     populated(a).await;
+    add_external_ids(a).await;
     let before = table_checksums(a).await.unwrap();
     let rows: Vec<u64> = before.iter().map(|t| t.rows).collect();
-    assert_eq!(rows, vec![18 + 4, 5 + 2, 3 + 3, 1 + 3, 1 + 2]);
+    assert_eq!(rows, vec![18 + 4, 5 + 2, 3 + 3, 1 + 3, 1 + 2, 3, 3]);
+    let names: Vec<&str> = before.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(names, registrar_db::backup::BACKUP_TABLES);
+    let (ids, links) = (sis_ids(a).await, teacher_links(a).await);
+    assert_eq!(
+        ids,
+        [
+            "sam@realschool.org|O'Brien-Ü 7",
+            "terry@realschool.org|T-1",
+            "zoe@realschool.org|S-0042"
+        ]
+    );
+    assert_eq!(
+        links,
+        [
+            "ENG201|principal@realschool.org|teacher",
+            "ENG201|terry@realschool.org|aide",
+            "MATH101|terry@realschool.org|teacher"
+        ]
+    );
     let file = dir.join("a.backup.gz");
     let s = backup(a, &file).await.unwrap();
     assert_eq!(s.tables, before);
@@ -19,10 +39,15 @@ async fn round_trip(a: &Database, b: &Database, dir: &std::path::Path) {
     assert_eq!(s.schema_version, registrar_db::SCHEMA_VERSION);
 
     // b holds other data, which the restore replaces.
-    exec(b, &[&format!("INSERT INTO users (email, password_hash, role, first_name, last_name) VALUES ('gone@x.org', '{FAKE_HASH}', 'viewer', 'G', 'One')")]).await;
+    exec(b, &[&format!("INSERT INTO users (email, password_hash, role, first_name, last_name) VALUES ('gone@x.org', '{FAKE_HASH}', 'viewer', 'G', 'One')"),
+        "INSERT INTO registrar_user_sis_ids (user_id, sis_id) VALUES ((SELECT id FROM users WHERE email = 'gone@x.org'), 'S-0042')"]).await;
     let r = restore(b, &file).await.unwrap();
     assert_eq!(r.tables, before);
+    assert!(r.missing_tables().is_empty());
     assert_eq!(table_checksums(b).await.unwrap(), before);
+    // The external ids and teacher links are back exactly (the target's own one is gone).
+    assert_eq!(sis_ids(b).await, ids);
+    assert_eq!(teacher_links(b).await, links);
     assert_eq!(
         count(b, "SELECT COUNT(*) FROM users WHERE email = 'gone@x.org'").await,
         0

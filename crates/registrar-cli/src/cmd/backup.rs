@@ -35,7 +35,7 @@ pub async fn restore(session: &Session, a: RestoreArgs) -> anyhow::Result<Verdic
             bail!("restore replaces every SMS table's data; run it again with --yes to confirm");
         }
         eprint!(
-            "This replaces all users, courses, enrollments, grades and attendance in {} with the backup's. Type yes to go on: ",
+            "This replaces all users, courses, enrollments, grades, attendance, external ids and teacher links in {} with the backup's. Type yes to go on: ",
             mask_url(&a.db.database)
         );
         let mut answer = String::new();

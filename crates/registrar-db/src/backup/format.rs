@@ -1,4 +1,5 @@
-//! The canonical line format: the layout of the five tables, the canonical form of each
+//! The canonical line format: the layout of the seven tables (the five SMS tables, then
+//! Registrar's external ids and teacher links), the canonical form of each
 //! value (the same data gives the same bytes, and so the same checksums, on either engine),
 //! and the header, table and trailer lines around the rows.
 
@@ -23,11 +24,20 @@ pub(super) enum Kind {
 pub(super) struct TableSpec {
     pub(super) name: &'static str,
     pub(super) columns: &'static [(&'static str, Kind)],
+    /// The primary key: rows are ordered by it, and its columns are never `NULL`.
+    pub(super) key: &'static [&'static str],
+    /// The schema version that created the table: a database at an older schema version
+    /// (only reachable through the library without [`crate::Database::init`]) has no such
+    /// table, which then reads as empty.
+    pub(super) since_schema: i64,
 }
 
 pub(super) use Kind::*;
 
-pub(super) const TABLES: [TableSpec; 5] = [
+/// Every table a backup of the current format holds, parents first (the order to insert;
+/// delete in reverse): the SMS tables, then the two tables of schema v3 that point at users
+/// and courses.
+pub(super) const TABLES: [TableSpec; 7] = [
     TableSpec {
         name: "users",
         columns: &[
@@ -42,6 +52,8 @@ pub(super) const TABLES: [TableSpec; 5] = [
             ("created_at", Timestamp),
             ("updated_at", Timestamp),
         ],
+        key: &["id"],
+        since_schema: 1,
     },
     TableSpec {
         name: "courses",
@@ -56,6 +68,8 @@ pub(super) const TABLES: [TableSpec; 5] = [
             ("created_at", Timestamp),
             ("updated_at", Timestamp),
         ],
+        key: &["id"],
+        since_schema: 1,
     },
     TableSpec {
         name: "enrollments",
@@ -65,6 +79,8 @@ pub(super) const TABLES: [TableSpec; 5] = [
             ("course_id", Int8),
             ("enrollment_date", Date),
         ],
+        key: &["id"],
+        since_schema: 1,
     },
     TableSpec {
         name: "grades",
@@ -77,6 +93,8 @@ pub(super) const TABLES: [TableSpec; 5] = [
             ("letter_grade", Text),
             ("graded_on", Date),
         ],
+        key: &["id"],
+        since_schema: 1,
     },
     TableSpec {
         name: "attendances",
@@ -87,19 +105,53 @@ pub(super) const TABLES: [TableSpec; 5] = [
             ("attendance_date", Date),
             ("status", Text),
         ],
+        key: &["id"],
+        since_schema: 1,
+    },
+    TableSpec {
+        name: "registrar_user_sis_ids",
+        columns: &[("user_id", Int8), ("sis_id", Text)],
+        key: &["user_id"],
+        since_schema: 3,
+    },
+    TableSpec {
+        name: "registrar_course_teachers",
+        columns: &[("course_id", Int8), ("teacher_id", Int8), ("role", Text)],
+        key: &["course_id", "teacher_id"],
+        since_schema: 3,
     },
 ];
+
+/// How many of [`TABLES`] a backup of format version 1 holds (the SMS tables only).
+const FORMAT_1_TABLES: usize = 5;
+
+/// The tables a backup of format `version` holds, in file order (a prefix of [`TABLES`], so
+/// that an index into it is an index into [`TABLES`]).
+pub(super) fn tables_of_format(version: i64) -> &'static [TableSpec] {
+    if version <= 1 {
+        &TABLES[..FORMAT_1_TABLES]
+    } else {
+        &TABLES
+    }
+}
 
 impl TableSpec {
     pub(super) fn column_names(&self) -> Vec<&'static str> {
         self.columns.iter().map(|(c, _)| *c).collect()
     }
 
+    /// True when rows are keyed by an `id` column (the SMS tables; SQLite reads huge rows of
+    /// these one at a time, by id ranges).
+    pub(super) fn keyed_by_id(&self) -> bool {
+        self.key == ["id"]
+    }
+
     pub(super) fn select_sql(&self) -> String {
         format!(
-            "SELECT {} FROM {} ORDER BY id",
+            "SELECT {} FROM {} ORDER BY {}",
             self.column_names().join(", "),
-            self.name
+            self.name,
+            self.key.join(", ")
         )
     }
 }
@@ -189,7 +241,7 @@ pub(super) struct TrailerLine {
 pub(super) fn check_values(spec: &TableSpec, values: &[Json]) -> std::result::Result<(), String> {
     for ((col, kind), v) in spec.columns.iter().zip(values) {
         let ok = match (kind, v) {
-            (_, Json::Null) => *col != "id",
+            (_, Json::Null) => !spec.key.contains(col),
             (Int8 | Int4, Json::Number(n)) => n.is_i64(),
             (Float, Json::Number(_)) => true,
             (Bool, Json::Bool(_)) => true,
@@ -279,6 +331,36 @@ pub(super) mod tests {
     #[test]
     fn table_specs_follow_sms_tables() {
         let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
-        assert_eq!(names, SMS_TABLES);
+        assert_eq!(names[..5], SMS_TABLES);
+        assert_eq!(
+            names[5..],
+            ["registrar_user_sis_ids", "registrar_course_teachers"]
+        );
+        assert_eq!(tables_of_format(1).len(), 5);
+        assert_eq!(tables_of_format(0).len(), 5);
+        assert_eq!(tables_of_format(2).len(), 7);
+        let pub_names: Vec<_> = crate::backup::BACKUP_TABLES.to_vec();
+        assert_eq!(names, pub_names);
+    }
+
+    #[test]
+    fn key_columns_are_never_null() {
+        let teachers = &TABLES[6];
+        assert!(check_values(
+            teachers,
+            &[Json::from(1), Json::from(2), Json::String("aide".into())]
+        )
+        .is_ok());
+        assert!(check_values(
+            teachers,
+            &[Json::from(1), Json::Null, Json::String("aide".into())]
+        )
+        .is_err());
+        assert!(check_values(&TABLES[5], &[Json::Null, Json::String("S1".into())]).is_err());
+        assert_eq!(
+            teachers.select_sql(),
+            "SELECT course_id, teacher_id, role FROM registrar_course_teachers ORDER BY course_id, teacher_id"
+        );
+        assert!(!teachers.keyed_by_id() && TABLES[0].keyed_by_id());
     }
 }

@@ -1,8 +1,10 @@
-//! Backups: one consistent, checksummed, compressed file of every SMS table, restorable into
-//! either engine (SPEC §6).
+//! Backups: one consistent, checksummed, compressed file of every SMS table and of Registrar's
+//! external ids and teacher links, restorable into either engine (SPEC §6).
 //!
 //! # Brief overview
-//! - [`backup`] writes a snapshot of the five SMS tables ([`crate::SMS_TABLES`]) to a file.
+//! - [`backup`] writes a snapshot of the tables in [`BACKUP_TABLES`] to a file: the five SMS
+//!   tables ([`crate::SMS_TABLES`]), then `registrar_user_sis_ids` (each user's external id)
+//!   and `registrar_course_teachers` (teacher and aide links).
 //! - [`restore`] checks a file completely, then replaces the data of those tables with it in
 //!   one transaction (keeping ids, resetting PostgreSQL sequences) and compares checksums
 //!   before it commits.
@@ -12,19 +14,34 @@
 //! - [`read_header`] checks a file without any database; [`table_checksums`] computes the same
 //!   checksums from a live database, so a database can be compared with a backup.
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! A gzip stream (RFC 1952) of UTF-8 JSON lines, each ending in `\n`:
 //!
-//! 1. a header: `{"format":"registrar-backup","version":1,"schema_version":1,
+//! 1. a header: `{"format":"registrar-backup","version":2,"schema_version":3,
 //!    "created_at":"2026-02-01T10:00:00.000000Z","engine":"postgres"}`;
-//! 2. for each table, parents first (users, courses, enrollments, grades, attendances):
+//! 2. for each table, parents first (users, courses, enrollments, grades, attendances,
+//!    registrar_user_sis_ids, registrar_course_teachers):
 //!    - `{"table":"users","columns":["id","email",...]}`,
-//!    - one JSON array per row, in the column order, rows ordered by `id`,
+//!    - one JSON array per row, in the column order, rows ordered by the primary key (`id`;
+//!      `user_id` for `registrar_user_sis_ids`; `course_id, teacher_id` for
+//!      `registrar_course_teachers`),
 //!    - `{"end":"users","rows":18,"sha256":"..."}`;
 //! 3. a trailer: `{"trailer":{"tables":[{"table":"users","rows":18,"sha256":"..."},...],
 //!    "sha256":"..."}}` where the last `sha256` is the SHA-256 of every byte (uncompressed)
 //!    before the trailer line.
+//!
+//! The columns are `registrar_user_sis_ids (user_id, sis_id)` and
+//! `registrar_course_teachers (course_id, teacher_id, role)`.
+//!
+//! **Version 1** (written before schema v3's tables were backed up) is the same without the
+//! last two tables: its header says `"version":1` and it holds the five SMS tables only. It is
+//! still read, verified and restored; restoring it leaves `registrar_user_sis_ids` and
+//! `registrar_course_teachers` empty ([`BackupSummary::missing_tables`] names them).
+//!
+//! A database whose schema predates v3 has neither table (every command brings the schema
+//! up to date first, see [`crate::Database::init`]; only the library used without it can meet
+//! one): both read as empty, so its backup holds them with no rows.
 //!
 //! A table's `sha256` is the SHA-256 of its row lines exactly as written (each with its `\n`).
 //! Row values are written in a **canonical form** that does not depend on the engine, so the
@@ -75,8 +92,20 @@ use std::path::PathBuf;
 
 /// The `format` member of a backup header.
 pub const FORMAT_NAME: &str = "registrar-backup";
-/// The version of the file format this build writes and reads.
-pub const FORMAT_VERSION: i64 = 1;
+/// The version of the file format this build writes (it reads this one and every older one).
+pub const FORMAT_VERSION: i64 = 2;
+
+/// The tables a backup of the current format holds, in file order (parents first; a restore
+/// deletes in reverse order and inserts in this one).
+pub const BACKUP_TABLES: [&str; 7] = [
+    "users",
+    "courses",
+    "enrollments",
+    "grades",
+    "attendances",
+    "registrar_user_sis_ids",
+    "registrar_course_teachers",
+];
 
 /// The row count and checksum of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,8 +129,20 @@ pub struct BackupSummary {
     pub created_at: String,
     /// `"postgres"` or `"sqlite"`.
     pub engine: String,
-    /// Per-table row counts and checksums, in [`SMS_TABLES`](crate::SMS_TABLES) order.
+    /// Per-table row counts and checksums, in [`BACKUP_TABLES`] order (the five SMS tables
+    /// only, for a backup of format version 1).
     pub tables: Vec<TableChecksum>,
+}
+
+impl BackupSummary {
+    /// The tables of [`BACKUP_TABLES`] this backup does not hold (those that a backup of an
+    /// older format predates); a restore leaves them empty.
+    pub fn missing_tables(&self) -> Vec<&'static str> {
+        BACKUP_TABLES
+            .into_iter()
+            .filter(|t| !self.tables.iter().any(|c| c.table == *t))
+            .collect()
+    }
 }
 
 /// The result of [`verify_backup`].

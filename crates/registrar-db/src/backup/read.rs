@@ -106,7 +106,8 @@ impl Reader {
 /// One row parsed from a file.
 pub(super) type RowValues = Vec<Json>;
 
-/// Reads a whole file, checking everything; calls `on_row` for every row (table index, values).
+/// Reads a whole file, checking everything; calls `on_row` for every row (index into
+/// `TABLES`, values, bytes of its line).
 /// Returns the summary. Nothing is written anywhere.
 pub(super) fn scan(
     path: &Path,
@@ -132,8 +133,10 @@ pub(super) fn scan(
             header.schema_version
         )));
     }
-    let mut tables = Vec::with_capacity(TABLES.len());
-    for (ti, spec) in TABLES.iter().enumerate() {
+    // An older format holds a prefix of the tables (version 1: the SMS tables only).
+    let specs = tables_of_format(header.version);
+    let mut tables = Vec::with_capacity(specs.len());
+    for (ti, spec) in specs.iter().enumerate() {
         let start: TableStart = r.expect(&format!("the start of table {}", spec.name))?;
         if start.table != spec.name {
             return Err(Error::BadBackup(format!(

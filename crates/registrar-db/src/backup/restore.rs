@@ -1,4 +1,5 @@
-//! Restoring a backup: the whole file checked first, then every SMS table replaced in one
+//! Restoring a backup: the whole file checked first, then every table a backup holds (the
+//! SMS tables, external ids and teacher links) replaced in one
 //! transaction, rows streamed from the file in bounded batches, checksums compared before the
 //! commit.
 
@@ -133,13 +134,17 @@ fn insert_prefix(spec: &TableSpec) -> String {
     )
 }
 
-/// Replaces the data of every SMS table of `db` with the backup in `from`.
+/// Replaces the data of every table a backup holds ([`BACKUP_TABLES`](super::BACKUP_TABLES))
+/// in `db` with the backup in `from`.
 ///
 /// The whole file is checked first ([`read_header`]); a damaged, truncated, inconsistent or
 /// newer-schema file is refused with [`Error::BadBackup`] before anything is written. Then, in
-/// one transaction: every SMS table's rows are deleted (children first), the backup's rows are
-/// inserted with their ids, PostgreSQL sequences are moved past the largest id, and the
-/// tables' checksums are recomputed and compared with the file's before the commit.
+/// one transaction: every table's rows are deleted (children first: teacher links, external
+/// ids, then the SMS tables from attendances to users), the backup's rows are inserted with
+/// their ids (parents first), PostgreSQL sequences are moved past the largest id, and the
+/// tables' checksums are recomputed and compared with the file's before the commit. A backup
+/// of format version 1 holds no external ids or teacher links: those tables are left empty
+/// (checked before the commit as well).
 pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
     let summary = read_header(from)?;
     let target_version = db.schema_version().await?;
@@ -200,10 +205,14 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
         #[cfg(feature = "postgres")]
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            for t in SMS_TABLES.iter().rev() {
-                sqlx::query(&format!("DELETE FROM {t}"))
-                    .execute(&mut *tx)
-                    .await?;
+            // Children first: the teacher links and external ids (which would cascade
+            // anyway), then the SMS tables.
+            for spec in TABLES.iter().rev() {
+                if pg_has_table(&mut tx, spec).await? {
+                    sqlx::query(&format!("DELETE FROM {}", spec.name))
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             // The restored ids may name other rows than the recorded runs wrote: every row is
             // of unknown origin afterwards (which a sync never removes).
@@ -239,10 +248,14 @@ pub async fn restore(db: &Database, from: &Path) -> Result<BackupSummary> {
             // IMMEDIATE: take the write lock now (waiting up to the busy timeout) rather than
             // fail to upgrade a read transaction later.
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            for t in SMS_TABLES.iter().rev() {
-                sqlx::query(&format!("DELETE FROM {t}"))
-                    .execute(&mut *tx)
-                    .await?;
+            // Children first: the teacher links and external ids (which would cascade
+            // anyway), then the SMS tables.
+            for spec in TABLES.iter().rev() {
+                if sqlite_has_table(&mut tx, spec).await? {
+                    sqlx::query(&format!("DELETE FROM {}", spec.name))
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             // The restored ids may name other rows than the recorded runs wrote: every row is
             // of unknown origin afterwards (which a sync never removes).
@@ -285,8 +298,24 @@ async fn finish_reader(
     Ok(())
 }
 
+/// Compares the restored tables (`actual`, every table of `TABLES`) with the file's
+/// (`expected`, a prefix for an older format); a table the file does not hold must be empty.
 fn compare(expected: &[TableChecksum], actual: &[TableChecksum]) -> Result<()> {
+    for a in actual.iter().skip(expected.len()) {
+        if a.rows != 0 {
+            return Err(Error::BadBackup(format!(
+                "after restoring, table {} (which the backup does not hold) has {} rows instead of none; nothing was changed",
+                a.table, a.rows
+            )));
+        }
+    }
     for (e, a) in expected.iter().zip(actual) {
+        if e.table != a.table {
+            return Err(Error::BadBackup(format!(
+                "the backup's table {} is not where table {} belongs",
+                e.table, a.table
+            )));
+        }
         if e.rows != a.rows {
             return Err(Error::BadBackup(format!(
                 "after restoring, table {} has {} rows instead of {}; nothing was changed",

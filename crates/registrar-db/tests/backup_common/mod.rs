@@ -95,6 +95,61 @@ pub async fn add_training_rows(db: &Database) {
     exec(db, &refs).await;
 }
 
+fn user(email: &str) -> String {
+    format!("(SELECT id FROM users WHERE email = '{email}')")
+}
+
+fn course(code: &str) -> String {
+    format!("(SELECT id FROM courses WHERE course_code = '{code}')")
+}
+
+/// External ids and teacher links of the real rows ([`add_real_rows`] first): three sis_ids
+/// (one with a quote and a non-ASCII letter) and three links (two teachers, an aide).
+pub async fn add_external_ids(db: &Database) {
+    let sqls = [
+        format!(
+            "INSERT INTO registrar_user_sis_ids (user_id, sis_id) VALUES \
+             ({}, 'S-0042'), ({}, 'O''Brien-Ü 7'), ({}, 'T-1')",
+            user("zoe@realschool.org"),
+            user("sam@realschool.org"),
+            user("terry@realschool.org")
+        ),
+        format!(
+            "INSERT INTO registrar_course_teachers (course_id, teacher_id, role) VALUES \
+             ({}, {}, 'teacher'), ({}, {}, 'aide'), ({}, {}, 'teacher')",
+            course("MATH101"),
+            user("terry@realschool.org"),
+            course("ENG201"),
+            user("terry@realschool.org"),
+            course("ENG201"),
+            user("principal@realschool.org")
+        ),
+    ];
+    let refs: Vec<&str> = sqls.iter().map(String::as_str).collect();
+    exec(db, &refs).await;
+}
+
+/// The external ids as `email|sis_id`, by email.
+pub async fn sis_ids(db: &Database) -> Vec<String> {
+    strings(
+        db,
+        "SELECT u.email || '|' || s.sis_id FROM registrar_user_sis_ids s \
+         JOIN users u ON u.id = s.user_id ORDER BY u.email",
+    )
+    .await
+}
+
+/// The teacher links as `course_code|email|role`, by course and email.
+pub async fn teacher_links(db: &Database) -> Vec<String> {
+    strings(
+        db,
+        "SELECT c.course_code || '|' || u.email || '|' || t.role FROM registrar_course_teachers t \
+         JOIN courses c ON c.id = t.course_id JOIN users u ON u.id = t.teacher_id \
+         ORDER BY c.course_code, u.email",
+    )
+    .await
+}
+
 /// A fresh database holding training data, training rows and real rows.
 pub async fn populated(db: &Database) {
     registrar_db::seed::seed_training(db).await.unwrap();
