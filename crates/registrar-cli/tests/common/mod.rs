@@ -227,3 +227,98 @@ pub fn audit_runs(url: &str) -> Vec<registrar::db::audit::ImportRun> {
         r
     })
 }
+
+/// A path as `&str` (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// Runs `test` with a fresh database (URL, scratch folder) on each engine; PostgreSQL only when
+/// `REGISTRAR_TEST_POSTGRES` is set (SKIPPED is printed otherwise).
+pub fn engines(name: &str, test: impl Fn(&str, &Path)) {
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(url) = fresh(engine, dir.path(), &format!("{name}_{engine:?}")) else {
+            continue;
+        };
+        test(&url, dir.path());
+    }
+}
+
+/// Runs the binary: exit code, stdout as JSON (`Null` when it is not JSON), all output as text.
+pub fn cli(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let o = run(args);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let json = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    (code(&o), json, text(&o))
+}
+
+/// `import --data DATA --execute --database URL --format json` plus `extra`.
+pub fn import(url: &str, data: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args = vec![
+        "import",
+        "--data",
+        s(data),
+        "--execute",
+        "--database",
+        url,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+/// Rows of `sql`, each as its text columns joined by `|` (NULL as empty).
+pub fn rows(url: &str, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    fn cell<'r, R: sqlx::Row>(r: &'r R, i: usize) -> String
+    where
+        usize: sqlx::ColumnIndex<R>,
+        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        if let Ok(v) = r.try_get::<Option<String>, _>(i) {
+            return v.unwrap_or_default();
+        }
+        if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+            return v.map(|v| v.to_string()).unwrap_or_default();
+        }
+        if let Ok(v) = r.try_get::<Option<bool>, _>(i) {
+            return v.map(|v| v.to_string()).unwrap_or_default();
+        }
+        if let Ok(v) = r.try_get::<Option<f64>, _>(i) {
+            return v.map(|v| v.to_string()).unwrap_or_default();
+        }
+        "?".into()
+    }
+    rt().block_on(async {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::sqlite::SqlitePool::connect(url).await.unwrap();
+            let rs = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            rs.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| cell(r, i))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect()
+        } else {
+            let pool = sqlx::postgres::PgPool::connect(url).await.unwrap();
+            let rs = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            rs.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| cell(r, i))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect()
+        }
+    })
+}
