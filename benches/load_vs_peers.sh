@@ -18,9 +18,13 @@
 #                          (argon2id, every core) and its time is recorded as registrar-base;
 #                          by default gen_data pre-hashes them (--prehashed-fraction 1) once per
 #                          data set, so the base load of each engine takes seconds, not minutes
+#            --plot FILE   where to draw the PNG (default benches/results/load_vs_peers.png)
+#            --no-plot     do not draw it
 #
 # Needs (installs nothing itself): cargo, psql, pgloader, sqlite3, /usr/bin/time.
 #   Debian/Ubuntu: apt-get install -y postgresql-client pgloader sqlite3 time
+# For the plot: python3 with matplotlib (pip install matplotlib). Without them the benchmark
+# still runs and records its lines; it prints a warning instead of the PNG.
 # Server: $REGISTRAR_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/postgres
 # (a role that may CREATE DATABASE; trust or ~/.pgpass auth).
 #
@@ -50,6 +54,11 @@
 #           The whole sqlite3 run (import + insert + commit) is timed.
 #   4. checks that every load left exactly N rows in attendances, and prints a table: tool,
 #      seconds, rows/s, ratio to registrar, and registrar's peak RSS.
+# After the last size, benches/plot_load_vs_peers.py draws this run's lines (all sizes share
+# one date stamp) as a PNG: (a) seconds and (b) peak RSS against rows, log-log, one line per
+# engine and tool (registrar, registrar-baseline, psql \copy, pgloader, sqlite3; the base
+# load is left out). To redraw a run later:
+#   benches/plot_load_vs_peers.py --run STAMP [--csv FILE] [--out FILE.png]
 # Times are wall-clock seconds of the whole command (process start to exit), for every tool.
 set -euo pipefail
 
@@ -66,6 +75,8 @@ DO_PGLOADER=1
 KEEP=0
 PREHASHED=1
 BASELINE=""
+PLOT_OUT="$ROOT/benches/results/load_vs_peers.png"
+DO_PLOT=1
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -80,6 +91,8 @@ while [[ $# -gt 0 ]]; do
         --keep) KEEP=1; shift ;;
         --baseline) BASELINE="$2"; shift 2 ;;
         --plain-passwords) PREHASHED=0; shift ;;
+        --plot) PLOT_OUT="$2"; shift 2 ;;
+        --no-plot) DO_PLOT=0; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         [0-9]*) SIZES="$1"; shift ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -395,3 +408,20 @@ IFS=',' read -r -a size_list <<<"$SIZES"
 for n in "${size_list[@]}"; do
     run_size "$n"
 done
+
+# The plot of this run (every size above shares $STAMP). A missing python3 or matplotlib, or
+# a failing plot, is a warning: the measurements are already in $CSV_OUT.
+if [[ $DO_PLOT == 1 ]]; then
+    PLOTTER="$ROOT/benches/plot_load_vs_peers.py"
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "warning: no python3, so no plot; install python3 and matplotlib (pip install matplotlib)," >&2
+        echo "  then: $PLOTTER --csv '$CSV_OUT' --run $STAMP --out '$PLOT_OUT'" >&2
+    elif ! python3 -c 'import matplotlib' >/dev/null 2>&1; then
+        echo "warning: matplotlib is not installed, so no plot; install it with: pip install matplotlib" >&2
+        echo "  then: $PLOTTER --csv '$CSV_OUT' --run $STAMP --out '$PLOT_OUT'" >&2
+    elif python3 "$PLOTTER" --csv "$CSV_OUT" --run "$STAMP" --out "$PLOT_OUT" >&2; then
+        echo "plot: $PLOT_OUT"
+    else
+        echo "warning: the plot failed (see above); the results are in $CSV_OUT" >&2
+    fi
+fi
