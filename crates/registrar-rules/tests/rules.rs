@@ -965,3 +965,32 @@ fn every_rule_code_is_produced() {
     let missing: Vec<_> = want.difference(&got).collect();
     assert!(missing.is_empty(), "codes never produced: {missing:?}");
 }
+
+/// Issue 16: attendance keys live in a compact table that numbers rows across the run's
+/// attendance files; a duplicate in a second file must still name the first file's row.
+#[test]
+fn attendance_duplicate_in_a_second_file_names_the_first_files_row() {
+    let mut files = enrolled();
+    files.push(attendance(&[
+        "ann@example.org,MATH101,2024-09-02,present", // 2
+        "ann@example.org,MATH101,2024-09-03,present", // 3
+        "ann@example.org,MATH101,2024-09-04,present", // 4
+    ]));
+    let (entity, mut second) = attendance(&[
+        "ann@example.org,MATH101,2024-09-05,late",   // 2
+        "ann@example.org,MATH101,2024-09-04,absent", // 3 duplicate of attendance.csv row 4
+        "ann@example.org,MATH101,2024-09-05,late",   // 4 duplicate of row 2 of this file
+    ]);
+    second.file = "attendance-term2.csv".into();
+    files.push((entity, second));
+    let (r, _) = run_default(files);
+    let dups = with_code(&r, IssueCode::DuplicateKey);
+    assert_eq!(dups.len(), 2, "{:?}", r.issues);
+    assert!(
+        dups[0].message.contains("row 4 of attendance.csv"),
+        "{}",
+        dups[0].message
+    );
+    assert_eq!(dups[0].row, Some(3));
+    assert!(dups[1].message.contains("on row 2;"), "{}", dups[1].message);
+}

@@ -26,6 +26,7 @@ mod enrollments;
 mod grades;
 mod header;
 mod intern;
+mod key_table;
 mod keys;
 mod references;
 mod rejects;
@@ -101,8 +102,13 @@ pub(crate) struct State {
     sis: FxMap<Box<str>, SisSlot>,
     enrollments: FxMap<u64, EnrSlot>,
     grades: FxMap<(u32, u32, u32), KeySlot>,
-    /// Attendance keys packed by [`pack_attendance`] (16 bytes an entry).
-    attendance: FxMap<u64, KeySlot>,
+    /// Attendance keys packed by [`pack_attendance`], about 13 bytes a key; the values are
+    /// described in [`attendance`] (a run row, or a database row's status).
+    attendance: key_table::KeyTable,
+    /// The attendance files' row bases: (file, base), a run row is `base + row`.
+    att_files: Vec<(u16, u32)>,
+    /// The largest attendance run row given so far.
+    att_max: u32,
     /// Attendance keys that do not pack (ids past 2^24 / 2^20, dates before year 1 or after
     /// about 2870).
     attendance_wide: FxMap<(u32, u32, i32), KeySlot>,
@@ -145,7 +151,9 @@ impl State {
             sis: FxMap::default(),
             enrollments: FxMap::default(),
             grades: FxMap::default(),
-            attendance: FxMap::default(),
+            attendance: key_table::KeyTable::default(),
+            att_files: Vec::new(),
+            att_max: 0,
             attendance_wide: FxMap::default(),
             row_issues: Vec::new(),
             row_warnings: Vec::new(),
@@ -219,17 +227,34 @@ impl State {
             slot.db = db;
             self.db_grades.push(l.stored);
         }
-        self.db_attendance.reserve(ex.attendance.len());
-        self.attendance.reserve(ex.attendance.len());
-        for l in ex.attendance {
-            let Some((s, c)) = ids(l.student_id, l.course_id) else {
-                continue;
-            };
-            let db = idx(self.db_attendance.len());
-            let slot = self.attendance_slot(s, c, l.key.num_days_from_ce());
-            slot.in_db = true;
-            slot.db = db;
-            self.db_attendance.push(l.stored);
+        if ex.attendance.len() > 1 << 18 {
+            self.attendance.reserve(ex.attendance.len());
+        }
+        // Taken from the end, the list shrinking as the table grows, so the two are not both
+        // held whole (a re-import against millions of stored rows).
+        let mut stored = ex.attendance;
+        while !stored.is_empty() {
+            let keep = stored.len().saturating_sub(1 << 16);
+            for l in stored.drain(keep..) {
+                let Some((s, c)) = ids(l.student_id, l.course_id) else {
+                    continue;
+                };
+                let day = l.key.num_days_from_ce();
+                match pack_attendance(s, c, day) {
+                    Some(k) => {
+                        let v = attendance::stored_value(&l.stored);
+                        self.attendance.update(k, |_| v);
+                    }
+                    None => {
+                        let db = idx(self.db_attendance.len());
+                        let slot = self.wide_attendance_slot(s, c, day);
+                        slot.in_db = true;
+                        slot.db = db;
+                        self.db_attendance.push(l.stored);
+                    }
+                }
+            }
+            stored.shrink_to_fit();
         }
     }
 
@@ -303,22 +328,28 @@ impl State {
                 }
             }
             Entity::Attendance => {
-                let packed = self.attendance.iter().map(|(&k, s)| {
+                let packed = self.attendance.iter().filter_map(|(k, v)| {
                     let sid = (k >> 40) as u32;
                     let cid = ((k >> 20) & 0xF_FFFF) as u32;
                     let day = (k & 0xF_FFFF) as i32;
-                    ((sid, cid, day), s)
+                    attendance::unclaimed_stored(v).map(|imported| ((sid, cid, day), imported))
                 });
-                let wide = self.attendance_wide.iter().map(|(&k, s)| (k, s));
-                for ((sid, cid, day), s) in packed.chain(wide) {
-                    if s.in_db && s.run_row == 0 {
-                        let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(day) else {
-                            continue;
-                        };
+                let wide = self
+                    .attendance_wide
+                    .iter()
+                    .filter(|(_, s)| s.in_db && s.run_row == 0)
+                    .map(|(&k, s)| {
                         let imported = self
                             .db_attendance
                             .get(s.db as usize)
                             .is_some_and(|d| d.imported);
+                        (k, imported)
+                    });
+                for ((sid, cid, day), imported) in packed.chain(wide) {
+                    {
+                        let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(day) else {
+                            continue;
+                        };
                         out.push((
                             NaturalKey::Attendance(user(sid), course(cid), date),
                             imported,
@@ -331,12 +362,9 @@ impl State {
         out
     }
 
-    /// The attendance slot of a key, created empty when new (one hash operation).
-    fn attendance_slot(&mut self, sid: u32, cid: u32, day: i32) -> &mut KeySlot {
-        match pack_attendance(sid, cid, day) {
-            Some(k) => self.attendance.entry(k).or_default(),
-            None => self.attendance_wide.entry((sid, cid, day)).or_default(),
-        }
+    /// The slot of an attendance key that does not pack, created empty when new.
+    fn wide_attendance_slot(&mut self, sid: u32, cid: u32, day: i32) -> &mut KeySlot {
+        self.attendance_wide.entry((sid, cid, day)).or_default()
     }
 
     fn assessment_id(&mut self, a: &str) -> u32 {
@@ -598,12 +626,10 @@ mod key_tests {
     #[test]
     fn wide_attendance_keys_are_still_unique() {
         let mut st = State::new(ValidationOptions::default());
-        st.attendance_slot(1 << 24, 3, 10).run_row = 9;
-        assert_eq!(st.attendance_slot(1 << 24, 3, 10).run_row, 9);
-        assert_eq!(st.attendance_slot(1 << 24, 3, 11).run_row, 0);
+        st.wide_attendance_slot(1 << 24, 3, 10).run_row = 9;
+        assert_eq!(st.wide_attendance_slot(1 << 24, 3, 10).run_row, 9);
+        assert_eq!(st.wide_attendance_slot(1 << 24, 3, 11).run_row, 0);
         assert_eq!(st.attendance_wide.len(), 2);
-        assert!(st.attendance.is_empty());
-        st.attendance_slot(1, 3, 10).run_row = 4;
-        assert_eq!(st.attendance.len(), 1);
+        assert_eq!(st.attendance.len(), 0);
     }
 }
