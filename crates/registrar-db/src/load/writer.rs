@@ -11,7 +11,8 @@
 //!   open the connection belongs to it, so rows to update wait and the COPY is finished before
 //!   they are applied (and reopened for the next new rows).
 //! - SQLite: multi-row `INSERT ... VALUES (...), (...)` statements under the 32,766
-//!   bind-parameter limit; updates use `UPDATE ... FROM (VALUES ...)`.
+//!   bind-parameter limit, double-buffered for the links tables (the next statement is sorted
+//!   and bound while SQLite executes the last); updates use `UPDATE ... FROM (VALUES ...)`.
 //!
 //! After users and after courses, the id maps are refreshed with one `SELECT` each.
 
@@ -289,6 +290,15 @@ impl<'c, 'a> Loader<'c, 'a> {
             )
         {
             return self.load_file_pg_stream(file, entity, rx).await;
+        }
+        #[cfg(feature = "sqlite")]
+        if !self.is_pg()
+            && matches!(
+                entity,
+                Entity::Enrollments | Entity::Grades | Entity::Attendance
+            )
+        {
+            return self.load_file_sqlite_stream(file, entity, rx).await;
         }
         let mut new_rows = Rows::empty(entity);
         let mut updates = Rows::empty(entity);
