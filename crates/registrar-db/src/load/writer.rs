@@ -3,11 +3,11 @@
 //! It runs as an async task consuming batches from a bounded channel while a blocking thread
 //! reads and validates (so reading overlaps with writing). References are resolved in memory
 //! (email / course code → id maps), never with a query per row:
-//! - PostgreSQL: new rows go straight into the final tables with `COPY ... FROM STDIN` (text
-//!   format). Enrollments, grades and attendance keep ONE COPY open per file and send each
-//!   ~1 MiB of encoded rows as it fills (no round trip per buffer, so the server never waits
-//!   for the client to start the next COPY); users and courses (few rows) use one COPY per
-//!   64k-row buffer. Updates use `UPDATE ... FROM UNNEST($1::bigint[], ...)`; while a COPY is
+//! - PostgreSQL: new rows go straight into the final tables with `COPY ... FROM STDIN`.
+//!   Enrollments, grades and attendance keep ONE COPY open per file in binary format
+//!   (`(FORMAT binary)`, see `postgres.rs`) and send each ~1 MiB of encoded rows as it fills
+//!   (no round trip per buffer, so the server never waits for the client to start the next
+//!   COPY); users and courses (few rows) use one text-format COPY per 64k-row buffer. Updates use `UPDATE ... FROM UNNEST($1::bigint[], ...)`; while a COPY is
 //!   open the connection belongs to it, so rows to update wait and the COPY is finished before
 //!   they are applied (and reopened for the next new rows).
 //! - SQLite: multi-row `INSERT ... VALUES (...), (...)` statements under the 32,766
@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 pub(super) const SQLITE_MAX_BINDS: usize = 32_766;
 /// Rows buffered before a PostgreSQL COPY (users and courses).
 pub(super) const PG_COPY_ROWS: usize = 65_536;
-/// Bytes of COPY text sent per `CopyData` message on a streaming COPY (links tables).
+/// Bytes of binary COPY data sent per `CopyData` message on a streaming COPY (links tables).
 pub(super) const PG_COPY_BYTES: usize = 1 << 20;
 /// Rows per PostgreSQL `UPDATE ... FROM UNNEST` statement.
 pub(super) const PG_UPDATE_ROWS: usize = 50_000;
