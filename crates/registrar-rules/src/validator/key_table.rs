@@ -17,6 +17,7 @@
 const PART_BITS: u32 = 16;
 const PARTS: usize = 1 << PART_BITS;
 const REM_BITS: u32 = 64 - PART_BITS;
+#[cfg(test)]
 const REM_MASK: u64 = (1 << REM_BITS) - 1;
 
 /// 48 bits of the mixed key (little-endian), then the value.
