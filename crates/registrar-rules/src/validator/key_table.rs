@@ -263,19 +263,6 @@ impl KeyTable {
         self.len += 1;
     }
 
-    /// Makes room for `n` keys in all (before loading the database's keys).
-    pub(super) fn reserve(&mut self, n: usize) {
-        if self.parts.is_empty() {
-            self.parts = (0..PARTS).map(|_| Part::default()).collect();
-        }
-        let per = (n / PARTS) * 8 / 7 + 8;
-        for part in &mut self.parts {
-            if (part.cap as usize) < per {
-                part.resize(per);
-            }
-        }
-    }
-
     /// Every key with its value, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.parts.iter().enumerate().flat_map(|(p, part)| {
@@ -427,16 +414,5 @@ mod tests {
         listed.sort_unstable();
         want.sort_unstable();
         assert_eq!(listed, want);
-    }
-
-    #[test]
-    fn reserve_keeps_what_is_there() {
-        let mut t = KeyTable::default();
-        t.update(5, |_| 9);
-        t.reserve(1_000_000);
-        assert_eq!(t.get(5), 9);
-        t.update(u64::MAX, |_| 1);
-        assert_eq!(t.get(u64::MAX), 1);
-        assert_eq!(t.len(), 2);
     }
 }

@@ -227,9 +227,8 @@ impl State {
             slot.db = db;
             self.db_grades.push(l.stored);
         }
-        if ex.attendance.len() > 1 << 18 {
-            self.attendance.reserve(ex.attendance.len());
-        }
+        // No reserve: the keys of one student and course share a part, so parts fill unevenly
+        // and an even reserve would leave most of its room unused; parts grow by a quarter.
         // Taken from the end, the list shrinking as the table grows, so the two are not both
         // held whole (a re-import against millions of stored rows).
         let mut stored = ex.attendance;
