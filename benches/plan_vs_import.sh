@@ -9,7 +9,9 @@
 # Each under /usr/bin/time -v (wall-clock seconds and peak RSS). Prints the ratios plan/import
 # and re-run/import and appends one line per step to benches/results/plan_vs_import.csv.
 #
-# Usage: benches/plan_vs_import.sh [N] [--skip-pg] [--skip-sqlite] [--work DIR]
+# Usage: benches/plan_vs_import.sh [N] [--skip-pg] [--skip-sqlite] [--work DIR] [--registrar BIN]
+#   --registrar BIN   measure this registrar binary (an older build, for before/after) instead
+#                     of the workspace's release build
 # Needs: cargo, psql (for PostgreSQL), /usr/bin/time. Server: $REGISTRAR_TEST_POSTGRES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +21,13 @@ N=1000000
 WORK="$ROOT/target/plan_vs_import"
 DO_PG=1
 DO_SQLITE=1
+BIN=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --skip-pg) DO_PG=0; shift ;;
         --skip-sqlite) DO_SQLITE=0; shift ;;
         --work) WORK="$2"; shift 2 ;;
+        --registrar) BIN="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         [0-9]*) N="$1"; shift ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -44,7 +48,7 @@ rss_mb() { awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); printf "%.1
 
 cargo build --release -q -p registrar-cli
 cargo build --release -q --example gen_data
-REGISTRAR="$ROOT/target/release/registrar"
+REGISTRAR="${BIN:-$ROOT/target/release/registrar}"
 GEN="$ROOT/target/release/examples/gen_data"
 mkdir -p "$WORK/logs" "$ROOT/benches/results"
 CSV_OUT="$ROOT/benches/results/plan_vs_import.csv"

@@ -3,8 +3,10 @@
 //!
 //! `cargo bench --bench validation`; rows from `REGISTRAR_BENCH_ROWS` (default 1,000,000;
 //! rounded up to a multiple of 600). The base files are 0.3 % of the rows (1,667 users, 333
-//! courses, 10,002 enrollments at 1 M), so the figure is the attendance rate. The pass is
-//! single-threaded, so rows/s is also rows/s per core.
+//! courses, 10,002 enrollments at 1 M), so the figure is the attendance rate. Wall-clock time:
+//! on a machine with more than one core the file is read on a second thread while the rules
+//! run (`ValidationOptions::sequential`); `taskset -c 0 cargo bench --bench validation` gives
+//! the one-core rate.
 
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,

@@ -157,6 +157,9 @@ impl RowSource for Stoppable<'_> {
     fn bytes_read(&self) -> Option<u64> {
         self.inner.bytes_read()
     }
+    fn recycle(&mut self, row: registrar_formats::Row) {
+        self.inner.recycle(row);
+    }
 }
 
 impl Driver {

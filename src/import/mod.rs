@@ -139,6 +139,7 @@ impl ImportOptions {
             mapping: self.mapping.clone(),
             missing_password: self.missing_password,
             date_order: self.date_order,
+            sequential: false,
         }
     }
 

@@ -62,6 +62,39 @@ pub struct CsvSource {
     malformed: Option<Vec<Value>>,
     /// Bytes of the file read so far.
     bytes: crate::counting::Counter,
+    /// Rows given back ([`RowSource::recycle`]) whose cells the next rows reuse.
+    spare: Vec<Vec<Value>>,
+}
+
+/// Rows a CSV reader keeps for reuse: a few batches of the validator's reading ahead.
+const MAX_SPARE_ROWS: usize = 4096;
+/// A given-back text cell longer than this is not kept (one huge cell should not pin its
+/// memory for the rest of the file).
+const MAX_SPARE_TEXT: usize = 256;
+
+/// Fills `values` with the fields of a record, reusing its text cells' allocations.
+fn fill_values(values: &mut Vec<Value>, fields: &csv::StringRecord) {
+    values.truncate(fields.len());
+    let reused = values.len();
+    for (i, f) in fields.iter().enumerate() {
+        if i >= reused {
+            values.push(if f.is_empty() {
+                Value::Empty
+            } else {
+                Value::Text(f.to_owned())
+            });
+            continue;
+        }
+        let cell = &mut values[i];
+        match cell {
+            _ if f.is_empty() => *cell = Value::Empty,
+            Value::Text(t) => {
+                t.clear();
+                t.push_str(f);
+            }
+            _ => *cell = Value::Text(f.to_owned()),
+        }
+    }
 }
 
 impl CsvSource {
@@ -175,6 +208,7 @@ impl CsvSource {
             rows: 0,
             done: false,
             malformed: None,
+            spare: Vec::new(),
             bytes,
         };
         source.reader = Some(source.new_reader(tape));
@@ -446,16 +480,8 @@ impl CsvSource {
                         ),
                     ))));
                 }
-                let values = strings
-                    .iter()
-                    .map(|f| {
-                        if f.is_empty() {
-                            Value::Empty
-                        } else {
-                            Value::Text(f.to_owned())
-                        }
-                    })
-                    .collect();
+                let mut values = self.spare.pop().unwrap_or_default();
+                fill_values(&mut values, &strings);
                 self.record = strings.into_byte_record();
                 return Some(Ok(Event::Row(Row { row: line, values })));
             }
@@ -679,6 +705,15 @@ impl RowSource for CsvSource {
     }
     fn bytes_read(&self) -> Option<u64> {
         Some(self.bytes.get())
+    }
+    fn recycle(&mut self, row: Row) {
+        let kept = row.values.iter().all(|v| match v {
+            Value::Text(t) => t.capacity() <= MAX_SPARE_TEXT,
+            _ => true,
+        });
+        if kept && self.spare.len() < MAX_SPARE_ROWS {
+            self.spare.push(row.values);
+        }
     }
 }
 

@@ -156,8 +156,8 @@ pub struct Existing {
     /// The grades, keyed by assessment.
     pub grades: Vec<StoredLink<String, StoredGrade>>,
     /// The attendance rows, keyed by date (`None`: a status Registrar does not know, which no
-    /// file value equals).
-    pub attendance: Vec<StoredLink<NaiveDate, Option<AttendanceStatus>>>,
+    /// file value equals), 16 bytes a row.
+    pub attendance: StoredAttendance,
     /// A digest of every stored value read (hex; empty when not computed), so a saved plan can
     /// tell that the database changed since it was made.
     pub digest: String,
@@ -256,6 +256,198 @@ impl Existing {
             key: date,
             stored,
         });
+    }
+}
+
+/// A stored attendance row: what [`Existing::attendance`] holds.
+pub type StoredAttendanceRow = StoredLink<NaiveDate, Option<AttendanceStatus>>;
+
+/// The attendance rows of [`Existing`], packed to 16 bytes a row (a [`StoredAttendanceRow`] is
+/// 24): a re-import against a database holding millions of attendance rows reads them all
+/// before validating, so this list is the largest thing it holds. Rows whose ids do not fit 32
+/// bits are kept as they are. The order of the rows is not kept.
+///
+/// ```
+/// use registrar_model::{AttendanceStatus, NaiveDate, Stored, StoredAttendance, StoredLink};
+/// let day = NaiveDate::from_ymd_opt(2025, 9, 2).unwrap();
+/// let row = StoredLink { student_id: 7, course_id: 3, key: day, stored: Stored::imported(Some(AttendanceStatus::Late)) };
+/// let mut rows = StoredAttendance::default();
+/// rows.push(row.clone());
+/// assert_eq!(rows.len(), 1);
+/// assert_eq!(rows.pop(), Some(row));
+/// assert!(rows.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredAttendance {
+    packed: Vec<PackedAttendance>,
+    wide: Vec<StoredAttendanceRow>,
+}
+
+/// Ids as `u32`, the date as days since 1 January of year 1, status and origin in one byte.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PackedAttendance {
+    student: u32,
+    course: u32,
+    day: i32,
+    status: u8,
+}
+
+/// The origin bit of [`PackedAttendance::status`].
+const PACKED_IMPORTED: u8 = 1 << 3;
+
+fn pack_status(s: Option<AttendanceStatus>, imported: bool) -> u8 {
+    let code = match s {
+        Some(AttendanceStatus::Present) => 0,
+        Some(AttendanceStatus::Absent) => 1,
+        Some(AttendanceStatus::Late) => 2,
+        Some(AttendanceStatus::Excused) => 3,
+        None => 4,
+    };
+    code | if imported { PACKED_IMPORTED } else { 0 }
+}
+
+fn unpack_status(b: u8) -> Stored<Option<AttendanceStatus>> {
+    let values = match b & 7 {
+        0 => Some(AttendanceStatus::Present),
+        1 => Some(AttendanceStatus::Absent),
+        2 => Some(AttendanceStatus::Late),
+        3 => Some(AttendanceStatus::Excused),
+        _ => None,
+    };
+    Stored {
+        values,
+        imported: b & PACKED_IMPORTED != 0,
+    }
+}
+
+impl PackedAttendance {
+    fn pack(row: &StoredAttendanceRow) -> Option<PackedAttendance> {
+        use chrono::Datelike;
+        Some(PackedAttendance {
+            student: u32::try_from(row.student_id).ok()?,
+            course: u32::try_from(row.course_id).ok()?,
+            day: row.key.num_days_from_ce(),
+            status: pack_status(row.stored.values, row.stored.imported),
+        })
+    }
+
+    fn unpack(self) -> StoredAttendanceRow {
+        StoredLink {
+            student_id: i64::from(self.student),
+            course_id: i64::from(self.course),
+            // Packed from a date, so always a date.
+            key: NaiveDate::from_num_days_from_ce_opt(self.day).unwrap_or_default(),
+            stored: unpack_status(self.status),
+        }
+    }
+}
+
+impl StoredAttendance {
+    /// Adds a row.
+    pub fn push(&mut self, row: StoredAttendanceRow) {
+        match PackedAttendance::pack(&row) {
+            Some(p) => self.packed.push(p),
+            None => self.wide.push(row),
+        }
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.packed.len() + self.wide.len()
+    }
+
+    /// True when no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes a row out (the last packed one first), `None` when empty. Taking every row this
+    /// way while calling [`StoredAttendance::shrink_to_fit`] now and then hands the memory
+    /// back as it goes.
+    pub fn pop(&mut self) -> Option<StoredAttendanceRow> {
+        self.wide
+            .pop()
+            .or_else(|| self.packed.pop().map(PackedAttendance::unpack))
+    }
+
+    /// Frees the room of the rows taken out.
+    pub fn shrink_to_fit(&mut self) {
+        self.packed.shrink_to_fit();
+        self.wide.shrink_to_fit();
+    }
+
+    /// Every row, by value.
+    pub fn iter(&self) -> impl Iterator<Item = StoredAttendanceRow> + '_ {
+        self.packed
+            .iter()
+            .map(|p| p.unpack())
+            .chain(self.wide.iter().cloned())
+    }
+}
+
+impl FromIterator<StoredAttendanceRow> for StoredAttendance {
+    fn from_iter<I: IntoIterator<Item = StoredAttendanceRow>>(rows: I) -> StoredAttendance {
+        let mut out = StoredAttendance::default();
+        for row in rows {
+            out.push(row);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod stored_attendance_tests {
+    use super::*;
+
+    #[test]
+    fn rows_pack_to_sixteen_bytes_and_come_back_the_same() {
+        assert_eq!(std::mem::size_of::<PackedAttendance>(), 16);
+        let day = NaiveDate::from_ymd_opt(2025, 9, 2).unwrap();
+        let mut rows = Vec::new();
+        for (i, s) in [
+            None,
+            Some(AttendanceStatus::Present),
+            Some(AttendanceStatus::Absent),
+            Some(AttendanceStatus::Late),
+            Some(AttendanceStatus::Excused),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for imported in [false, true] {
+                rows.push(StoredLink {
+                    student_id: i as i64 + 1,
+                    course_id: u32::MAX as i64,
+                    key: day + chrono::Days::new(i as u64),
+                    stored: Stored {
+                        values: s,
+                        imported,
+                    },
+                });
+            }
+        }
+        // Ids past 32 bits are kept whole.
+        rows.push(StoredLink {
+            student_id: i64::from(u32::MAX) + 1,
+            course_id: -4,
+            key: NaiveDate::MIN,
+            stored: Stored::new(None),
+        });
+        let held: StoredAttendance = rows.iter().cloned().collect();
+        assert_eq!(held.len(), rows.len());
+        assert_eq!(held.wide.len(), 1);
+        let mut back: Vec<_> = held.iter().collect();
+        let mut popped = Vec::new();
+        let mut held = held;
+        while let Some(r) = held.pop() {
+            popped.push(r);
+        }
+        let key = |r: &StoredAttendanceRow| (r.student_id, r.course_id, r.key, r.stored.imported);
+        back.sort_by_key(key);
+        popped.sort_by_key(key);
+        rows.sort_by_key(key);
+        assert_eq!(back, rows);
+        assert_eq!(popped, rows);
     }
 }
 

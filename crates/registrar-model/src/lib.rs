@@ -42,8 +42,8 @@ mod source;
 mod text;
 
 pub use existing::{
-    Existing, FieldChange, KeyMap, NaturalKey, RowChange, Stored, StoredCourse, StoredGrade,
-    StoredLink, StoredUser,
+    Existing, FieldChange, KeyMap, NaturalKey, RowChange, Stored, StoredAttendance,
+    StoredAttendanceRow, StoredCourse, StoredGrade, StoredLink, StoredUser,
 };
 pub use hash_cost::{
     check_argon2_cost, MAX_HASH_M_COST, MAX_HASH_P_COST, MAX_HASH_T_COST, MAX_HASH_WORK,

@@ -202,6 +202,12 @@ pub trait RowSource: Iterator<Item = Result<Event, ReadError>> + Send {
     fn bytes_read(&self) -> Option<u64> {
         None
     }
+    /// Gives back a row this source yielded, once the caller is done with it, so that a later
+    /// row can reuse its allocations (the CSV reader keeps a few thousand; the default drops
+    /// it). Reading a large file then allocates nothing per row.
+    fn recycle(&mut self, row: Row) {
+        drop(row);
+    }
 }
 
 /// Why a file could not be read: I/O, or a file that cannot be read as data at all

@@ -153,6 +153,11 @@ pub struct ValidationOptions {
     /// How dates written with slashes are read (`--date-order mdy|dmy`); `None` refuses them
     /// (see [`parse::date_in`]).
     pub date_order: Option<parse::DateOrder>,
+    /// Read and validate each file on one thread. By default, when the machine has more than
+    /// one core, a file is read (parsed into rows) on a second thread while this one validates
+    /// the rows already read; the report, the outcomes and their order are the same either
+    /// way.
+    pub sequential: bool,
 }
 
 /// How one row ended.

@@ -601,7 +601,14 @@ fn existing_same() -> Existing {
         score: Some(70.0),
         ..StoredGrade::default()
     });
-    ex.attendance[0].stored = Stored::new(Some(AttendanceStatus::Present));
+    ex.attendance = ex
+        .attendance
+        .iter()
+        .map(|mut l| {
+            l.stored = Stored::new(Some(AttendanceStatus::Present));
+            l
+        })
+        .collect();
     ex
 }
 

@@ -17,7 +17,7 @@ use super::State;
 use crate::parse::{self, quote};
 use chrono::Datelike;
 use registrar_model::{
-    Attendance, AttendanceStatus, IssueCode, OnExisting, Record, RowChange, Stored,
+    Attendance, AttendanceStatus, IssueCode, OnExisting, Record, RowChange, Stored, Value,
 };
 
 /// The flag of a stored (database) row's value.
@@ -57,6 +57,44 @@ pub(super) fn unclaimed_stored(v: u32) -> Option<bool> {
     (v & STORED != 0).then_some(v & IMPORTED != 0)
 }
 
+/// Where an attendance file's date and status are, to parse them on the thread that reads the
+/// file ([`Prep::parse`]): the parsing is pure, the rest of the row's rules need the run's
+/// state.
+pub(super) struct Prep {
+    date: Option<usize>,
+    status: Option<usize>,
+    order: Option<parse::DateOrder>,
+}
+
+/// An attendance row's date and status as [`parse::date_in`] and [`parse::attendance_status`]
+/// read them (errors boxed: most rows have none, and these travel between threads).
+pub(super) struct Pre {
+    pub(super) date: Result<chrono::NaiveDate, Box<parse::ParseError>>,
+    pub(super) status: Result<AttendanceStatus, Box<parse::ParseError>>,
+}
+
+impl Prep {
+    /// For a file of this layout, read as it is (no mapping file rewriting its rows).
+    pub(super) fn new(lay: &super::header::Layout, order: Option<parse::DateOrder>) -> Prep {
+        let at = |slot: usize| lay.idx.get(slot).copied().flatten();
+        Prep {
+            date: at(col::A_DATE),
+            status: at(col::A_STATUS),
+            order,
+        }
+    }
+
+    /// The row's date and status, as the validating thread would parse them.
+    pub(super) fn parse(&self, values: &[Value]) -> Pre {
+        static EMPTY: Value = Value::Empty;
+        let at = |i: Option<usize>| i.and_then(|i| values.get(i)).unwrap_or(&EMPTY);
+        Pre {
+            date: parse::date_in(at(self.date), self.order).map_err(Box::new),
+            status: parse::attendance_status(at(self.status)).map_err(Box::new),
+        }
+    }
+}
+
 impl State {
     /// The run row of `row` of the attendance file `file`, or `None` past [`RUN_MAX`].
     fn att_run_row(&mut self, file: u16, row: u64) -> Option<u32> {
@@ -84,9 +122,19 @@ impl State {
         rc: &mut RowCx<'_, '_>,
     ) -> Option<(Record, RowChange)> {
         let (email, code, student, course) = self.student_and_course(rc);
-        let order = self.date_order;
-        let date = rc.required(col::A_DATE, |v| parse::date_in(v, order));
-        let status = rc.required(col::A_STATUS, parse::attendance_status);
+        let (date, status) = match rc.pre.take() {
+            Some(pre) => (
+                rc.parsed(col::A_DATE, pre.date.map_err(|e| *e)),
+                rc.parsed(col::A_STATUS, pre.status.map_err(|e| *e)),
+            ),
+            None => {
+                let order = self.date_order;
+                (
+                    rc.required(col::A_DATE, |v| parse::date_in(v, order)),
+                    rc.required(col::A_STATUS, parse::attendance_status),
+                )
+            }
+        };
         let (email, code, student, cid) = match (email, code, student, course) {
             (Some(e), Some(c), Some(s), Some(cid)) => (e, c, s, cid),
             _ => return None,

@@ -115,6 +115,8 @@ pub(crate) struct State {
     row_issues: Vec<Issue>,
     /// Warnings about the current row (they do not make it invalid).
     row_warnings: Vec<Issue>,
+    /// Read each file on a second thread while this one validates ([`read_ahead`]).
+    read_ahead: bool,
 }
 
 /// True when `email` matches the training-account pattern of SPEC §2 (trimmed, ignoring case;
@@ -157,6 +159,8 @@ impl State {
             attendance_wide: FxMap::default(),
             row_issues: Vec::new(),
             row_warnings: Vec::new(),
+            read_ahead: !options.sequential
+                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         };
         if let Some(existing) = options.existing {
             st.load_existing(existing);
@@ -232,9 +236,13 @@ impl State {
         // Taken from the end, the list shrinking as the table grows, so the two are not both
         // held whole (a re-import against millions of stored rows).
         let mut stored = ex.attendance;
-        while !stored.is_empty() {
-            let keep = stored.len().saturating_sub(1 << 16);
-            for l in stored.drain(keep..) {
+        let mut taken = 0u32;
+        while let Some(l) = stored.pop() {
+            taken = taken.wrapping_add(1);
+            if taken % (1 << 16) == 0 {
+                stored.shrink_to_fit();
+            }
+            {
                 let Some((s, c)) = ids(l.student_id, l.course_id) else {
                     continue;
                 };
@@ -253,7 +261,6 @@ impl State {
                     }
                 }
             }
-            stored.shrink_to_fit();
         }
     }
 
@@ -434,24 +441,22 @@ impl State {
             entity,
             lay: &lay,
         };
-        while let Some(event) = source.next() {
-            let event = match event {
-                Ok(e) => e,
-                Err(ReadError::File(issue)) => {
-                    report.push(*issue);
-                    break;
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            match event {
-                Event::Issue(issue) => {
+        let read_ahead_here = self.read_ahead;
+        // Attendance rows read as they are have their date and status parsed on the reading
+        // side (a second core, with `read_ahead`).
+        let prep =
+            (entity == Entity::Attendance && fatal.is_empty() && !transforms && !rejects_file)
+                .then(|| attendance::Prep::new(&lay, self.date_order));
+        {
+            // One row (or reader issue) at a time. The row is borrowed: its cells are freed
+            // where they were made (see `read_ahead`).
+            let mut step = |fed: &mut Fed| match fed {
+                Fed::Issue(issue, malformed) => {
+                    let issue = Issue::clone(issue);
                     let counts = issue.is_error()
                         && issue.row.is_some()
                         && issue.row != last_reader_issue_row;
-                    let values = source.take_malformed_values().unwrap_or_default();
+                    let values = malformed.take().unwrap_or_default();
                     if counts {
                         last_reader_issue_row = issue.row;
                         summary.rows += 1;
@@ -464,9 +469,9 @@ impl State {
                     }
                     report.push(issue);
                 }
-                Event::Row(mut row) => {
+                Fed::Row(row, pre) => {
                     if row.is_blank() {
-                        continue;
+                        return;
                     }
                     if rejects_file {
                         unprotect_cells(&mut row.values);
@@ -498,7 +503,7 @@ impl State {
                             values: &row.values,
                             issues: &fatal,
                         });
-                        continue;
+                        return;
                     }
                     if transforms {
                         if let Some(skip) = map_row(&lay, headers.len(), &row.values, &mut mapped) {
@@ -506,7 +511,7 @@ impl State {
                             let key = (skip.0, skip.1.to_lowercase());
                             let e = excluded.entry(key).or_insert((0, row.row, skip.1));
                             e.0 += 1;
-                            continue;
+                            return;
                         }
                     }
                     let mut issues = std::mem::take(&mut self.row_issues);
@@ -517,6 +522,7 @@ impl State {
                             row: row.row,
                             values: if transforms { &mapped } else { &row.values },
                             issues: &mut issues,
+                            pre: pre.take(),
                         };
                         self.check_row(&mut rc)
                     };
@@ -546,6 +552,16 @@ impl State {
                         report.push(w);
                     }
                 }
+            };
+            let failure = if read_ahead_here {
+                read_ahead(source, prep.as_ref(), &mut step)
+            } else {
+                read_all(source, prep.as_ref(), &mut step)
+            };
+            match failure {
+                Some(ReadError::File(issue)) => report.push(*issue),
+                Some(e) => result = Err(e),
+                None => {}
             }
         }
         for ((slot, _), (rows, first, value)) in excluded {
@@ -580,6 +596,120 @@ impl State {
             Entity::Attendance => self.check_attendance(rc),
         }
     }
+}
+
+/// What the validation loop is fed: a row read (with its attendance date and status parsed
+/// already, when they can be), or a reader issue with the cells of the malformed row it is
+/// about ([`RowSource::take_malformed_values`]). Issues are boxed to keep the batches small.
+enum Fed {
+    Row(registrar_model::Row, Option<attendance::Pre>),
+    Issue(Box<Issue>, Option<Vec<registrar_model::Value>>),
+}
+
+/// The next event of `source`, with the malformed row's cells taken right after its issue.
+fn next_fed(
+    source: &mut dyn RowSource,
+    prep: Option<&attendance::Prep>,
+) -> Option<Result<Fed, ReadError>> {
+    Some(match source.next()? {
+        Ok(Event::Row(row)) => {
+            let pre = prep.map(|p| p.parse(&row.values));
+            Ok(Fed::Row(row, pre))
+        }
+        Ok(Event::Issue(issue)) => Ok(Fed::Issue(Box::new(issue), source.take_malformed_values())),
+        Err(e) => Err(e),
+    })
+}
+
+/// Feeds `step` every event of `source` on this thread; the error that ended the file, if
+/// one did.
+fn read_all(
+    source: &mut dyn RowSource,
+    prep: Option<&attendance::Prep>,
+    step: &mut dyn FnMut(&mut Fed),
+) -> Option<ReadError> {
+    while let Some(item) = next_fed(source, prep) {
+        match item {
+            Ok(mut fed) => {
+                step(&mut fed);
+                give_back(source, fed);
+            }
+            Err(e) => return Some(e),
+        }
+    }
+    None
+}
+
+/// Hands a validated row back to its source for reuse ([`RowSource::recycle`]).
+fn give_back(source: &mut dyn RowSource, fed: Fed) {
+    if let Fed::Row(row, _) = fed {
+        source.recycle(row);
+    }
+}
+
+/// Events a reader thread hands over at a time.
+const READ_AHEAD_BATCH: usize = 1024;
+/// Batches in flight from the reader thread to the validating one: what reading ahead costs in
+/// memory is bounded (a few times `READ_AHEAD_BATCH * READ_AHEAD_DEPTH` rows).
+const READ_AHEAD_DEPTH: usize = 4;
+
+/// [`read_all`], with `source` read on a second (scoped) thread in batches, so that parsing
+/// the file and validating its rows use two cores. `step` sees the same events in the same
+/// order, then the error that ended the file, if one did.
+///
+/// Batches go back to the reader thread once validated, and their rows to the source
+/// ([`RowSource::recycle`]): a row's cells are reused, or freed, by the thread that allocated
+/// them. (Freeing them on the validating thread made both threads wait on the allocator's
+/// arena lock, and two cores slower than one.)
+fn read_ahead(
+    source: &mut dyn RowSource,
+    prep: Option<&attendance::Prep>,
+    step: &mut dyn FnMut(&mut Fed),
+) -> Option<ReadError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Fed>>(READ_AHEAD_DEPTH);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Fed>>();
+        let reader = scope.spawn(move || {
+            loop {
+                let mut batch = back_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(READ_AHEAD_BATCH));
+                for fed in batch.drain(..) {
+                    give_back(source, fed);
+                }
+                let mut failure = None;
+                let mut end = false;
+                while batch.len() < READ_AHEAD_BATCH {
+                    match next_fed(source, prep) {
+                        Some(Ok(fed)) => batch.push(fed),
+                        Some(Err(e)) => {
+                            failure = Some(e);
+                            break;
+                        }
+                        None => {
+                            end = true;
+                            break;
+                        }
+                    }
+                }
+                // A send fails only when the validating side is gone: nothing more is wanted.
+                if (!batch.is_empty() && tx.send(batch).is_err()) || end || failure.is_some() {
+                    return failure;
+                }
+            }
+        });
+        for mut batch in rx {
+            for fed in &mut batch {
+                step(fed);
+            }
+            // The reader may have finished: then the batch is dropped here.
+            let _ = back_tx.send(batch);
+        }
+        match reader.join() {
+            Ok(failure) => failure,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Rewrites a row by the mapping file into `out`: the file's cells (padded or cut to the

@@ -16,6 +16,8 @@ pub(super) struct RowCx<'c, 'a> {
     pub(super) row: u64,
     pub(super) values: &'c [Value],
     pub(super) issues: &'c mut Vec<Issue>,
+    /// The attendance date and status, parsed already by the reading side.
+    pub(super) pre: Option<super::attendance::Pre>,
 }
 
 static EMPTY: Value = Value::Empty;
@@ -63,6 +65,11 @@ impl<'c> RowCx<'c, '_> {
                 None
             }
         }
+    }
+
+    /// [`RowCx::required`] for a value parsed already: the same value, or the same issue.
+    pub(super) fn parsed<T>(&mut self, slot: usize, parsed: ParseResult<T>) -> Option<T> {
+        self.required(slot, |_| parsed)
     }
 
     /// An optional value: `Some(None)` when blank, `None` when invalid (the issue is pushed).
