@@ -63,7 +63,7 @@ pub use source::{
     header_key, header_name, Event, Format, MemorySource, ReadError, Row, RowSource, Value,
 };
 pub use text::{
-    is_invisible, is_training_email, trim_invisible, EmailPattern, TRAINING_EMAIL_PATTERN,
+    is_invisible, is_training_email, trim, trim_invisible, EmailPattern, TRAINING_EMAIL_PATTERN,
 };
 
 /// Re-export of the date type used by the records.

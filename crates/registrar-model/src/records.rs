@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 use zeroize::Zeroize;
 
 /// One of the five data files, in import order.
@@ -202,12 +203,13 @@ impl fmt::Display for LetterGrade {
 
 /// A validated, trimmed, lower-case email address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Email(String);
+pub struct Email(Arc<str>);
 
 impl Email {
     /// Wraps a string that the caller has already validated and lower-cased
-    /// (`registrar-rules` does the validation).
-    pub fn new_unchecked(s: impl Into<String>) -> Email {
+    /// (`registrar-rules` does the validation). The text is shared: cloning an `Email` (or
+    /// making one from an `Arc<str>`) does not copy it.
+    pub fn new_unchecked(s: impl Into<Arc<str>>) -> Email {
         Email(s.into())
     }
     /// The address.
@@ -228,11 +230,12 @@ impl fmt::Display for Email {
 
 /// A validated, trimmed, upper-case course code (`^[A-Z][A-Z0-9_.-]{0,19}$`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CourseCode(String);
+pub struct CourseCode(Arc<str>);
 
 impl CourseCode {
-    /// Wraps a string that the caller has already validated and upper-cased.
-    pub fn new_unchecked(s: impl Into<String>) -> CourseCode {
+    /// Wraps a string that the caller has already validated and upper-cased. The text is
+    /// shared, as [`Email`]'s is.
+    pub fn new_unchecked(s: impl Into<Arc<str>>) -> CourseCode {
         CourseCode(s.into())
     }
     /// The code.

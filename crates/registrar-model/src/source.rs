@@ -38,7 +38,7 @@ impl Value {
     pub fn is_blank(&self) -> bool {
         match self {
             Value::Empty => true,
-            Value::Text(s) => s.trim().is_empty(),
+            Value::Text(s) => crate::text::trim(s).is_empty(),
             _ => false,
         }
     }

@@ -25,6 +25,27 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// `s.trim()`, the same result, with a fast path for the usual cell: text that starts and ends
+/// with a visible ASCII character comes back as it is without a scan.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    /// The ASCII characters `char::is_whitespace` accepts: tab to carriage return, and space.
+    fn ascii_space(b: u8) -> bool {
+        b == b' ' || (b'\t'..=b'\r').contains(&b)
+    }
+    match s.as_bytes() {
+        [first, .., last] | [first @ last]
+            if first.is_ascii()
+                && last.is_ascii()
+                && !ascii_space(*first)
+                && !ascii_space(*last) =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 /// `s` without leading and trailing whitespace and invisible characters ([`is_invisible`]).
 pub fn trim_invisible(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || is_invisible(c))
@@ -124,5 +145,33 @@ mod tests {
         assert!(is_invisible('\u{200b}') && is_invisible('\u{202e}') && is_invisible('\u{feff}'));
         assert!(!is_invisible('a') && !is_invisible(' ') && !is_invisible('é'));
         assert_eq!(trim_invisible("\u{feff} x y\u{200d} "), "x y");
+    }
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::trim;
+
+    #[test]
+    fn trim_matches_str_trim_on_every_edge() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "\u{b}x\u{b}",
+            "\u{a0}x",
+            "x\u{3000}",
+            "é",
+            " é ",
+            "ab",
+            "a b",
+            "\r\n",
+            "\u{85}z",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 }

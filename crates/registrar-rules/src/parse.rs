@@ -119,7 +119,7 @@ fn error_cell(code: IssueCode, err: &str, expected: &str) -> ParseError {
 pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::Empty => Some(Cow::Borrowed("")),
-        Value::Text(s) => Some(Cow::Borrowed(s.trim())),
+        Value::Text(s) => Some(Cow::Borrowed(registrar_model::trim(s))),
         Value::Error(_) => None,
         other => Some(Cow::Owned(other.to_string())),
     }
@@ -226,7 +226,7 @@ pub fn email_str(s: &str) -> ParseResult<Email> {
 }
 
 fn email_str_with(s: &str, echo: bool) -> ParseResult<Email> {
-    let t = s.trim();
+    let t = registrar_model::trim(s);
     if t.is_empty() {
         return Err(missing());
     }
@@ -442,7 +442,7 @@ pub(crate) fn boolean_with(v: &Value, echo: bool) -> ParseResult<bool> {
         Value::Empty => Err(missing()),
         Value::Error(e) => Err(error_cell(IssueCode::InvalidBoolean, e, "true or false")),
         Value::Text(s) => {
-            let t = s.trim();
+            let t = registrar_model::trim(s);
             if t.is_empty() {
                 return Err(missing());
             }
@@ -478,7 +478,7 @@ pub fn is_active(v: &Value) -> ParseResult<bool> {
 /// [`is_active`], with the value left out of messages when `echo` is false.
 pub(crate) fn is_active_with(v: &Value, echo: bool) -> ParseResult<bool> {
     if let Value::Text(s) = v {
-        let t = s.trim();
+        let t = registrar_model::trim(s);
         if let Some((_, b)) = ACTIVE_WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(t)) {
             return Ok(*b);
         }
@@ -555,7 +555,7 @@ fn raw_number(v: &Value) -> ParseResult<f64> {
         Value::Empty => return Err(missing()),
         Value::Error(e) => return Err(error_cell(IssueCode::InvalidNumber, e, "a number")),
         Value::Text(s) => {
-            let t = s.trim();
+            let t = registrar_model::trim(s);
             if t.is_empty() {
                 return Err(missing());
             }
@@ -583,7 +583,7 @@ fn raw_number(v: &Value) -> ParseResult<f64> {
 pub fn integer(v: &Value, min: i64, max: i64) -> ParseResult<i64> {
     let plain = match v {
         Value::Int(i) => Some(*i),
-        Value::Text(s) => s.trim().parse::<i64>().ok(),
+        Value::Text(s) => registrar_model::trim(s).parse::<i64>().ok(),
         _ => None,
     };
     let i = match plain {
@@ -730,7 +730,7 @@ pub fn date_str(s: &str) -> ParseResult<NaiveDate> {
 
 /// [`date_str`] with slash dates read in `order` (see [`date_in`]).
 pub fn date_str_in(s: &str, order: Option<DateOrder>) -> ParseResult<NaiveDate> {
-    let t = s.trim();
+    let t = registrar_model::trim(s);
     if t.is_empty() {
         return Err(missing());
     }
@@ -900,7 +900,7 @@ pub fn course_code(v: &Value) -> ParseResult<CourseCode> {
 
 /// [`course_code`] on text.
 pub fn course_code_str(s: &str) -> ParseResult<CourseCode> {
-    let t = s.trim();
+    let t = registrar_model::trim(s);
     if t.is_empty() {
         return Err(missing());
     }
@@ -953,7 +953,7 @@ pub fn course_code_str(s: &str) -> ParseResult<CourseCode> {
 /// assert_eq!(normalize_course_code("cs--101"), "CS--101");
 /// ```
 pub fn normalize_course_code(s: &str) -> String {
-    let t = s.trim();
+    let t = registrar_model::trim(s);
     let mut out = String::with_capacity(t.len());
     let mut run = String::new();
     for c in t.chars() {
@@ -983,7 +983,7 @@ pub fn normalize_course_code(s: &str) -> String {
 /// True when [`normalize_course_code`] changes `s` beyond trimming and upper-casing (the
 /// trimmed text holds a space).
 pub fn course_code_needs_normalizing(s: &str) -> bool {
-    s.trim().contains(' ')
+    registrar_model::trim(s).contains(' ')
 }
 
 /// [`course_code`] after [`normalize_course_code`]: the code, and the original text when

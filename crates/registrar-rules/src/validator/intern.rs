@@ -10,7 +10,7 @@ use registrar_model::Value;
 #[derive(Default)]
 pub(super) struct Interner {
     ids: FxMap<Box<str>, u32>,
-    keys: Vec<Box<str>>,
+    keys: Vec<std::sync::Arc<str>>,
     slots: Vec<RefSlot>,
     last: std::cell::Cell<u32>,
 }
@@ -47,6 +47,14 @@ impl Interner {
     /// The normalised key of `id`.
     pub(super) fn key(&self, id: u32) -> &str {
         self.keys.get(id as usize).map(|k| &**k).unwrap_or("")
+    }
+    /// [`Interner::key`], shared: the records of every row that names `id` hold this one
+    /// copy of its text (no allocation a row).
+    pub(super) fn key_shared(&self, id: u32) -> std::sync::Arc<str> {
+        self.keys
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| "".into())
     }
     pub(super) fn slot_mut(&mut self, id: u32) -> Option<&mut RefSlot> {
         self.slots.get_mut(id as usize)
@@ -88,7 +96,7 @@ impl RawCache {
 /// The trimmed text of a text cell (the only kind the raw caches serve).
 pub(super) fn raw_text(v: &Value) -> Option<&str> {
     match v {
-        Value::Text(s) => Some(s.trim()),
+        Value::Text(s) => Some(registrar_model::trim(s)),
         _ => None,
     }
 }

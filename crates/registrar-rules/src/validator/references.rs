@@ -95,7 +95,7 @@ impl State {
                 );
                 return (None, None);
             };
-            let by_sis = Email::new_unchecked(self.users.key(held.user));
+            let by_sis = Email::new_unchecked(self.users.key_shared(held.user));
             if rc.value(col::STUDENT).is_blank() {
                 return (Some(by_sis), Some(held.user));
             }
@@ -125,7 +125,10 @@ impl State {
         let v = rc.value(col::STUDENT);
         let raw = raw_text(v);
         if let Some(id) = raw.and_then(|r| self.raw_users.get(r)) {
-            return (Some(Email::new_unchecked(self.users.key(id))), Some(id));
+            return (
+                Some(Email::new_unchecked(self.users.key_shared(id))),
+                Some(id),
+            );
         }
         let email = rc.required(col::STUDENT, parse::email);
         let id = email.as_ref().and_then(|e| self.users.get(e.as_str()));
@@ -140,7 +143,7 @@ impl State {
         let v = rc.value(col::COURSE);
         let raw = raw_text(v);
         if let Some(id) = raw.and_then(|r| self.raw_courses.get(r)) {
-            let key = self.courses.key(id).to_owned();
+            let key = self.courses.key_shared(id);
             if let Some(r) = raw.filter(|r| parse::course_code_needs_normalizing(r)) {
                 self.warn_normalized(rc, col::COURSE, r, &key);
             }
